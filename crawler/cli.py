@@ -1,0 +1,194 @@
+"""The `readouts` command line: a thin layer over crawler.run and storage.query."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from crawler.config import default_sources_path, load_sources, select
+from crawler.errors import ConfigError
+from storage import query
+from storage.archive import Archive
+from storage.errors import SearchError
+
+DEFAULT_DB = "readouts.db"
+
+
+class Context:
+    """The global options every command shares."""
+
+    def __init__(self, db: str, sources: str) -> None:
+        """Keep the archive path and the sources-file path."""
+        self.db, self.sources = db, sources
+
+    def reader(self) -> Archive:
+        """Open the archive read-only, or exit with a clear message when it does not exist."""
+        try:
+            return Archive(self.db, readonly=True)
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _fail_config(exc: ConfigError) -> None:
+    """Report a bad sources file and exit with code 2 before anything runs."""
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+def _emit_json(record: Any) -> None:
+    """Print one JSON object on its own line."""
+    click.echo(json.dumps(record, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="PATH", default=lambda: os.environ.get("READOUTS_DB") or DEFAULT_DB,
+              show_default="$READOUTS_DB, else ./readouts.db", help="The archive (an SQLite file).")
+@click.option("--sources", "sources_path", metavar="PATH", default=default_sources_path,
+              show_default="$READOUTS_SOURCES, else the bundled sources file", help="The sources file (TOML).")
+@click.version_option(package_name="readouts")
+@click.pass_context
+def main(ctx: click.Context, db: str, sources_path: str) -> None:
+    """readouts: crawl, deduplicate and archive official readouts of diplomatic meetings.
+
+    Crawl the configured sources into one SQLite archive, then search, browse and export it.
+    """
+    ctx.obj = Context(db, sources_path)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--max-pages", type=click.IntRange(min=1), help="Bound on requests per source for this crawl.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's counts.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level).")
+@click.pass_obj
+def crawl(obj: Context, names: tuple[str, ...], max_pages: int | None, as_json: bool, verbose: bool) -> None:
+    """Crawl the named sources once (all sources when none are named).
+
+    Prints progress on a terminal and a summary at the end; with --json, one object:
+    {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", ...}.
+    """
+    from crawler.progress import Progress
+    from crawler.run import crawl as run_crawl
+
+    try:
+        sources = select(load_sources(obj.sources), names)
+    except ConfigError as exc:
+        _fail_config(exc)
+    with Progress(enabled=sys.stderr.isatty() and not verbose) as progress:
+        result = run_crawl(sources, obj.db, max_pages=max_pages, on_progress=progress.update,
+                           log_level="INFO" if verbose else "WARNING")
+    if as_json:
+        _emit_json(result.as_json())
+    else:
+        t = result.tally
+        click.echo(
+            f"run {result.run_id} {result.status}: {t.pages_fetched} article pages fetched, {t.new_pages} new pages, "
+            f"{t.new_documents} new documents, {t.duplicates} duplicates, {t.failed} failed, {t.errors} errors",
+            err=True,
+        )
+        for sample in t.error_samples[:10]:
+            click.echo(f"  error: {sample['url']}: {sample['error']}", err=True)
+    sys.exit(0 if result.status == "ok" else 1)
+
+
+@main.command()
+@click.pass_obj
+def sources(obj: Context) -> None:
+    """Check the sources file and list its sources (exit 2 when it is invalid)."""
+    try:
+        loaded = load_sources(obj.sources)
+    except ConfigError as exc:
+        _fail_config(exc)
+    for source in loaded.values():
+        urls = ", ".join(source.start_urls + source.feeds + source.sitemaps)
+        click.echo(f"{source.name}\tevery {source.every or '-'}\t{urls}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--source", help="Only pages of this source.")
+@click.pass_obj
+def export(obj: Context, fmt: str, source: str | None) -> None:
+    """Export one record per archived article page to stdout.
+
+    Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
+    """
+    archive = obj.reader()
+    rows: Iterable[dict[str, Any]] = query.export_pages(archive.db, source)
+    if fmt == "jsonl":
+        for row in rows:
+            _emit_json(row)
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(query.EXPORT_FIELDS), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@main.command()
+@click.option("--source", help="Only documents with a copy from this source.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def documents(obj: Context, source: str | None, as_json: bool) -> None:
+    """List documents (one per distinct readout text) with their copies."""
+    archive = obj.reader()
+    for doc in query.documents(archive.db, source):
+        if as_json:
+            _emit_json(doc)
+            continue
+        click.echo(f"#{doc['document_id']}  {doc['published'] or '----------'}  {doc['title'] or '(no title)'}")
+        for copy in doc["copies"]:
+            click.echo(f"      {copy['source']}: {copy['url']}")
+
+
+@main.command()
+@click.argument("query_text", metavar="QUERY")
+@click.option("--source", help="Only documents with a copy from this source.")
+@click.option("--since", metavar="DATE", help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Published on or before this date (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--raw", is_flag=True, help="Treat QUERY as SQLite FTS5 syntax (OR, NEAR, \"phrases\", prefix*).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def search(obj: Context, query_text: str, source: str | None, since: str | None, until: str | None, limit: int,
+           raw: bool, as_json: bool) -> None:
+    """Full-text search of titles and texts (Chinese and Russian too), best match first.
+
+    Every word must match; "quoted words" match as a phrase.
+    """
+    archive = obj.reader()
+    try:
+        rows = query.search(archive.db, query_text, source=source, since=since, until=until, limit=limit, raw=raw)
+    except SearchError as exc:
+        raise click.ClickException(str(exc)) from None
+    for row in rows:
+        if as_json:
+            _emit_json(row)
+            continue
+        click.echo(f"#{row['document_id']}  {row['published'] or '----------'}  {row['title'] or '(no title)'}")
+        click.echo("      " + " ".join((row["snippet"] or "").split()))
+        for copy in row["copies"]:
+            click.echo(f"      {copy['source']}: {copy['url']}")
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N runs.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def runs(obj: Context, limit: int | None, as_json: bool) -> None:
+    """Show the crawl history, newest first."""
+    archive = obj.reader()
+    for run in query.runs(archive.db, limit):
+        if as_json:
+            _emit_json(run)
+            continue
+        click.echo(
+            f"{run['run_id']:>5}  {run['started']}  {run['status']:<8} {run['trigger']:<9} "
+            f"{','.join(run['sources'])}: {run['pages_fetched']} fetched, {run['new_documents']} new documents, "
+            f"{run['failed']} failed, {run['errors']} errors"
+        )

@@ -1,0 +1,187 @@
+"""The sources-file contract: load and validate TOML source entries into `Source` objects."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.errors import ConfigError
+
+BUNDLED_SOURCES = "sources.toml"
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured site section to crawl: where to start, which links to follow and archive, how politely."""
+
+    name: str
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    follow: tuple[str, ...] = ()
+    articles: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    max_pages: int = 500
+    delay: float = 1.0
+    concurrency: int = 1
+    language: str | None = None
+    every: str | None = None
+    every_seconds: float | None = field(default=None, compare=False)
+
+    def is_article(self, url: str) -> bool:
+        """Return True when the URL matches one of the source's article patterns."""
+        return any(re.search(p, url) for p in self.articles)
+
+    def is_followed(self, url: str) -> bool:
+        """Return True when the URL matches one of the source's listing/pagination patterns."""
+        return any(re.search(p, url) for p in self.follow)
+
+
+def parse_interval(value: str) -> float:
+    """Return the number of seconds in an interval such as "90s", "15m", "6h", "1d", "2w"."""
+    match = _INTERVAL.match(value) if isinstance(value, str) else None
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{value!r} is not an interval like '30m', '6h' or '1d'")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _check_url(name: str, key: str, url: object) -> str:
+    """Return the URL when it is an absolute http(s) URL, else raise ConfigError."""
+    if not isinstance(url, str):
+        raise ConfigError(name, key, f"expected a URL string, got {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(name, key, f"{url!r} is not an absolute http(s) URL")
+    return url
+
+
+def _str_list(name: str, key: str, value: object) -> tuple[str, ...]:
+    """Return the value as a tuple of strings, else raise ConfigError."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(name, key, "expected a list of strings")
+    return tuple(value)
+
+
+def _regexes(name: str, key: str, value: object) -> tuple[str, ...]:
+    """Return the value as a tuple of compilable regexes, else raise ConfigError."""
+    patterns = _str_list(name, key, value)
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(name, key, f"bad regex {pattern!r}: {exc}") from None
+    return patterns
+
+
+def _number(name: str, key: str, value: object, kind: type, minimum: float) -> Any:
+    """Return the value as `kind` when it is a number >= minimum, else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        raise ConfigError(name, key, f"expected {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if value < minimum:
+        raise ConfigError(name, key, f"must be at least {minimum}, got {value!r}")
+    return kind(value)
+
+
+def _interval(name: str, key: str, value: object) -> tuple[str, float]:
+    """Return the interval text and its seconds, else raise ConfigError."""
+    try:
+        return str(value), parse_interval(value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(name, key, str(exc)) from None
+
+
+def _source(name: str, entry: object) -> Source:
+    """Validate one `[source.NAME]` table into a Source."""
+    if not _NAME.match(name):
+        raise ConfigError(name, "name", "source names use letters, digits, '.', '_' and '-'")
+    if not isinstance(entry, dict):
+        raise ConfigError(name, "", "expected a table of keys")
+    known = {f for f in Source.__dataclass_fields__ if f not in ("name", "every_seconds")}
+    for key in entry:
+        if key not in known:
+            raise ConfigError(name, key, f"unknown key (known keys: {', '.join(sorted(known))})")
+    kwargs: dict[str, Any] = {}
+    for key in ("start_urls", "feeds", "sitemaps"):
+        if key in entry:
+            kwargs[key] = tuple(_check_url(name, key, u) for u in _str_list(name, key, entry[key]))
+    if not (kwargs.get("start_urls") or kwargs.get("feeds") or kwargs.get("sitemaps")):
+        raise ConfigError(name, "start_urls", "give at least one of start_urls, feeds or sitemaps")
+    for key in ("follow", "articles"):
+        if key in entry:
+            kwargs[key] = _regexes(name, key, entry[key])
+    if not kwargs.get("articles"):
+        raise ConfigError(name, "articles", "give at least one regex for article URLs")
+    if "allowed_domains" in entry:
+        domains = _str_list(name, "allowed_domains", entry["allowed_domains"])
+        for domain in domains:
+            if not domain or "/" in domain or ":" in domain.strip("[]"):
+                raise ConfigError(name, "allowed_domains", f"{domain!r} is not a host name")
+        kwargs["allowed_domains"] = domains
+    else:
+        urls = (*kwargs.get("start_urls", ()), *kwargs.get("feeds", ()), *kwargs.get("sitemaps", ()))
+        kwargs["allowed_domains"] = tuple(dict.fromkeys(urlsplit(u).hostname or "" for u in urls))
+    if "max_pages" in entry:
+        kwargs["max_pages"] = _number(name, "max_pages", entry["max_pages"], int, 1)
+    if "delay" in entry:
+        kwargs["delay"] = _number(name, "delay", entry["delay"], float, 0)
+    if "concurrency" in entry:
+        kwargs["concurrency"] = _number(name, "concurrency", entry["concurrency"], int, 1)
+    if "language" in entry:
+        language = entry["language"]
+        if not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]+)*", language):
+            raise ConfigError(name, "language", f"expected a language code like 'en', got {entry['language']!r}")
+        kwargs["language"] = entry["language"]
+    if "every" in entry:
+        kwargs["every"], kwargs["every_seconds"] = _interval(name, "every", entry["every"])
+    return Source(name=name, **kwargs)
+
+
+def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
+    """Parse and validate the text of a sources file; raise ConfigError naming the source and key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", "", f"{origin} is not valid TOML: {exc}") from None
+    for key in data:
+        if key != "source":
+            raise ConfigError("", key, f"unknown top-level key in {origin}; sources are [source.NAME] tables")
+    table = data.get("source", {})
+    if not isinstance(table, dict) or not table:
+        raise ConfigError("", "source", f"{origin} declares no [source.NAME] table")
+    return {name: _source(name, entry) for name, entry in table.items()}
+
+
+def default_sources_path() -> str:
+    """Return the sources file to use: $READOUTS_SOURCES, else the bundled file."""
+    return os.environ.get("READOUTS_SOURCES") or str(resources.files("crawler").joinpath(BUNDLED_SOURCES))
+
+
+def load_sources(path: str | Path | None = None) -> dict[str, Source]:
+    """Read and validate a sources file (default: $READOUTS_SOURCES, else the bundled one)."""
+    path = Path(path or default_sources_path())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("", "", f"cannot read sources file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("", "", f"sources file {path} is not UTF-8") from None
+    return parse_sources(text, str(path))
+
+
+def select(sources: dict[str, Source], names: list[str] | tuple[str, ...]) -> list[Source]:
+    """Return the named sources (all when no names given); raise ConfigError on an unknown name."""
+    if not names:
+        return list(sources.values())
+    unknown = [n for n in names if n not in sources]
+    if unknown:
+        raise ConfigError(unknown[0], "", f"no such source (known: {', '.join(sources)})")
+    return [sources[n] for n in names]

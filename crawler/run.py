@@ -1,0 +1,108 @@
+"""Run one crawl of some sources in this process and record it as a run. Also `python -m crawler.run`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+
+from crawler.config import Source, load_sources, select
+from crawler.errors import ConfigError
+from crawler.extractor_pool import ExtractorPool
+from crawler.pipeline import CrawlContext, RunTally
+from crawler.settings import BASE_SETTINGS, source_settings
+from spiders.source_spider import SourceSpider
+from storage.archive import Archive
+
+ProgressCallback = Callable[[RunTally], None]
+
+
+@dataclass
+class RunResult:
+    """What one crawl did: the `readouts crawl --json` contract."""
+
+    run_id: int
+    status: str
+    tally: RunTally
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the JSON object printed by `readouts crawl --json`."""
+        return {"run_id": self.run_id, "status": self.status, **self.tally.counts(),
+                "error_samples": self.tally.error_samples}
+
+
+def crawl(
+    sources: list[Source],
+    db_path: str,
+    trigger: str = "manual",
+    max_pages: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    log_level: str = "WARNING",
+) -> RunResult:
+    """Crawl the sources once (one Twisted reactor: call once per process) and record the run."""
+    archive = Archive(db_path)
+    archive.reap_dead_runs()
+    run_id = archive.start_run([s.name for s in sources], trigger, pid=os.getpid())
+    tally = RunTally()
+    pool = ExtractorPool()
+    status = "failed"
+    try:
+        process = CrawlerProcess(
+            {**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": CrawlContext(archive, pool, tally)},
+            install_root_handler=True,
+        )
+        crawlers = []
+        for source in sources:
+            known = frozenset(archive.known_urls(source.name))
+            spider_cls = SourceSpider.for_source(source, known, source_settings(source, max_pages))
+            crawler = process.create_crawler(spider_cls)
+            if on_progress:
+                crawler.signals.connect(lambda *a, **k: on_progress(tally), signal=signals.item_scraped)
+            process.crawl(crawler)
+            crawlers.append(crawler)
+        process.start()
+        for source, crawler in zip(sources, crawlers, strict=True):
+            stats = crawler.stats
+            assert stats is not None
+            for sample in stats.get_value("readouts/error_samples") or []:
+                tally.error(sample["url"], sample["error"])
+            if not stats.get_value("readouts/listing_pages") and not stats.get_value("readouts/feed_entries"):
+                tally.error(source.name, "no listing page, feed or sitemap could be read")
+        status = "ok"
+    finally:
+        archive.finish_run(run_id, status, tally.counts(), tally.error_samples)
+        pool.close()
+        archive.close()
+    return RunResult(run_id, status, tally)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry for one crawl in its own process (used by the scheduler)."""
+    parser = argparse.ArgumentParser(prog="python -m crawler.run", description=__doc__)
+    parser.add_argument("names", nargs="*", help="sources to crawl (default: all)")
+    parser.add_argument("--db", default=os.environ.get("READOUTS_DB", "readouts.db"))
+    parser.add_argument("--sources", default=None)
+    parser.add_argument("--trigger", default="manual", choices=["manual", "scheduled"])
+    parser.add_argument("--max-pages", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        sources = select(load_sources(args.sources), args.names)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING)
+    result = crawl(sources, args.db, trigger=args.trigger, max_pages=args.max_pages)
+    print(json.dumps(result.as_json()))
+    return 0 if result.status == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

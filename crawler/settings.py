@@ -1,0 +1,49 @@
+"""Scrapy settings for every crawl, in one place; per-source values come from the sources file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.config import Source
+
+USER_AGENT = "readouts/0.1 (+https://github.com/readouts/readouts; archive of official meeting readouts)"
+
+BASE_SETTINGS: dict[str, Any] = {
+    # identity and politeness: robots.txt obeyed, one request at a time per site, adaptive delays
+    "USER_AGENT": USER_AGENT,
+    "ROBOTSTXT_OBEY": True,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+    "AUTOTHROTTLE_ENABLED": True,
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+    "AUTOTHROTTLE_MAX_DELAY": 60.0,
+    "COOKIES_ENABLED": False,
+    # bounded downloads: size after decompression, whole-download deadline, redirect chains
+    "DOWNLOAD_MAXSIZE": 32 * 1024 * 1024,
+    "DOWNLOAD_WARNSIZE": 8 * 1024 * 1024,
+    "DOWNLOAD_TIMEOUT": 60,
+    "DOWNLOAD_FAIL_ON_DATALOSS": True,
+    "REDIRECT_MAX_TIMES": 10,
+    "RETRY_TIMES": 2,
+    "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+    # only http(s): no file:, data:, s3: or ftp: requests can be made, and no telnet console
+    "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
+    "TELNETCONSOLE_ENABLED": False,
+    # quiet by default; the CLI shows progress itself
+    "LOG_LEVEL": "WARNING",
+    "ITEM_PIPELINES": {"crawler.pipeline.ArchivePipeline": 300},
+    "DEPTH_LIMIT": 50,
+    "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
+}
+
+
+def source_settings(source: Source, max_pages: int | None = None) -> dict[str, Any]:
+    """Return the per-spider settings for one source: its delay, concurrency and page bound."""
+    delay = source.delay
+    return {
+        "DOWNLOAD_DELAY": delay,
+        "AUTOTHROTTLE_START_DELAY": delay,
+        "AUTOTHROTTLE_MAX_DELAY": max(60.0, delay),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency,
+        "CLOSESPIDER_PAGECOUNT": max_pages or source.max_pages,
+    }

@@ -1,0 +1,189 @@
+"""The generic spider: listing pages -> pagination (`follow`) -> articles (`articles`), plus feeds and sitemaps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.selector import Selector
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import Sitemap
+from twisted.python.failure import Failure
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+from crawler.config import Source
+
+logger = logging.getLogger(__name__)
+
+# query parameters that name a visit, not a page: dropped so one page has one URL
+_TRACKING = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "jsessionid", "phpsessid",
+             "sid", "sessionid", "fbclid", "gclid", "from")
+SITEMAP_MAXSIZE = 32 * 1024 * 1024
+# an article's pipeline item: these keys
+ITEM_KEYS = ("url", "source", "status", "body", "content_type", "etag", "last_modified", "error")
+
+
+def canonical_url(url: str) -> str:
+    """Return the URL with sorted query, no fragment and no session or tracking parameters."""
+    cleaned = url_query_cleaner(url, _TRACKING, remove=True, unique=False, keep_fragments=False)
+    return canonicalize_url(cleaned, keep_fragments=False)
+
+
+class SourceSpider(Spider):
+    """Crawl one configured source; yields one item per article page fetched (or failed)."""
+
+    name = "source"
+    source: ClassVar[Source]
+    known_urls: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Build the link extractors from the source's patterns."""
+        super().__init__(*args, **kwargs)
+        src = self.source
+        self.allowed_domains = list(src.allowed_domains)
+        self._article_links = LinkExtractor(allow=src.articles, allow_domains=src.allowed_domains, unique=True)
+        self._follow_links = (
+            LinkExtractor(allow=src.follow, allow_domains=src.allowed_domains, unique=True) if src.follow else None
+        )
+        self.seen_articles: set[str] = set()
+
+    @classmethod
+    def for_source(cls, source: Source, known_urls: frozenset[str], settings: dict[str, Any]) -> type[SourceSpider]:
+        """Return a spider class bound to one source, with that source's politeness settings."""
+        return type(
+            f"SourceSpider_{source.name}",
+            (cls,),
+            {"name": source.name, "source": source, "known_urls": known_urls, "custom_settings": settings},
+        )
+
+    async def start(self) -> AsyncIterator[Any]:
+        """Request the source's listing pages, feeds and sitemaps."""
+        for url in self.source.start_urls:
+            yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
+        for url in self.source.feeds:
+            yield Request(url, callback=self.parse_feed, errback=self.listing_failed)
+        for url in self.source.sitemaps:
+            yield Request(url, callback=self.parse_sitemap, errback=self.listing_failed)
+
+    def _article_request(self, url: str) -> Request | None:
+        """Return a request for an article not yet archived nor requested in this crawl, else None."""
+        url = canonical_url(url)
+        if url in self.seen_articles or url in self.known_urls:
+            return None
+        self.seen_articles.add(url)
+        return Request(url, callback=self.parse_article, errback=self.article_failed, meta={"article": True})
+
+    def _links(self, response: TextResponse) -> Iterator[Request]:
+        """Yield requests for the article and listing links of a listing page."""
+        for link in self._article_links.extract_links(response):
+            request = self._article_request(link.url)
+            if request:
+                yield request
+        if self._follow_links:
+            for link in self._follow_links.extract_links(response):
+                url = canonical_url(link.url)
+                if not self.source.is_article(url):
+                    yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        """Follow a listing page's pagination and article links; the listing itself is never archived."""
+        self.crawler.stats.inc_value("readouts/listing_pages")
+        if not isinstance(response, TextResponse):
+            logger.warning("listing page %s is not text (%s)", response.url, response.headers.get("Content-Type"))
+            return
+        yield from self._links(response)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """Read an RSS or Atom feed and request the article links it lists."""
+        selector = Selector(text=response.body.decode("utf-8", "replace"), type="xml")
+        selector.remove_namespaces()
+        links = selector.xpath("//item/link/text() | //entry/link[not(@rel) or @rel='alternate']/@href").getall()
+        self.crawler.stats.inc_value("readouts/feed_entries", len(links))
+        for link in links:
+            url = response.urljoin(link.strip())
+            if self.source.is_article(url) and urlsplit(url).hostname in self.source.allowed_domains:
+                request = self._article_request(url)
+                if request:
+                    yield request
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """Read a sitemap or sitemap index (gzip allowed) with Scrapy's Sitemap parser."""
+        body = response.body
+        if gzip_magic_number(response):
+            try:
+                body = gunzip(body, max_size=SITEMAP_MAXSIZE)
+            except Exception as exc:  # corrupt or oversized gzip: the sitemap is skipped, the crawl goes on
+                logger.warning("ignoring sitemap %s: %s", response.url, exc)
+                return
+        try:
+            sitemap = Sitemap(body)
+        except Exception as exc:
+            logger.warning("ignoring invalid sitemap %s: %s", response.url, exc)
+            return
+        for entry in sitemap:
+            loc = entry.get("loc", "").strip()
+            if not loc or urlsplit(loc).hostname not in self.source.allowed_domains:
+                continue
+            if sitemap.type == "sitemapindex":
+                yield Request(loc, callback=self.parse_sitemap, errback=self.listing_failed)
+            elif self.source.is_article(loc):
+                request = self._article_request(loc)
+                if request:
+                    yield request
+
+    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
+        """Yield the raw article page for the pipeline to extract and archive."""
+        headers = response.headers
+        yield {
+            "url": canonical_url(response.request.url if response.request else response.url),
+            "final_url": response.url,
+            "source": self.source.name,
+            "status": response.status,
+            "body": response.body,
+            "content_type": _header(headers, b"Content-Type"),
+            "etag": _header(headers, b"ETag"),
+            "last_modified": _header(headers, b"Last-Modified"),
+            "error": None,
+        }
+
+    def article_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+        """Yield a failed article fetch so the page is recorded with its error."""
+        request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        reason = _reason(failure)
+        self.crawler.stats.inc_value("readouts/article_errors")
+        logger.warning("article %s failed: %s", request.url, reason)
+        yield {
+            "url": request.url, "final_url": request.url, "source": self.source.name,
+            "status": response.status if response is not None else 0, "body": b"", "content_type": None,
+            "etag": None, "last_modified": None, "error": reason,
+        }
+
+    def listing_failed(self, failure: Failure) -> None:
+        """Log and count a listing, feed or sitemap that could not be fetched."""
+        request = failure.request  # type: ignore[attr-defined]
+        reason = _reason(failure)
+        self.crawler.stats.inc_value("readouts/listing_errors")
+        errors = self.crawler.stats.get_value("readouts/error_samples") or []
+        errors.append({"url": request.url, "error": reason})
+        self.crawler.stats.set_value("readouts/error_samples", errors[-50:])
+        logger.warning("listing %s failed: %s", request.url, reason)
+
+
+def _reason(failure: Failure) -> str:
+    """Return a short description of why a request failed."""
+    response = getattr(failure.value, "response", None)
+    if response is not None:
+        return f"HTTP {response.status}"
+    return f"{type(failure.value).__name__}: {failure.value}"
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    """Return a response header as text, or None."""
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None
