@@ -57,7 +57,6 @@ def crawl(
     try:
         process = CrawlerProcess(
             {**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": CrawlContext(archive, pool, tally)},
-            install_root_handler=True,
         )
         crawlers = []
         for source in sources:

@@ -29,6 +29,8 @@ BASE_SETTINGS: dict[str, Any] = {
     # only http(s): no file:, data:, s3: or ftp: requests can be made, and no telnet console
     "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
     "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
+    "LOG_INSTALL_ROOT_HANDLER": True,
     # quiet by default; the CLI shows progress itself
     "LOG_LEVEL": "WARNING",
     "ITEM_PIPELINES": {"crawler.pipeline.ArchivePipeline": 300},

@@ -46,10 +46,9 @@ class SourceSpider(Spider):
         super().__init__(*args, **kwargs)
         src = self.source
         self.allowed_domains = list(src.allowed_domains)
-        self._article_links = LinkExtractor(allow=src.articles, allow_domains=src.allowed_domains, unique=True)
-        self._follow_links = (
-            LinkExtractor(allow=src.follow, allow_domains=src.allowed_domains, unique=True) if src.follow else None
-        )
+        # hosts are checked by _allowed (LinkExtractor's allow_domains compares host:port, so ports would not match)
+        self._article_links = LinkExtractor(allow=src.articles, unique=True)
+        self._follow_links = LinkExtractor(allow=src.follow, unique=True) if src.follow else None
         self.seen_articles: set[str] = set()
 
     @classmethod
@@ -70,10 +69,15 @@ class SourceSpider(Spider):
         for url in self.source.sitemaps:
             yield Request(url, callback=self.parse_sitemap, errback=self.listing_failed)
 
+    def _allowed(self, url: str) -> bool:
+        """Return True when the URL is on one of the source's allowed hosts (or their subdomains)."""
+        host = urlsplit(url).hostname or ""
+        return any(host == d or host.endswith("." + d) for d in self.source.allowed_domains)
+
     def _article_request(self, url: str) -> Request | None:
-        """Return a request for an article not yet archived nor requested in this crawl, else None."""
+        """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""
         url = canonical_url(url)
-        if url in self.seen_articles or url in self.known_urls:
+        if not self._allowed(url) or url in self.seen_articles or url in self.known_urls:
             return None
         self.seen_articles.add(url)
         return Request(url, callback=self.parse_article, errback=self.article_failed, meta={"article": True})
@@ -87,7 +91,7 @@ class SourceSpider(Spider):
         if self._follow_links:
             for link in self._follow_links.extract_links(response):
                 url = canonical_url(link.url)
-                if not self.source.is_article(url):
+                if self._allowed(url) and not self.source.is_article(url):
                     yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
@@ -106,7 +110,7 @@ class SourceSpider(Spider):
         self.crawler.stats.inc_value("readouts/feed_entries", len(links))
         for link in links:
             url = response.urljoin(link.strip())
-            if self.source.is_article(url) and urlsplit(url).hostname in self.source.allowed_domains:
+            if self.source.is_article(url):
                 request = self._article_request(url)
                 if request:
                     yield request
@@ -127,7 +131,7 @@ class SourceSpider(Spider):
             return
         for entry in sitemap:
             loc = entry.get("loc", "").strip()
-            if not loc or urlsplit(loc).hostname not in self.source.allowed_domains:
+            if not loc or not self._allowed(loc):
                 continue
             if sitemap.type == "sitemapindex":
                 yield Request(loc, callback=self.parse_sitemap, errback=self.listing_failed)

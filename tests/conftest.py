@@ -1,0 +1,78 @@
+"""Shared test fixtures: loopback-only network, fixture sites on 127.0.0.x, and the CLI run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS / "netguard"))
+
+from netguard_impl import install  # noqa: E402
+
+from tests.mockserver import Route, SiteServer  # noqa: E402
+
+install()
+
+DATA = TESTS / "data"
+
+
+class CLIResult:
+    """The outcome of one `readouts` subprocess."""
+
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.code, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def jsonl(self) -> list[Any]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Return an environment for test subprocesses: the network guard on, no user configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("READOUTS_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "netguard"), str(TESTS.parent)])
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
+    """Run `readouts ARGS...` in a subprocess with --db in tmp_path (unless given) and return its result."""
+
+    def run(*args: str, db: Path | None = None, timeout: float = 120, **env: str) -> CLIResult:
+        cmd = [sys.executable, "-m", "crawler", "--db", str(db or tmp_path / "archive.db"), *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env(**env))
+        return CLIResult(proc)
+
+    return run
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[str, dict[str, Route]], SiteServer]]:
+    """Start fixture sites: serve(host, routes) -> a running SiteServer; all stopped after the test."""
+    servers: list[SiteServer] = []
+
+    def start(host: str, routes: dict[str, Route]) -> SiteServer:
+        server = SiteServer(host, routes).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def write_sources(path: Path, text: str) -> Path:
+    """Write a sources file and return its path."""
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,75 @@
+"""Real HTTP servers on loopback addresses (127.0.0.x, port 0), each serving one fixture site from a route table."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """A canned HTTP answer."""
+
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# a route is a canned Reply, or a function that writes the answer itself (for hostile behaviour)
+Route = Reply | Callable[[BaseHTTPRequestHandler], None]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SiteServer  # type: ignore[assignment]
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.hits.append(self.path)
+        route = self.server.routes.get(self.path.split("?")[0] if self.path not in self.server.routes else self.path)
+        if route is None:
+            route = Reply(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
+        if callable(route):
+            route(self)
+            return
+        self.send_response(route.status)
+        self.send_header("Content-Type", route.content_type)
+        self.send_header("Content-Length", str(len(route.body)))
+        for name, value in route.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(route.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class SiteServer(ThreadingHTTPServer):
+    """One fixture site on its own loopback address."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str, routes: dict[str, Route]) -> None:
+        super().__init__((host, 0), _Handler)
+        self.routes = routes
+        self.hits: list[str] = []
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def start(self) -> SiteServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()

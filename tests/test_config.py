@@ -1,0 +1,91 @@
+"""The sources-file contract: valid files load, bad ones are refused naming the source and key (exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import load_sources, parse_interval, parse_sources
+from crawler.errors import ConfigError
+from tests.conftest import write_sources
+
+BASE = """
+[source.mfa]
+start_urls = ["https://www.fmprc.gov.cn/eng/xw/zyxw/"]
+articles = ['/t\\d{8}_\\d+\\.html$']
+"""
+GOOD = BASE + """follow = ['index_\\d+\\.html$']
+delay = 0
+every = "6h"
+language = "en"
+"""
+
+
+def test_good_file_loads_with_defaults() -> None:
+    source = parse_sources(GOOD)["mfa"]
+    assert source.allowed_domains == ("www.fmprc.gov.cn",)
+    assert source.delay == 0.0 and source.concurrency == 1 and source.max_pages == 500
+    assert source.every_seconds == 6 * 3600
+    assert source.is_article("https://www.fmprc.gov.cn/eng/xw/zyxw/202401/t20240101_1.html")
+    assert not source.is_article("https://www.fmprc.gov.cn/eng/xw/zyxw/index_1.html")
+
+
+def test_bundled_file_is_valid_and_has_the_required_sources() -> None:
+    sources = load_sources()
+    urls = [u for s in sources.values() for u in s.start_urls]
+    assert any("www.fmprc.gov.cn/eng/xw/zyxw/" in u for u in urls)
+    assert any("en.kremlin.ru" in u for u in urls)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("colour = 'red'", "colour"),
+        ("follow = ['(unclosed']", "follow"),
+        ("every = 'sometimes'", "every"),
+        ("every = '0h'", "every"),
+        ("delay = -1", "delay"),
+        ("concurrency = 0", "concurrency"),
+        ("max_pages = 'many'", "max_pages"),
+        ("feeds = ['ftp://example.org/feed']", "feeds"),
+        ("sitemaps = ['not a url']", "sitemaps"),
+        ("language = 'English!'", "language"),
+    ],
+)
+def test_bad_key_is_refused_naming_source_and_key(extra: str, key: str) -> None:
+    text = BASE + extra + "\n"
+    with pytest.raises(ConfigError) as info:
+        parse_sources(text)
+    assert info.value.source == "mfa" and info.value.key == key
+    assert "'mfa'" in str(info.value) and repr(key) in str(info.value)
+
+
+def test_bad_start_url_and_missing_articles() -> None:
+    with pytest.raises(ConfigError, match="start_urls"):
+        parse_sources("[source.x]\nstart_urls = ['javascript:alert(1)']\narticles = ['a']\n")
+    with pytest.raises(ConfigError, match="articles"):
+        parse_sources("[source.x]\nstart_urls = ['http://a.example/']\n")
+
+
+def test_intervals() -> None:
+    assert parse_interval("90s") == 90 and parse_interval("15m") == 900 and parse_interval("1d") == 86400
+    with pytest.raises(ValueError):
+        parse_interval("6 hours")
+
+
+@pytest.mark.parametrize("command", [["crawl"], ["sources"]])
+def test_cli_refuses_bad_sources_file_with_exit_2(tmp_path: Path, readouts, serve, command: list[str]) -> None:
+    site = serve("127.0.0.1", {})
+    bad = write_sources(tmp_path / "bad.toml", GOOD.replace("https://www.fmprc.gov.cn", site.base) + "\nspeed = 3\n")
+    result = readouts("--sources", str(bad), *command)
+    assert result.code == 2
+    assert "source 'mfa'" in result.err and "key 'speed'" in result.err
+    assert site.hits == []  # nothing was crawled
+    assert not (tmp_path / "archive.db").exists()
+
+
+def test_cli_unknown_source_name_exits_2(tmp_path: Path, readouts) -> None:
+    good = write_sources(tmp_path / "good.toml", GOOD)
+    result = readouts("--sources", str(good), "crawl", "nope")
+    assert result.code == 2 and "'nope'" in result.err
