@@ -27,7 +27,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: SiteServer  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.server.hits.append(self.path)
         route = self.server.routes.get(self.path.split("?")[0] if self.path not in self.server.routes else self.path)
         if route is None:
