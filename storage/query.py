@@ -96,7 +96,7 @@ def search(
         match = query if raw else " ".join(db.quote_fts(t) for t in long)
         sql = f"""
             select d.id as document_id, d.title, d.published, d.language, d.content_hash,
-                   snippet(documents_fts, 1, '[', ']', '…', 16) as snippet, documents_fts.rank as rank
+                   snippet(documents_fts, 1, '[', ']', '…', 64) as snippet, documents_fts.rank as rank
             from documents_fts join documents d on d.rowid = documents_fts.rowid
             where documents_fts match ? and {where}
             order by documents_fts.rank limit ?

@@ -1,0 +1,137 @@
+"""The archive on its own: migrations, one document per content hash, copies, FTS in several scripts, runs."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from crawler.fingerprint import content_hash
+from storage import query
+from storage.archive import DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
+from storage.errors import SearchError
+
+
+def page(url: str, text: str | None, source: str = "s", title: str = "Talks", published: str = "2019-06-05") -> PageRecord:
+    art = ArticleText(content_hash(text), text, title=title, published=published, language="en") if text else None
+    return PageRecord(url=url, source=source, host=url.split("/")[2], status=200, article=art,
+                      error=None if text else "empty")
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    return Archive(tmp_path / "a.db")
+
+
+def test_migrations_create_schema_once(tmp_path: Path) -> None:
+    Archive(tmp_path / "a.db").close()
+    again = Archive(tmp_path / "a.db")  # reopening applies nothing twice
+    names = set(again.db.table_names())
+    assert {"pages", "documents", "copies", "runs", "documents_fts"} <= names
+    applied = [r["name"] for r in again.db.query("select name from _sqlite_migrations")]
+    assert applied == ["0001_core", "0002_fts"]
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_same_text_on_three_sites_is_one_document_with_three_copies(archive: Archive) -> None:
+    text = "President Xi held talks with President Putin.\nThey agreed on many things."
+    outcomes = [
+        archive.record(page("http://a.example/1", text, "a"))[0],
+        archive.record(page("http://b.example/x", text, "b", title="Xi holds talks"))[0],
+        archive.record(page("http://c.example/y", text, "c"))[0],
+    ]
+    assert outcomes == [NEW_DOCUMENT, DUPLICATE, DUPLICATE]
+    docs = list(query.documents(archive.db))
+    assert len(docs) == 1
+    assert sorted(c["source"] for c in docs[0]["copies"]) == ["a", "b", "c"]
+    # each copy keeps its own headline in the export
+    titles = {r["url"]: r["title"] for r in query.export_pages(archive.db)}
+    assert titles["http://b.example/x"] == "Xi holds talks"
+
+
+def test_same_title_different_text_are_two_documents(archive: Archive) -> None:
+    archive.record(page("http://a.example/1", "Talks in Moscow in June."))
+    archive.record(page("http://a.example/2", "Talks in Beijing in February."))
+    assert archive.db.table("documents").count == 2
+
+
+def test_failed_page_is_recorded_without_text_and_not_hashed(archive: Archive) -> None:
+    assert archive.record(page("http://a.example/1", None))[0] == FAILED
+    row = next(archive.db.query("select * from pages"))
+    assert row["error"] == "empty" and row["content_hash"] is None and row["document_id"] is None
+    assert archive.db.table("documents").count == 0
+    assert list(query.export_pages(archive.db)) == []
+
+
+def test_rerecording_unchanged_page_adds_nothing(archive: Archive) -> None:
+    first = archive.record(page("http://a.example/1", "Same text."))
+    second = archive.record(page("http://a.example/1", "Same text."))
+    assert first == (NEW_DOCUMENT, True) and second == (UNCHANGED, False)
+    assert archive.db.table("pages").count == 1 and archive.db.table("copies").count == 1
+
+
+def test_search_finds_chinese_russian_and_english(archive: Archive) -> None:
+    archive.record(page("http://a.example/zh", "国家主席习近平同俄罗斯总统普京举行会谈。", title="习近平同普京会谈",
+                        published="2019-06-05"))
+    archive.record(page("http://a.example/ru", "Владимир Путин провёл переговоры с Председателем КНР.", title="Переговоры",
+                        published="2017-07-04"))
+    archive.record(page("http://a.example/en", "President Xi Jinping held talks with Vladimir Putin.", title="Talks",
+                        published="2023-03-21"))
+    assert [r["title"] for r in query.search(archive.db, "普京")] == ["习近平同普京会谈"]  # two characters: LIKE
+    assert [r["title"] for r in query.search(archive.db, "习近平")] == ["习近平同普京会谈"]  # trigram FTS
+    assert [r["title"] for r in query.search(archive.db, "переговоры")] == ["Переговоры"]
+    assert [r["title"] for r in query.search(archive.db, "Putin")] == ["Talks"]
+    assert [r["title"] for r in query.search(archive.db, "talks", since="2020-01-01")] == ["Talks"]
+    assert query.search(archive.db, "talks", until="2018-12-31") == []
+    hit = query.search(archive.db, "Jinping")[0]
+    assert "[Jinping]" in hit["snippet"] and hit["copies"][0]["url"] == "http://a.example/en"
+
+
+@pytest.mark.parametrize("nasty", ['" OR 1=1 --', "talks' OR '1'='1", "NEAR(", "--", "a*b:c", "%_%"])
+def test_search_input_is_data_not_syntax(archive: Archive, nasty: str) -> None:
+    archive.record(page("http://a.example/en", "President Xi Jinping held talks.", title="Talks"))
+    assert query.search(archive.db, nasty) == []  # no match, no error, no injection
+
+
+def test_raw_fts_syntax_error_is_a_clear_message(archive: Archive) -> None:
+    archive.record(page("http://a.example/en", "President Xi Jinping held talks.", title="Talks"))
+    assert len(query.search(archive.db, "talks OR nothing", raw=True)) == 1
+    with pytest.raises(SearchError, match="cannot run search"):
+        query.search(archive.db, 'talks AND "unclosed', raw=True)
+    with pytest.raises(SearchError):
+        query.search(archive.db, "   ")
+
+
+def test_runs_record_counts_and_reap_killed_runs(archive: Archive) -> None:
+    run_id = archive.start_run(["a", "b"], "manual", pid=2**22 + 12345)  # a pid that does not exist
+    assert query.runs(archive.db)[0]["status"] == "running"
+    assert archive.reap_dead_runs() == 1
+    assert query.runs(archive.db)[0]["status"] == "failed"
+    second = archive.start_run(["a"], "scheduled")
+    archive.finish_run(second, "ok", {"pages_fetched": 3, "new_documents": 2, "failed": 1, "errors": 0}, [])
+    newest = query.runs(archive.db)[0]
+    assert newest["run_id"] == second and newest["status"] == "ok" and newest["pages_fetched"] == 3
+    assert newest["sources"] == ["a"] and newest["trigger"] == "scheduled" and newest["finished"].endswith("Z")
+    assert run_id != second
+
+
+def test_second_writer_waits_instead_of_failing(tmp_path: Path) -> None:
+    first, second = Archive(tmp_path / "a.db"), Archive(tmp_path / "a.db")
+    first.db.conn.execute("BEGIN IMMEDIATE")  # another process holds the write lock for a moment
+    timer = threading.Timer(0.5, lambda: first.db.conn.execute("COMMIT"))
+    timer.start()
+    assert second.record(page("http://a.example/1", "Text."))[0] == NEW_DOCUMENT
+    timer.join()
+    assert second.db.table("pages").count == 1
+
+
+def test_reader_is_read_only(tmp_path: Path) -> None:
+    Archive(tmp_path / "a.db").record(page("http://a.example/1", "Text."))
+    reader = Archive(tmp_path / "a.db", readonly=True)
+    assert len(list(query.export_pages(reader.db))) == 1
+    with pytest.raises(sqlite3.OperationalError):
+        reader.db.execute("delete from pages")
+    with pytest.raises(FileNotFoundError):
+        Archive(tmp_path / "missing.db", readonly=True)
