@@ -47,10 +47,21 @@ def _emit_json(record: Any) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", metavar="PATH", default=lambda: os.environ.get("READOUTS_DB") or DEFAULT_DB,
-              show_default="$READOUTS_DB, else ./readouts.db", help="The archive (an SQLite file).")
-@click.option("--sources", "sources_path", metavar="PATH", default=default_sources_path,
-              show_default="$READOUTS_SOURCES, else the bundled sources file", help="The sources file (TOML).")
+@click.option(
+    "--db",
+    metavar="PATH",
+    default=lambda: os.environ.get("READOUTS_DB") or DEFAULT_DB,
+    show_default="$READOUTS_DB, else ./readouts.db",
+    help="The archive (an SQLite file).",
+)
+@click.option(
+    "--sources",
+    "sources_path",
+    metavar="PATH",
+    default=default_sources_path,
+    show_default="$READOUTS_SOURCES, else the bundled sources file",
+    help="The sources file (TOML).",
+)
 @click.version_option(package_name="readouts")
 @click.pass_context
 def main(ctx: click.Context, db: str, sources_path: str) -> None:
@@ -81,8 +92,13 @@ def crawl(obj: Context, names: tuple[str, ...], max_pages: int | None, as_json: 
     except ConfigError as exc:
         _fail_config(exc)
     with Progress(enabled=sys.stderr.isatty() and not verbose) as progress:
-        result = run_crawl(sources, obj.db, max_pages=max_pages, on_progress=progress.update,
-                           log_level="INFO" if verbose else "WARNING")
+        result = run_crawl(
+            sources,
+            obj.db,
+            max_pages=max_pages,
+            on_progress=progress.update,
+            log_level="INFO" if verbose else "WARNING",
+        )
     if as_json:
         _emit_json(result.as_json())
     else:
@@ -152,11 +168,19 @@ def documents(obj: Context, source: str | None, as_json: bool) -> None:
 @click.option("--since", metavar="DATE", help="Published on or after this date (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Published on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--raw", is_flag=True, help="Treat QUERY as SQLite FTS5 syntax (OR, NEAR, \"phrases\", prefix*).")
+@click.option("--raw", is_flag=True, help='Treat QUERY as SQLite FTS5 syntax (OR, NEAR, "phrases", prefix*).')
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
-def search(obj: Context, query_text: str, source: str | None, since: str | None, until: str | None, limit: int,
-           raw: bool, as_json: bool) -> None:
+def search(
+    obj: Context,
+    query_text: str,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    raw: bool,
+    as_json: bool,
+) -> None:
     """Full-text search of titles and texts (Chinese and Russian too), best match first.
 
     Every word must match; "quoted words" match as a phrase.

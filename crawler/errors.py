@@ -15,4 +15,3 @@ class ConfigError(ReadoutsError):
         self.source, self.key = source, key
         where = " ".join(p for p in (f"source {source!r}" if source else "", f"key {key!r}" if key else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
-

@@ -118,8 +118,9 @@ class ArchivePipeline:
             lines = boilerplate.strip_template(pending.extracted.lines, template)
             self._store(pending.item, host, (pending.extracted, lines), None)
 
-    def _store(self, item: dict[str, Any], host: str, article: tuple[Extracted, tuple[str, ...]] | None,
-               error: str | None) -> None:
+    def _store(
+        self, item: dict[str, Any], host: str, article: tuple[Extracted, tuple[str, ...]] | None, error: str | None
+    ) -> None:
         """Write one page to the archive and count the outcome."""
         text = normalise("\n".join(article[1])) if article else ""
         if article and not text:
@@ -127,11 +128,26 @@ class ArchivePipeline:
         art = None
         if article:
             ext = article[0]
-            art = ArticleText(content_hash=content_hash(text), text=text, title=ext.title, published=ext.published,
-                              language=ext.language, author=ext.author, sitename=ext.sitename)
-        record = PageRecord(url=item["url"], source=item["source"], host=host, status=item["status"], article=art,
-                            error=error, etag=item.get("etag"), last_modified=item.get("last_modified"),
-                            content_type=item.get("content_type"))
+            art = ArticleText(
+                content_hash=content_hash(text),
+                text=text,
+                title=ext.title,
+                published=ext.published,
+                language=ext.language,
+                author=ext.author,
+                sitename=ext.sitename,
+            )
+        record = PageRecord(
+            url=item["url"],
+            source=item["source"],
+            host=host,
+            status=item["status"],
+            article=art,
+            error=error,
+            etag=item.get("etag"),
+            last_modified=item.get("last_modified"),
+            content_type=item.get("content_type"),
+        )
         outcome, page_created = self.archive.record(record)
         if outcome == FAILED:
             self.tally.failed += 1
@@ -146,4 +162,3 @@ class ArchivePipeline:
 def _summary(item: dict[str, Any]) -> dict[str, Any]:
     """Return the item without its body, so logs and feeds stay small."""
     return {k: v for k, v in item.items() if k != "body"}
-

@@ -18,8 +18,11 @@ class Progress:
         """Prepare the display; it shows only when enabled (stderr is a terminal)."""
         self.enabled = enabled
         self._progress = RichProgress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         self._task = self._progress.add_task("crawling…", total=None)
 

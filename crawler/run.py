@@ -35,8 +35,12 @@ class RunResult:
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON object printed by `readouts crawl --json`."""
-        return {"run_id": self.run_id, "status": self.status, **self.tally.counts(),
-                "error_samples": self.tally.error_samples}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            **self.tally.counts(),
+            "error_samples": self.tally.error_samples,
+        }
 
 
 def crawl(

@@ -21,8 +21,20 @@ from crawler.config import Source
 logger = logging.getLogger(__name__)
 
 # query parameters that name a visit, not a page: dropped so one page has one URL
-_TRACKING = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "jsessionid", "phpsessid",
-             "sid", "sessionid", "fbclid", "gclid", "from")
+_TRACKING = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "jsessionid",
+    "phpsessid",
+    "sid",
+    "sessionid",
+    "fbclid",
+    "gclid",
+    "from",
+)
 SITEMAP_MAXSIZE = 32 * 1024 * 1024
 # an article's pipeline item: these keys
 ITEM_KEYS = ("url", "source", "status", "body", "content_type", "etag", "last_modified", "error")
@@ -163,9 +175,15 @@ class SourceSpider(Spider):
         self.crawler.stats.inc_value("readouts/article_errors")
         logger.warning("article %s failed: %s", request.url, reason)
         yield {
-            "url": request.url, "final_url": request.url, "source": self.source.name,
-            "status": response.status if response is not None else 0, "body": b"", "content_type": None,
-            "etag": None, "last_modified": None, "error": reason,
+            "url": request.url,
+            "final_url": request.url,
+            "source": self.source.name,
+            "status": response.status if response is not None else 0,
+            "body": b"",
+            "content_type": None,
+            "etag": None,
+            "last_modified": None,
+            "error": reason,
         }
 
     def listing_failed(self, failure: Failure) -> None:

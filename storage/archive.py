@@ -125,8 +125,13 @@ class Archive:
         now = page.fetched_at
         row = db.execute("select id, content_hash from pages where url = ?", [page.url]).fetchone()
         fields: dict[str, Any] = {
-            "source": page.source, "host": page.host, "status": page.status, "last_checked": now,
-            "etag": page.etag, "last_modified": page.last_modified, "content_type": page.content_type,
+            "source": page.source,
+            "host": page.host,
+            "status": page.status,
+            "last_checked": now,
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+            "content_type": page.content_type,
         }
         art = page.article
         if art is None:
@@ -138,8 +143,14 @@ class Archive:
             return FAILED
         document_id, created = self._document(db, art, now)
         fields.update(
-            content_hash=art.content_hash, document_id=document_id, title=art.title, published=art.published,
-            author=art.author, sitename=art.sitename, language=art.language, error=None,
+            content_hash=art.content_hash,
+            document_id=document_id,
+            title=art.title,
+            published=art.published,
+            author=art.author,
+            sitename=art.sitename,
+            language=art.language,
+            error=None,
         )
         if row is None:
             page_id = db.table("pages").insert({"url": page.url, "first_seen": now, **fields}).last_pk
@@ -164,12 +175,20 @@ class Archive:
         found = db.execute("select id from documents where content_hash = ?", [art.content_hash]).fetchone()
         if found:
             return int(found[0]), False
-        last_pk = db.table("documents").insert(
-            {
-                "content_hash": art.content_hash, "title": art.title, "published": art.published,
-                "language": art.language, "text": art.text, "first_seen": now,
-            }
-        ).last_pk
+        last_pk = (
+            db.table("documents")
+            .insert(
+                {
+                    "content_hash": art.content_hash,
+                    "title": art.title,
+                    "published": art.published,
+                    "language": art.language,
+                    "text": art.text,
+                    "first_seen": now,
+                }
+            )
+            .last_pk
+        )
         return int(last_pk or 0), True
 
     # --- per-site template lines ---------------------------------------------------------------------------
@@ -206,13 +225,24 @@ class Archive:
         """Record the start of a crawl and return its run id."""
         with self._write() as db:
             return int(
-                db.table("runs").insert(
+                db.table("runs")
+                .insert(
                     {
-                        "sources": json.dumps(sources), "trigger": trigger, "started": utcnow(), "status": "running",
-                        "pid": pid, "pages_fetched": 0, "new_pages": 0, "new_documents": 0, "duplicates": 0,
-                        "failed": 0, "errors": 0, "error_samples": "[]",
+                        "sources": json.dumps(sources),
+                        "trigger": trigger,
+                        "started": utcnow(),
+                        "status": "running",
+                        "pid": pid,
+                        "pages_fetched": 0,
+                        "new_pages": 0,
+                        "new_documents": 0,
+                        "duplicates": 0,
+                        "failed": 0,
+                        "errors": 0,
+                        "error_samples": "[]",
                     }
-                ).last_pk
+                )
+                .last_pk
                 or 0
             )
 

@@ -13,11 +13,27 @@ from sqlite_utils import Database
 from storage.errors import SearchError
 
 EXPORT_FIELDS = (
-    "url", "source", "title", "published", "language", "text", "content_hash", "document_id", "first_seen",
+    "url",
+    "source",
+    "title",
+    "published",
+    "language",
+    "text",
+    "content_hash",
+    "document_id",
+    "first_seen",
     "last_checked",
 )
 RUN_FIELDS = (
-    "run_id", "sources", "trigger", "started", "finished", "status", "pages_fetched", "new_documents", "failed",
+    "run_id",
+    "sources",
+    "trigger",
+    "started",
+    "finished",
+    "status",
+    "pages_fetched",
+    "new_documents",
+    "failed",
     "errors",
 )
 # FTS5's trigram tokenizer cannot match terms shorter than three characters; those fall back to LIKE

@@ -15,11 +15,14 @@ BASE = """
 start_urls = ["https://www.fmprc.gov.cn/eng/xw/zyxw/"]
 articles = ['/t\\d{8}_\\d+\\.html$']
 """
-GOOD = BASE + """follow = ['index_\\d+\\.html$']
+GOOD = (
+    BASE
+    + """follow = ['index_\\d+\\.html$']
 delay = 0
 every = "6h"
 language = "en"
 """
+)
 
 
 def test_good_file_loads_with_defaults() -> None:

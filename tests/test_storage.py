@@ -14,10 +14,13 @@ from storage.archive import DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive,
 from storage.errors import SearchError
 
 
-def page(url: str, text: str | None, source: str = "s", title: str = "Talks", published: str = "2019-06-05") -> PageRecord:
+def page(
+    url: str, text: str | None, source: str = "s", title: str = "Talks", published: str = "2019-06-05"
+) -> PageRecord:
     art = ArticleText(content_hash(text), text, title=title, published=published, language="en") if text else None
-    return PageRecord(url=url, source=source, host=url.split("/")[2], status=200, article=art,
-                      error=None if text else "empty")
+    return PageRecord(
+        url=url, source=source, host=url.split("/")[2], status=200, article=art, error=None if text else "empty"
+    )
 
 
 @pytest.fixture
@@ -73,12 +76,30 @@ def test_rerecording_unchanged_page_adds_nothing(archive: Archive) -> None:
 
 
 def test_search_finds_chinese_russian_and_english(archive: Archive) -> None:
-    archive.record(page("http://a.example/zh", "国家主席习近平同俄罗斯总统普京举行会谈。", title="习近平同普京会谈",
-                        published="2019-06-05"))
-    archive.record(page("http://a.example/ru", "Владимир Путин провёл переговоры с Председателем КНР.", title="Переговоры",
-                        published="2017-07-04"))
-    archive.record(page("http://a.example/en", "President Xi Jinping held talks with Vladimir Putin.", title="Talks",
-                        published="2023-03-21"))
+    archive.record(
+        page(
+            "http://a.example/zh",
+            "国家主席习近平同俄罗斯总统普京举行会谈。",
+            title="习近平同普京会谈",
+            published="2019-06-05",
+        )
+    )
+    archive.record(
+        page(
+            "http://a.example/ru",
+            "Владимир Путин провёл переговоры с Председателем КНР.",
+            title="Переговоры",
+            published="2017-07-04",
+        )
+    )
+    archive.record(
+        page(
+            "http://a.example/en",
+            "President Xi Jinping held talks with Vladimir Putin.",
+            title="Talks",
+            published="2023-03-21",
+        )
+    )
     assert [r["title"] for r in query.search(archive.db, "普京")] == ["习近平同普京会谈"]  # two characters: LIKE
     assert [r["title"] for r in query.search(archive.db, "习近平")] == ["习近平同普京会谈"]  # trigram FTS
     assert [r["title"] for r in query.search(archive.db, "переговоры")] == ["Переговоры"]
