@@ -72,14 +72,17 @@ def crawl(
             process.crawl(crawler)
             crawlers.append(crawler)
         process.start()
+        unreachable = 0
         for source, crawler in zip(sources, crawlers, strict=True):
             stats = crawler.stats
             assert stats is not None
             for sample in stats.get_value("readouts/error_samples") or []:
                 tally.error(sample["url"], sample["error"])
             if not stats.get_value("readouts/listing_pages") and not stats.get_value("readouts/feed_entries"):
+                unreachable += 1
                 tally.error(source.name, "no listing page, feed or sitemap could be read")
-        status = "ok"
+        # a run is "failed" only when no source could be read at all; partial trouble is counted in errors
+        status = "failed" if unreachable == len(sources) else "ok"
     finally:
         archive.finish_run(run_id, status, tally.counts(), tally.error_samples)
         pool.close()

@@ -141,6 +141,7 @@ class SourceSpider(Spider):
         except Exception as exc:
             logger.warning("ignoring invalid sitemap %s: %s", response.url, exc)
             return
+        self.crawler.stats.inc_value("readouts/listing_pages")
         for entry in sitemap:
             loc = entry.get("loc", "").strip()
             if not loc or not self._allowed(loc):
