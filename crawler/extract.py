@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
+from datetime import date
+
+import lxml.html
+import trafilatura
+from lxml import etree
+from trafilatura.settings import Document
+
+from crawler.decode import DecodeError, decode_html, sniff_binary
+
+logger = logging.getLogger(__name__)
+
+MAX_DEPTH = 250  # libxml2 stops building the tree near 256 levels: deeper pages are not parsed whole
+MAX_REPLACEMENT_SHARE = 0.01
+_BLOCKS = ("p", "li", "dd", "dt", "div", "td", "span", "h2", "h3", "h4", "h5", "h6")
+_SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
+_FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
+_COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved", re.I)
+_REGISTRATION = re.compile(r"\d{5,}\s*号|ICP|\b\d{6,}-\d\b")
+_URL_DATES = (
+    re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+"),
+    re.compile(r"/(\d{4})-(\d{2})/(\d{2})/"),
+    re.compile(r"/(\d{4})(\d{2})/(\d{2})/"),
+    re.compile(r"/(\d{4})/(\d{2})/(\d{2})/"),
+    re.compile(r"[/_-](\d{4})(\d{2})(\d{2})[/_.-]"),
+)
+_META_DATES = ("PubDate", "publishdate", "pubdate", "article:published_time", "datePublished", "date", "dc.date")
+_META_TITLES = ("ArticleTitle", "og:title")
 
 
 @dataclass(frozen=True)
@@ -31,4 +60,146 @@ class Failure:
 
 def extract(body: bytes, url: str, content_type: str | None = None, language: str | None = None) -> Extracted | Failure:
     """Extract the article body and metadata from raw page bytes."""
-    raise NotImplementedError  # being written: see tests/test_extract.py
+    if not body.strip():
+        return Failure("empty (no content)")
+    kind = sniff_binary(body, content_type)
+    if kind:
+        return Failure(f"not-html ({kind})")
+    try:
+        html = decode_html(body, content_type)
+    except DecodeError as exc:
+        return Failure(f"bad-encoding ({exc})")
+    if html.count("\ufffd") > MAX_REPLACEMENT_SHARE * max(len(html), 1):
+        return Failure("bad-encoding (too many undecodable characters)")
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        return Failure(f"unparsable ({exc})")
+    if _depth(tree) >= MAX_DEPTH:
+        return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
+    meta = _meta(tree)
+    _drop_link_blocks(tree)
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        favor_precision=True,
+        include_comments=False,
+        include_tables=True,
+    )
+    if not isinstance(doc, Document) or not doc.text:
+        return Failure("empty (no article body found)")
+    title = _clean_line(meta.get("title") or doc.title or "") or None
+    lines = clean_lines(doc.text.splitlines(), title)
+    if not lines:
+        return Failure("empty (only boilerplate)")
+    return Extracted(
+        title=title,
+        lines=lines,
+        published=_published(meta.get("date"), url, doc.date),
+        author=doc.author or None,
+        sitename=doc.sitename or None,
+        language=(doc.language or tree.get("lang") or tree.get("xml:lang") or language or None),
+    )
+
+
+def clean_lines(raw: list[str], title: str | None = None) -> tuple[str, ...]:
+    """Drop lines that are not article text by their shape: file names, and non-sentences at the edges."""
+    lines = [line for line in (_clean_line(r) for r in raw) if line and not _FILE_NAME.match(line)]
+    if lines and title and _same_text(lines[0], title):
+        lines.pop(0)
+    while lines and _edge_junk(lines[0]):
+        lines.pop(0)
+    while lines and (_edge_junk(lines[-1]) or _footer(lines[-1])):
+        lines.pop()
+    return tuple(lines)
+
+
+def _clean_line(line: str) -> str:
+    """Collapse whitespace in a line."""
+    return " ".join(line.split())
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Return True when two lines say the same, ignoring case and punctuation."""
+
+    def key(s: str) -> str:
+        return re.sub(r"\W+", "", s).lower()
+
+    return key(a) == key(b)
+
+
+def _edge_junk(line: str) -> bool:
+    """Return True for a short line that is not a sentence: a menu, a share tool, a breadcrumb, a dateline."""
+    words = line.split()
+    cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff]", line))
+    if cjk > len(line) / 2:
+        return len(line) < 16 and not _SENTENCE_END.search(line)
+    return len(words) <= 8 and not _SENTENCE_END.search(line)
+
+
+def _footer(line: str) -> bool:
+    """Return True for a copyright or registration line."""
+    return len(line) < 200 and bool(_COPYRIGHT.search(line) or (_REGISTRATION.search(line) and len(line) < 40))
+
+
+def _depth(tree: lxml.html.HtmlElement) -> int:
+    """Return the nesting depth of the parsed tree."""
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(tree, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
+    """Return the title and date that the page declares in its meta tags."""
+    found: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        name = el.get("name") or el.get("property") or el.get("itemprop") or ""
+        content = (el.get("content") or "").strip()
+        if not content:
+            continue
+        if "title" not in found and name in _META_TITLES:
+            found["title"] = content
+        if "date" not in found and name in _META_DATES:
+            found["date"] = content
+    return found
+
+
+def _drop_link_blocks(tree: lxml.html.HtmlElement) -> None:
+    """Remove short blocks whose text is mostly links ("See also: …", menus, breadcrumbs, related lists)."""
+    for el in list(tree.iter(*_BLOCKS)):
+        if el.getparent() is None:
+            continue
+        text = " ".join(el.text_content().split())
+        if not text or len(text) > 200:
+            continue
+        linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
+        if linked and linked >= 0.5 * len(text) and not el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
+            el.drop_tree()
+
+
+def _valid_date(year: int, month: int, day: int) -> str | None:
+    """Return YYYY-MM-DD when the parts make a plausible publication date."""
+    try:
+        found = date(year, month, day)
+    except ValueError:
+        return None
+    return found.isoformat() if 1990 <= year <= date.today().year + 1 else None
+
+
+def _published(meta_date: str | None, url: str, found: str | None) -> str | None:
+    """Return the published date: the page's meta tag, else the URL, else what trafilatura found."""
+    match = re.match(r"\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", meta_date or "")
+    valid = _valid_date(*(int(g) for g in match.groups())) if match else None
+    if valid:
+        return valid
+    for pattern in _URL_DATES:
+        match = pattern.search(url)
+        if match:
+            valid = _valid_date(*(int(g) for g in match.groups()))
+            if valid:
+                return valid
+    match = re.match(r"\s*(\d{4})-(\d{2})-(\d{2})", found or "")
+    return _valid_date(*(int(g) for g in match.groups())) if match else None

@@ -58,6 +58,13 @@ class SiteServer(ThreadingHTTPServer):
         self.hits: list[str] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hang up mid-answer (killed crawls, cancelled downloads)."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     @property
     def base(self) -> str:
         host, port = self.server_address[:2]
