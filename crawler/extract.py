@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 250  # libxml2 stops building the tree near 256 levels: deeper pages are not parsed whole
 MAX_REPLACEMENT_SHARE = 0.01
-_BLOCKS = ("p", "li", "dd", "dt", "div", "td", "span", "h2", "h3", "h4", "h5", "h6")
+_BLOCKS = ("p", "li", "div")
 _SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
 _FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
 _COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved", re.I)
