@@ -78,6 +78,7 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
     meta = _meta(tree)
+    _unwrap_layout_tables(tree)
     _drop_link_blocks(tree)
     doc = trafilatura.bare_extraction(
         tree,
@@ -165,6 +166,20 @@ def _meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
         if "date" not in found and name in _META_DATES:
             found["date"] = content
     return found
+
+
+def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
+    """Turn tables used for page layout (holding other tables or long paragraphs) into plain blocks."""
+    layout = [
+        table
+        for table in tree.iter("table")
+        if table.xpath(
+            ".//table|.//p[string-length(normalize-space()) > 150]|.//div[string-length(normalize-space()) > 600]"
+        )
+    ]
+    for table in layout:
+        for el in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
+            el.tag = "div"
 
 
 def _drop_link_blocks(tree: lxml.html.HtmlElement) -> None:

@@ -122,8 +122,9 @@ class ArchivePipeline:
         self, item: dict[str, Any], host: str, article: tuple[Extracted, tuple[str, ...]] | None, error: str | None
     ) -> None:
         """Write one page to the archive and count the outcome."""
-        text = normalise("\n".join(article[1])) if article else ""
-        if article and not text:
+        # keep the text as published (typographic quotes, full-width punctuation); only the hash is normalised
+        text = "\n".join(article[1]) if article else ""
+        if article and not normalise(text):
             article, error = None, "empty after cleaning"
         art = None
         if article:
