@@ -75,14 +75,21 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option("--max-pages", type=click.IntRange(min=1), help="Bound on requests per source for this crawl.")
+@click.option("--recheck", is_flag=True, help="Re-check every known page of these sources now, not only the due ones.")
+@click.option("--full", is_flag=True, help="Walk every listing page (no stop at the first page of known articles).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's counts.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level).")
 @click.pass_obj
-def crawl(obj: Context, names: tuple[str, ...], max_pages: int | None, as_json: bool, verbose: bool) -> None:
+def crawl(
+    obj: Context, names: tuple[str, ...], max_pages: int | None, recheck: bool, full: bool, as_json: bool, verbose: bool
+) -> None:
     """Crawl the named sources once (all sources when none are named).
 
-    Prints progress on a terminal and a summary at the end; with --json, one object:
-    {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", ...}.
+    Known pages that are due (1 h, 6 h, 1 d, 3 d, 7 d, 14 d after they appeared or changed, then every
+    `recheck_every`) are re-checked with conditional requests; listing pages stop at the first page that lists only
+    known articles. Prints progress on a terminal and a summary at the end; with --json, one object:
+    {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
+    "unchanged", "changed", "gone", "moved", ...}.
     """
     from crawler.progress import Progress
     from crawler.run import crawl as run_crawl
@@ -98,6 +105,8 @@ def crawl(obj: Context, names: tuple[str, ...], max_pages: int | None, as_json: 
             max_pages=max_pages,
             on_progress=progress.update,
             log_level="INFO" if verbose else "WARNING",
+            recheck_all=recheck,
+            full=full,
         )
     if as_json:
         _emit_json(result.as_json())
@@ -108,6 +117,14 @@ def crawl(obj: Context, names: tuple[str, ...], max_pages: int | None, as_json: 
             f"{t.new_documents} new documents, {t.duplicates} duplicates, {t.failed} failed, {t.errors} errors",
             err=True,
         )
+        if t.rechecked:
+            click.echo(
+                f"  re-checked {t.rechecked}: {t.unchanged} unchanged, {t.changed} changed, {t.gone} gone, "
+                f"{t.moved} moved",
+                err=True,
+            )
+        if t.notify_pending:
+            click.echo(f"  {t.notify_pending} events could not be notified; `readouts notify` retries", err=True)
         for sample in t.error_samples[:10]:
             click.echo(f"  error: {sample['url']}: {sample['error']}", err=True)
     sys.exit(0 if result.status == "ok" else 1)
@@ -216,3 +233,8 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
             f"{','.join(run['sources'])}: {run['pages_fetched']} fetched, {run['new_documents']} new documents, "
             f"{run['failed']} failed, {run['errors']} errors"
         )
+
+
+from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
+
+register(main)

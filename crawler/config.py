@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,10 @@ class Source:
     concurrency: int = 1
     language: str | None = None
     every: str | None = None
+    recheck_every: str = "30d"
+    notify: tuple[str, ...] = ()  # Apprise URLs: this source's own, then the file's global [notify] urls
     every_seconds: float | None = field(default=None, compare=False)
+    recheck_every_seconds: float = field(default=30 * 86400.0, compare=False)
 
     def is_article(self, url: str) -> bool:
         """Return True when the URL matches one of the source's article patterns."""
@@ -105,7 +108,7 @@ def _source(name: str, entry: object) -> Source:
         raise ConfigError(name, "name", "source names use letters, digits, '.', '_' and '-'")
     if not isinstance(entry, dict):
         raise ConfigError(name, "", "expected a table of keys")
-    known = {f for f in Source.__dataclass_fields__ if f not in ("name", "every_seconds")}
+    known = {f for f in Source.__dataclass_fields__ if f not in ("name", "every_seconds", "recheck_every_seconds")}
     for key in entry:
         if key not in known:
             raise ConfigError(name, key, f"unknown key (known keys: {', '.join(sorted(known))})")
@@ -142,7 +145,34 @@ def _source(name: str, entry: object) -> Source:
         kwargs["language"] = entry["language"]
     if "every" in entry:
         kwargs["every"], kwargs["every_seconds"] = _interval(name, "every", entry["every"])
+    if "recheck_every" in entry:
+        kwargs["recheck_every"], kwargs["recheck_every_seconds"] = _interval(
+            name, "recheck_every", entry["recheck_every"]
+        )
+    if "notify" in entry:
+        kwargs["notify"] = _notify_urls(name, "notify", entry["notify"])
     return Source(name=name, **kwargs)
+
+
+def _notify_urls(name: str, key: str, value: object) -> tuple[str, ...]:
+    """Return a list of Apprise URLs, refusing any that Apprise does not understand."""
+    from crawler.notify import valid_url  # Apprise loads its plugins on import: only when notifications are set
+
+    urls = _str_list(name, key, value)
+    for url in urls:
+        if not valid_url(url):
+            raise ConfigError(name, key, f"{url!r} is not a notification URL Apprise understands")
+    return urls
+
+
+def _global_notify(entry: object) -> tuple[str, ...]:
+    """Validate the top-level [notify] table and return its URLs."""
+    if not isinstance(entry, dict):
+        raise ConfigError("", "notify", "expected a table: [notify] urls = [...]")
+    for key in entry:
+        if key != "urls":
+            raise ConfigError("notify", key, "unknown key (known keys: urls)")
+    return _notify_urls("notify", "urls", entry.get("urls", []))
 
 
 def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
@@ -152,12 +182,17 @@ def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", "", f"{origin} is not valid TOML: {exc}") from None
     for key in data:
-        if key != "source":
+        if key not in ("source", "notify"):
             raise ConfigError("", key, f"unknown top-level key in {origin}; sources are [source.NAME] tables")
     table = data.get("source", {})
     if not isinstance(table, dict) or not table:
         raise ConfigError("", "source", f"{origin} declares no [source.NAME] table")
-    return {name: _source(name, entry) for name, entry in table.items()}
+    shared = _global_notify(data["notify"]) if "notify" in data else ()
+    sources = {name: _source(name, entry) for name, entry in table.items()}
+    return {
+        name: replace(source, notify=tuple(dict.fromkeys((*source.notify, *shared))))
+        for name, source in sources.items()
+    }
 
 
 def default_sources_path() -> str:

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
 
 from crawler import boilerplate
+from crawler.article import article_text
 from crawler.extract import Extracted, Failure
 from crawler.extractor_pool import ExtractorPool
-from crawler.fingerprint import content_hash, normalise
-from storage.archive import DUPLICATE, FAILED, NEW_DOCUMENT, Archive, ArticleText, PageRecord
+from crawler.soft404 import looks_missing
+from storage.archive import (
+    CHANGED,
+    DUPLICATE,
+    FAILED,
+    GONE,
+    MOVED,
+    NEW_DOCUMENT,
+    UNCHANGED,
+    Archive,
+    ArticleText,
+    PageRecord,
+)
+from storage.clock import utcnow
+from storage.recheck import DEFAULT_RECHECK_EVERY
+from storage.warc import CaptureRef, Original, WarcStore, body_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +47,18 @@ class RunTally:
     duplicates: int = 0
     failed: int = 0
     errors: int = 0
+    rechecked: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    gone: int = 0
+    moved: int = 0
+    notified: int = 0
+    notify_pending: int = 0
     error_samples: list[dict[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Return the counters as a dict."""
-        return {k: v for k, v in vars(self).items() if isinstance(v, int)}
+        """Return the counters the runs table keeps."""
+        return {k: v for k, v in vars(self).items() if isinstance(v, int) and not k.startswith("notif")}
 
     def error(self, url: str, reason: str) -> None:
         """Count an error and keep a sample of it."""
@@ -61,6 +83,7 @@ class CrawlContext:
     archive: Archive
     pool: ExtractorPool
     tally: RunTally
+    warc: WarcStore
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
         """Stay shared when Scrapy deep-copies its settings."""
@@ -74,9 +97,11 @@ class ArchivePipeline:
         """Take the shared archive, extractor pool and tally from the crawler's settings."""
         self.crawler = crawler
         context: CrawlContext = crawler.settings["READOUTS_CONTEXT"]
-        self.archive, self.pool, self.tally = context.archive, context.pool, context.tally
+        self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
         self.known: frozenset[str] = getattr(crawler.spidercls, "known_urls", frozenset())
-        self.language: str | None = getattr(getattr(crawler.spidercls, "source", None), "language", None)
+        source = getattr(crawler.spidercls, "source", None)
+        self.language: str | None = getattr(source, "language", None)
+        self.recheck_every: float = getattr(source, "recheck_every_seconds", DEFAULT_RECHECK_EVERY)
         self.pending: dict[str, list[_Pending]] = defaultdict(list)
 
     @classmethod
@@ -85,14 +110,32 @@ class ArchivePipeline:
         return cls(crawler)
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Extract, clean, hash and archive one article page (or record its failure)."""
+        """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer)."""
         self.tally.pages_fetched += 1
-        url, host = item["url"], urlsplit(item["url"]).hostname or ""
+        item["fetched_at"] = utcnow()
+        url, host, status = item["url"], urlsplit(item["url"]).hostname or "", item["status"]
+        recheck = bool(item.get("recheck"))
+        self.tally.rechecked += recheck
         if item.get("error"):
             self.tally.error(url, item["error"])
-            self._store(item, host, None, item["error"])
+            if not recheck:  # a known page that fails to answer keeps its text and stays due
+                self._store(item, host, None, item["error"])
             return _summary(item)
+        if recheck and status == 304:
+            self._count(self.archive.record_not_modified(self._page(item, host)))
+            return _summary(item)
+        if recheck and 300 <= status < 400:
+            self._count(self.archive.record_moved(self._page(item, host), item.get("location") or ""))
+            return _summary(item)
+        if recheck and status in (404, 410):
+            self._count(self.archive.record_gone(self._page(item, host, error=f"HTTP {status}")))
+            return _summary(item)
+        item["capture"] = self._capture(item)
         result = await self.pool.extract(item["body"], item["final_url"], item.get("content_type"), self.language)
+        if recheck and (isinstance(result, Failure) or looks_missing(result)):
+            reason = result.reason if isinstance(result, Failure) else "the page says it is not there"
+            self._count(self.archive.record_gone(self._page(item, host, error=f"soft 404: {reason}")))
+            return _summary(item)
         if isinstance(result, Failure):
             logger.info("no article text at %s: %s", url, result.reason)
             self._store(item, host, None, result.reason)
@@ -102,6 +145,49 @@ class ArchivePipeline:
         if known_pages + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
             self.flush(host)
         return _summary(item)
+
+    def _capture(self, item: dict[str, Any]) -> CaptureRef | None:
+        """Keep the response as a WARC record (a revisit record when an identical body is stored already)."""
+        if item["status"] != 200 or not item["body"]:
+            return None
+        original = self.archive.original_capture(body_sha256(item["body"]))
+        return self.warc.write(
+            item["url"],
+            item["fetched_at"],
+            item["status"],
+            item.get("headers") or [],
+            item["body"],
+            item.get("request_headers") or [],
+            original=Original(*original) if original else None,
+            metadata={"readouts-source": item["source"], "readouts-final-url": item["final_url"]},
+        )
+
+    def _page(self, item: dict[str, Any], host: str, error: str | None = None) -> PageRecord:
+        """Return the archive record of a page that yielded no article text."""
+        return PageRecord(
+            url=item["url"],
+            source=item["source"],
+            host=host,
+            status=item["status"],
+            error=error,
+            etag=item.get("etag"),
+            last_modified=item.get("last_modified"),
+            content_type=item.get("content_type"),
+            fetched_at=item["fetched_at"],
+            capture=item.get("capture"),
+            recheck_every=self.recheck_every,
+        )
+
+    def _count(self, outcome: str) -> None:
+        """Count a re-check's outcome."""
+        if outcome == UNCHANGED:
+            self.tally.unchanged += 1
+        elif outcome == CHANGED:
+            self.tally.changed += 1
+        elif outcome == GONE:
+            self.tally.gone += 1
+        elif outcome == MOVED:
+            self.tally.moved += 1
 
     async def close_spider(self) -> None:
         """Archive the pages still held back for template learning."""
@@ -115,40 +201,12 @@ class ArchivePipeline:
         counts, pages = self.archive.site_line_counts(host)
         template = boilerplate.template_keys(counts, pages)
         for pending in batch:
-            lines = boilerplate.strip_template(pending.extracted.lines, template)
-            self._store(pending.item, host, (pending.extracted, lines), None)
+            article = article_text(pending.extracted, template)
+            self._store(pending.item, host, article, None if article else "empty after cleaning")
 
-    def _store(
-        self, item: dict[str, Any], host: str, article: tuple[Extracted, tuple[str, ...]] | None, error: str | None
-    ) -> None:
+    def _store(self, item: dict[str, Any], host: str, article: ArticleText | None, error: str | None) -> None:
         """Write one page to the archive and count the outcome."""
-        # keep the text as published (typographic quotes, full-width punctuation); only the hash is normalised
-        text = "\n".join(article[1]) if article else ""
-        if article and not normalise(text):
-            article, error = None, "empty after cleaning"
-        art = None
-        if article:
-            ext = article[0]
-            art = ArticleText(
-                content_hash=content_hash(text),
-                text=text,
-                title=ext.title,
-                published=ext.published,
-                language=ext.language,
-                author=ext.author,
-                sitename=ext.sitename,
-            )
-        record = PageRecord(
-            url=item["url"],
-            source=item["source"],
-            host=host,
-            status=item["status"],
-            article=art,
-            error=error,
-            etag=item.get("etag"),
-            last_modified=item.get("last_modified"),
-            content_type=item.get("content_type"),
-        )
+        record = replace(self._page(item, host, error), article=article)
         outcome, page_created = self.archive.record(record)
         if outcome == FAILED:
             self.tally.failed += 1
@@ -158,6 +216,8 @@ class ArchivePipeline:
             self.tally.new_documents += 1
         elif outcome == DUPLICATE:
             self.tally.duplicates += 1
+        else:
+            self._count(outcome)
 
 
 def _summary(item: dict[str, Any]) -> dict[str, Any]:

@@ -15,14 +15,17 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler.config import Source, load_sources, select
+from crawler.deliver import deliver
 from crawler.errors import ConfigError
 from crawler.extractor_pool import ExtractorPool
 from crawler.pipeline import CrawlContext, RunTally
 from crawler.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import Archive
+from storage.warc import store_for
 
 ProgressCallback = Callable[[RunTally], None]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class RunResult:
             "run_id": self.run_id,
             "status": self.status,
             **self.tally.counts(),
+            "notified": self.tally.notified,
+            "notify_pending": self.tally.notify_pending,
             "error_samples": self.tally.error_samples,
         }
 
@@ -50,22 +55,30 @@ def crawl(
     max_pages: int | None = None,
     on_progress: ProgressCallback | None = None,
     log_level: str = "WARNING",
+    recheck_all: bool = False,
+    full: bool = False,
 ) -> RunResult:
-    """Crawl the sources once (one Twisted reactor: call once per process) and record the run."""
+    """Crawl the sources once (one Twisted reactor: call once per process) and record the run.
+
+    Each source's known pages that are due (all of them with `recheck_all`) are re-checked; `full` walks every
+    listing page instead of stopping at the first that lists only known articles.
+    """
     archive = Archive(db_path)
     archive.reap_dead_runs()
     run_id = archive.start_run([s.name for s in sources], trigger, pid=os.getpid())
     tally = RunTally()
     pool = ExtractorPool()
+    warc = store_for(db_path)
     status = "failed"
     try:
-        process = CrawlerProcess(
-            {**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": CrawlContext(archive, pool, tally)},
-        )
+        context = CrawlContext(archive, pool, tally, warc)
+        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": context})
         crawlers = []
         for source in sources:
             known = frozenset(archive.known_urls(source.name))
-            spider_cls = SourceSpider.for_source(source, known, source_settings(source, max_pages))
+            due = tuple((d.url, d.etag, d.last_modified) for d in archive.due_pages(source.name, every=recheck_all))
+            settings = source_settings(source, max_pages)
+            spider_cls = SourceSpider.for_source(source, known, settings, due=due, full=full)
             crawler = process.create_crawler(spider_cls)
             if on_progress:
                 crawler.signals.connect(lambda *a, **k: on_progress(tally), signal=signals.item_scraped)
@@ -85,7 +98,12 @@ def crawl(
         status = "failed" if unreachable == len(sources) else "ok"
     finally:
         archive.finish_run(run_id, status, tally.counts(), tally.error_samples)
+        try:
+            tally.notified, tally.notify_pending = deliver(archive, sources)
+        except Exception:  # a notification problem never fails the crawl; the events stay in the archive
+            logger.exception("could not send notifications")
         pool.close()
+        warc.close()
         archive.close()
     return RunResult(run_id, status, tally)
 

@@ -36,8 +36,8 @@ _TRACKING = (
     "from",
 )
 SITEMAP_MAXSIZE = 32 * 1024 * 1024
-# an article's pipeline item: these keys
-ITEM_KEYS = ("url", "source", "status", "body", "content_type", "etag", "last_modified", "error")
+# answers to a re-check that the pipeline handles itself: not modified, moved, gone
+RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
 
 
 def canonical_url(url: str) -> str:
@@ -52,6 +52,10 @@ class SourceSpider(Spider):
     name = "source"
     source: ClassVar[Source]
     known_urls: ClassVar[frozenset[str]] = frozenset()
+    # known pages due for a re-check: (url, etag, last_modified)
+    due: ClassVar[tuple[tuple[str, str | None, str | None], ...]] = ()
+    # walk every listing page even when one holds only known articles
+    full: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Build the link extractors from the source's patterns."""
@@ -64,16 +68,22 @@ class SourceSpider(Spider):
         self.seen_articles: set[str] = set()
 
     @classmethod
-    def for_source(cls, source: Source, known_urls: frozenset[str], settings: dict[str, Any]) -> type[SourceSpider]:
-        """Return a spider class bound to one source, with that source's politeness settings."""
-        return type(
-            f"SourceSpider_{source.name}",
-            (cls,),
-            {"name": source.name, "source": source, "known_urls": known_urls, "custom_settings": settings},
-        )
+    def for_source(
+        cls,
+        source: Source,
+        known_urls: frozenset[str],
+        settings: dict[str, Any],
+        due: tuple[tuple[str, str | None, str | None], ...] = (),
+        full: bool = False,
+    ) -> type[SourceSpider]:
+        """Return a spider class bound to one source, with that source's politeness settings and due re-checks."""
+        attrs = {"name": source.name, "source": source, "known_urls": known_urls, "custom_settings": settings}
+        return type(f"SourceSpider_{source.name}", (cls,), {**attrs, "due": due, "full": full})
 
     async def start(self) -> AsyncIterator[Any]:
-        """Request the source's listing pages, feeds and sitemaps."""
+        """Request the due re-checks, then the source's listing pages, feeds and sitemaps."""
+        for url, etag, last_modified in self.due:
+            yield self._recheck_request(url, etag, last_modified)
         for url in self.source.start_urls:
             yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
         for url in self.source.feeds:
@@ -94,12 +104,35 @@ class SourceSpider(Spider):
         self.seen_articles.add(url)
         return Request(url, callback=self.parse_article, errback=self.article_failed, meta={"article": True})
 
+    def _recheck_request(self, url: str, etag: str | None, last_modified: str | None) -> Request:
+        """Return a conditional request re-checking a known page; redirects and 304/404/410 come back as answers.
+
+        The validators come from the archive, not from Scrapy's HTTP cache: the cache would keep a second copy of
+        every body, and the archive already holds what a 304 needs.
+        """
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        self.seen_articles.add(url)
+        meta = {"article": True, "recheck": True, "dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES}
+        return Request(
+            url, headers=headers, callback=self.parse_article, errback=self.article_failed, meta=meta, dont_filter=True
+        )
+
     def _links(self, response: TextResponse) -> Iterator[Request]:
-        """Yield requests for the article and listing links of a listing page."""
-        for link in self._article_links.extract_links(response):
-            request = self._article_request(link.url)
+        """Yield requests for the article and listing links of a listing page (stop-on-seen: see below)."""
+        articles = [canonical_url(link.url) for link in self._article_links.extract_links(response)]
+        for url in articles:
+            request = self._article_request(url)
             if request:
                 yield request
+        if articles and not self.full and all(url in self.known_urls for url in articles):
+            # a listing page of known articles only: older pages hold nothing new, so pagination ends here
+            self.crawler.stats.inc_value("readouts/stopped_on_seen")
+            logger.info("stop-on-seen: %s lists only known articles", response.url)
+            return
         if self._follow_links:
             for link in self._follow_links.extract_links(response):
                 url = canonical_url(link.url)
@@ -153,11 +186,16 @@ class SourceSpider(Spider):
                 if request:
                     yield request
 
-    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
-        """Yield the raw article page for the pipeline to extract and archive."""
+    def parse_article(self, response: Response) -> Iterator[dict[str, Any] | Request]:
+        """Yield the raw article page for the pipeline to extract and archive (and follow a moved page)."""
         headers = response.headers
+        request = response.request
+        location = None
+        if 300 <= response.status < 400:
+            target = _header(headers, b"Location")
+            location = canonical_url(response.urljoin(target)) if target else None
         yield {
-            "url": canonical_url(response.request.url if response.request else response.url),
+            "url": canonical_url(request.url if request else response.url),
             "final_url": response.url,
             "source": self.source.name,
             "status": response.status,
@@ -165,8 +203,16 @@ class SourceSpider(Spider):
             "content_type": _header(headers, b"Content-Type"),
             "etag": _header(headers, b"ETag"),
             "last_modified": _header(headers, b"Last-Modified"),
+            "headers": _header_list(headers),
+            "request_headers": _header_list(request.headers) if request else [],
+            "recheck": bool(response.meta.get("recheck")),
+            "location": location,
             "error": None,
         }
+        if location and self.source.is_article(location):
+            follow = self._article_request(location)
+            if follow:
+                yield follow
 
     def article_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         """Yield a failed article fetch so the page is recorded with its error."""
@@ -184,6 +230,10 @@ class SourceSpider(Spider):
             "content_type": None,
             "etag": None,
             "last_modified": None,
+            "headers": [],
+            "request_headers": [],
+            "recheck": bool(request.meta.get("recheck")),
+            "location": None,
             "error": reason,
         }
 
@@ -204,6 +254,11 @@ def _reason(failure: Failure) -> str:
     if response is not None:
         return f"HTTP {response.status}"
     return f"{type(failure.value).__name__}: {failure.value}"
+
+
+def _header_list(headers: Any) -> list[tuple[str, str]]:
+    """Return Scrapy headers as (name, value) text pairs, repeated headers kept."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, values in headers.items() for value in values]
 
 
 def _header(headers: Any, name: bytes) -> str | None:

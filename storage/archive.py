@@ -16,7 +16,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.clock import utcnow
+from storage.diff import unified_diff
+from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.schema import migrations
+from storage.warc import CaptureRef
 
 BUSY_TIMEOUT_MS = 30_000
 WRITE_RETRIES = 8
@@ -49,10 +52,23 @@ class PageRecord:
     last_modified: str | None = None
     content_type: str | None = None
     fetched_at: str = field(default_factory=utcnow)
+    capture: CaptureRef | None = None  # the WARC record of the response body
+    recheck_every: float = DEFAULT_RECHECK_EVERY
 
 
-# outcomes of Archive.record()
+@dataclass(frozen=True)
+class DueCheck:
+    """A known page to re-check, with the validators for a conditional request."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+
+# outcomes of Archive.record() and the re-check methods
 NEW_DOCUMENT, DUPLICATE, UNCHANGED, CHANGED, FAILED = "new_document", "duplicate", "unchanged", "changed", "failed"
+GONE, MOVED = "gone", "moved"
+EVENT_KINDS = ("new", "changed", "gone", "back", "moved")
 
 
 class Archive:
@@ -111,8 +127,25 @@ class Archive:
             args.append(source)
         return {row[0] for row in self.db.execute(sql, args)}
 
+    def due_pages(self, source: str, now: str | None = None, every: bool = False) -> list[DueCheck]:
+        """Return the known pages of a source due for a re-check at `now` (all of them with `every`)."""
+        sql = "select url, etag, last_modified from pages where source = ? and content_hash is not null"
+        args: list[Any] = [source]
+        if not every:
+            sql += " and next_check <= ?"
+            args.append(now or utcnow())
+        return [DueCheck(*row) for row in self.db.execute(sql + " order by next_check", args)]
+
+    def original_capture(self, sha256: str) -> tuple[str, str] | None:
+        """Return (url, fetched_at) of the stored capture holding a body with this SHA-256, if any."""
+        row = self.db.execute(
+            "select url, fetched_at from captures where body_sha256 = ? and revisit_of is null order by id limit 1",
+            [sha256],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
     def record(self, page: PageRecord) -> tuple[str, bool]:
-        """Store one fetched page (and its document and copy) in one transaction.
+        """Store one fetched page (its document, copy, revision, capture and events) in one transaction.
 
         Returns the outcome (NEW_DOCUMENT, DUPLICATE, UNCHANGED, CHANGED or FAILED) and whether the page is new.
         """
@@ -123,7 +156,9 @@ class Archive:
     def _record(self, db: Database, page: PageRecord) -> str:
         """Store one page inside an open transaction and return the outcome."""
         now = page.fetched_at
-        row = db.execute("select id, content_hash from pages where url = ?", [page.url]).fetchone()
+        row = db.execute(
+            "select id, content_hash, state, changed_at, revision, document_id from pages where url = ?", [page.url]
+        ).fetchone()
         fields: dict[str, Any] = {
             "source": page.source,
             "host": page.host,
@@ -137,10 +172,13 @@ class Archive:
         if art is None:
             fields["error"] = page.error or "no text"
             if row is None:
-                db.table("pages").insert({"url": page.url, "first_seen": now, **fields})
+                page_id = db.table("pages").insert({"url": page.url, "first_seen": now, **fields}).last_pk
             else:
-                db.table("pages").update(row[0], fields)
+                page_id = row[0]
+                db.table("pages").update(page_id, fields)
+            self._capture(db, page, int(page_id or 0))
             return FAILED
+        capture_id = None
         document_id, created = self._document(db, art, now)
         fields.update(
             content_hash=art.content_hash,
@@ -151,24 +189,214 @@ class Archive:
             sitename=art.sitename,
             language=art.language,
             error=None,
+            state="live",
+            moved_to=None,
         )
+        had_text = row is not None and row[1] is not None
+        changed = had_text and row[1] != art.content_hash
+        base = now if not had_text or changed else (row[3] or now)
+        fields.update(changed_at=base, next_check=next_check(base, now, page.recheck_every))
         if row is None:
-            page_id = db.table("pages").insert({"url": page.url, "first_seen": now, **fields}).last_pk
-            outcome = NEW_DOCUMENT if created else DUPLICATE
+            page_id = int(db.table("pages").insert({"url": page.url, "first_seen": now, **fields}).last_pk or 0)
         else:
-            page_id = row[0]
+            page_id = int(row[0])
             db.table("pages").update(page_id, fields)
-            if row[1] == art.content_hash:
-                outcome = UNCHANGED
-            elif row[1] is None:
-                outcome = NEW_DOCUMENT if created else DUPLICATE
-            else:
-                outcome = CHANGED
+        capture_id = self._capture(db, page, page_id)
+        if had_text and row[2] in (GONE, MOVED):
+            self._event(db, "back", page_id, page, art.title, revision=row[4], content_hash=art.content_hash)
+        if not had_text:
+            outcome = NEW_DOCUMENT if created else DUPLICATE
+            number = self._revision(db, page_id, 1, page, art, document_id, capture_id)
+            self._event(db, "new", page_id, page, art.title, revision=number, content_hash=art.content_hash)
+        elif changed:
+            outcome = CHANGED
+            number = self._revision(db, page_id, int(row[4] or 0) + 1, page, art, document_id, capture_id)
+            old_text = db.execute("select text from documents where id = ?", [row[5]]).fetchone()
+            diff = unified_diff(old_text[0] if old_text else "", art.text, number - 1, number)
+            db.execute("update copies set current = 0 where page_id = ? and document_id != ?", [page_id, document_id])
+            self._event(
+                db,
+                "changed",
+                page_id,
+                page,
+                art.title,
+                revision=number,
+                previous_hash=row[1],
+                content_hash=art.content_hash,
+                diff=diff,
+            )
+        else:
+            outcome = UNCHANGED
         db.execute(
-            "insert or ignore into copies (document_id, page_id, url, source, first_seen) values (?, ?, ?, ?, ?)",
+            "insert into copies (document_id, page_id, url, source, first_seen, current) values (?, ?, ?, ?, ?, 1) "
+            "on conflict (document_id, page_id) do update set current = 1",
             [document_id, page_id, page.url, page.source, now],
         )
         return outcome
+
+    def _revision(
+        self,
+        db: Database,
+        page_id: int,
+        number: int,
+        page: PageRecord,
+        art: ArticleText,
+        document_id: int,
+        capture_id: int | None,
+    ) -> int:
+        """Add revision `number` of a page and make it the page's newest; return the number."""
+        ref = page.capture
+        db.table("revisions").insert(
+            {
+                "page_id": page_id,
+                "number": number,
+                "fetched_at": page.fetched_at,
+                "content_hash": art.content_hash,
+                "document_id": document_id,
+                "title": art.title,
+                "body_sha256": ref.sha256 if ref else None,
+                "warc_file": ref.file if ref else None,
+                "warc_offset": ref.offset if ref else None,
+                "warc_length": ref.length if ref else None,
+                "capture_id": capture_id,
+            }
+        )
+        db.table("pages").update(page_id, {"revision": number})
+        return number
+
+    def _capture(self, db: Database, page: PageRecord, page_id: int) -> int | None:
+        """Index the page's WARC record, if it has one, and return its capture id."""
+        ref = page.capture
+        if ref is None:
+            return None
+        original = db.execute(
+            "select id from captures where body_sha256 = ? and revisit_of is null order by id limit 1", [ref.sha256]
+        ).fetchone()
+        db.table("captures").insert(
+            {
+                "page_id": page_id,
+                "url": page.url,
+                "fetched_at": page.fetched_at,
+                "status": page.status,
+                "body_sha256": ref.sha256,
+                "warc_file": ref.file,
+                "warc_offset": ref.offset,
+                "warc_length": ref.length,
+                "revisit_of": original[0] if original else None,
+            }
+        )
+        return int(db.execute("select last_insert_rowid()").fetchone()[0])
+
+    def _event(
+        self,
+        db: Database,
+        kind: str,
+        page_id: int,
+        page: PageRecord,
+        title: str | None,
+        revision: int | None = None,
+        previous_hash: str | None = None,
+        content_hash: str | None = None,
+        diff: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Record one change event."""
+        db.table("events").insert(
+            {
+                "at": page.fetched_at,
+                "kind": kind,
+                "page_id": page_id,
+                "url": page.url,
+                "source": page.source,
+                "title": title,
+                "revision": revision,
+                "previous_hash": previous_hash,
+                "content_hash": content_hash,
+                "diff": diff,
+                "target": target,
+            }
+        )
+
+    def _known_page(self, db: Database, url: str) -> tuple[int, str | None, str | None, int | None, str | None]:
+        """Return id, state, title, revision and content hash of a known page, or raise KeyError."""
+        row = db.execute("select id, state, title, revision, content_hash from pages where url = ?", [url]).fetchone()
+        if row is None:
+            raise KeyError(url)
+        return row[0], row[1], row[2], row[3], row[4]
+
+    def _after_check(self, db: Database, page_id: int, page: PageRecord, **fields: Any) -> None:
+        """Update a re-checked page's status, check time and next due time."""
+        base = db.execute("select coalesce(changed_at, first_seen) from pages where id = ?", [page_id]).fetchone()[0]
+        db.table("pages").update(
+            page_id,
+            {
+                "status": page.status,
+                "last_checked": page.fetched_at,
+                "next_check": next_check(base, page.fetched_at, page.recheck_every),
+                **fields,
+            },
+        )
+
+    def record_not_modified(self, page: PageRecord) -> str:
+        """Record a 304 answer to a conditional re-check: unchanged, nothing downloaded."""
+        with self._write() as db:
+            page_id, state, title, revision, content_hash = self._known_page(db, page.url)
+            self._after_check(db, page_id, page, status=200 if page.status == 304 else page.status, state="live")
+            if state in (GONE, MOVED):
+                self._event(db, "back", page_id, page, title, revision=revision, content_hash=content_hash)
+            return UNCHANGED
+
+    def record_gone(self, page: PageRecord) -> str:
+        """Record that a known page answered 404/410 or a soft 404 (its revisions are kept)."""
+        with self._write() as db:
+            page_id, state, title, revision, content_hash = self._known_page(db, page.url)
+            self._after_check(db, page_id, page, state=GONE, error=page.error)
+            self._capture(db, page, page_id)
+            if state == GONE:
+                return UNCHANGED
+            self._event(db, "gone", page_id, page, title, revision=revision, previous_hash=content_hash)
+            return GONE
+
+    def record_moved(self, page: PageRecord, target: str) -> str:
+        """Record that a known page now redirects to `target`."""
+        with self._write() as db:
+            page_id, state, title, revision, content_hash = self._known_page(db, page.url)
+            moved_to = db.execute("select moved_to from pages where id = ?", [page_id]).fetchone()[0]
+            self._after_check(db, page_id, page, state=MOVED, moved_to=target)
+            if state == MOVED and moved_to == target:
+                return UNCHANGED
+            self._event(db, "moved", page_id, page, title, revision=revision, content_hash=content_hash, target=target)
+            return MOVED
+
+    def reextracted(self, page_id: int, art: ArticleText) -> bool:
+        """Replace the text of a page's newest revision with a better extraction of the same capture.
+
+        The page did not change, so no event is added; its revision, document and copy now hold the new text.
+        Returns True when the text differed.
+        """
+        with self._write() as db:
+            row = db.execute("select content_hash, revision, url, source from pages where id = ?", [page_id]).fetchone()
+            if row is None or row[0] == art.content_hash:
+                return False
+            document_id, _ = self._document(db, art, utcnow())
+            db.table("pages").update(
+                page_id, {"content_hash": art.content_hash, "document_id": document_id, "title": art.title}
+            )
+            db.execute(
+                "update revisions set content_hash = ?, document_id = ?, title = ? where page_id = ? and number = ?",
+                [art.content_hash, document_id, art.title, page_id, row[1]],
+            )
+            db.execute(
+                "update events set content_hash = ? where page_id = ? and revision = ? and content_hash = ?",
+                [art.content_hash, page_id, row[1], row[0]],
+            )
+            db.execute("update copies set current = 0 where page_id = ? and document_id != ?", [page_id, document_id])
+            db.execute(
+                "insert into copies (document_id, page_id, url, source, first_seen, current) values (?, ?, ?, ?, ?, 1) "
+                "on conflict (document_id, page_id) do update set current = 1",
+                [document_id, page_id, row[2], row[3], utcnow()],
+            )
+            return True
 
     def _document(self, db: Database, art: ArticleText, now: str) -> tuple[int, bool]:
         """Return the id of the document with this content hash, creating it if new, and whether it was created."""

@@ -67,7 +67,9 @@ def documents(db: Database, source: str | None = None) -> Iterator[dict[str, Any
     for doc in db.query(sql + " order by coalesce(published, first_seen), id", args):
         copies = list(
             db.query(
-                "select url, source, first_seen from copies where document_id = ? order by first_seen, id", [doc["id"]]
+                "select url, source, first_seen from copies where document_id = ? and current = 1 "
+                "order by first_seen, id",
+                [doc["id"]],
             )
         )
         yield {"document_id": doc.pop("id"), **doc, "copies": copies}
@@ -131,7 +133,9 @@ def search(
         raise SearchError(f"cannot run search {query!r}: {exc}") from None
     for row in rows:
         row["copies"] = list(
-            db.query("select url, source from copies where document_id = ? order by id", [row["document_id"]])
+            db.query(
+                "select url, source from copies where document_id = ? and current = 1 order by id", [row["document_id"]]
+            )
         )
     return rows
 

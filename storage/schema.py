@@ -90,3 +90,86 @@ def m0001_core(db: Database) -> None:
 def m0002_fts(db: Database) -> None:
     """Full-text index over documents: trigram tokenizer, so Chinese and Russian words are found too."""
     db.table("documents").enable_fts(["title", "text"], tokenize="trigram", create_triggers=True)
+
+
+@migrations(name="0003_changes")
+def m0003_changes(db: Database) -> None:
+    """Change monitoring: page state and re-check schedule, revisions, captures (WARC records) and events."""
+    pages = db.table("pages")
+    pages.add_column("state", str)  # live, gone or moved (null: live)
+    pages.add_column("moved_to", str)
+    pages.add_column("changed_at", str)  # first seen, or when the text last changed: the re-check ladder's base
+    pages.add_column("next_check", str)
+    pages.add_column("revision", int)  # newest revision number
+    pages.create_index(["source", "next_check"])
+    db.execute("update pages set changed_at = first_seen, next_check = last_checked where content_hash is not null")
+    db.table("revisions").create(
+        {
+            "id": int,
+            "page_id": int,
+            "number": int,
+            "fetched_at": str,
+            "content_hash": str,
+            "document_id": int,
+            "title": str,
+            "body_sha256": str,
+            "warc_file": str,
+            "warc_offset": int,
+            "warc_length": int,
+            "capture_id": int,  # the capture (WARC record) of this revision's response
+        },
+        pk="id",
+        not_null={"page_id", "number", "fetched_at", "content_hash", "document_id"},
+        foreign_keys=[("page_id", "pages", "id"), ("document_id", "documents", "id")],
+    )
+    db.table("revisions").create_index(["page_id", "number"], unique=True)
+    # pages archived before this migration get their current text as revision 1
+    db.execute(
+        """insert into revisions (page_id, number, fetched_at, content_hash, document_id, title)
+           select id, 1, last_checked, content_hash, document_id, title from pages where content_hash is not null"""
+    )
+    db.execute("update pages set revision = 1 where content_hash is not null")
+    db.table("captures").create(
+        {
+            "id": int,
+            "page_id": int,
+            "url": str,
+            "fetched_at": str,
+            "status": int,
+            "body_sha256": str,
+            "warc_file": str,
+            "warc_offset": int,
+            "warc_length": int,
+            "revisit_of": int,  # the capture holding the identical body, for WARC revisit records
+        },
+        pk="id",
+        not_null={"url", "fetched_at", "body_sha256", "warc_file", "warc_offset", "warc_length"},
+        foreign_keys=[("page_id", "pages", "id"), ("revisit_of", "captures", "id")],
+    )
+    db.table("captures").create_index(["body_sha256"])
+    db.table("captures").create_index(["page_id"])
+    db.table("events").create(
+        {
+            "id": int,
+            "at": str,
+            "kind": str,
+            "page_id": int,
+            "url": str,
+            "source": str,
+            "title": str,
+            "revision": int,
+            "previous_hash": str,
+            "content_hash": str,
+            "diff": str,
+            "target": str,
+            "notified_at": str,
+        },
+        pk="id",
+        not_null={"at", "kind", "page_id", "url", "source"},
+        foreign_keys=[("page_id", "pages", "id")],
+    )
+    db.table("events").create_index(["at"])
+    db.table("events").create_index(["notified_at"])
+    db.table("copies").add_column("current", int, not_null_default=1)
+    for column in ("rechecked", "unchanged", "changed", "gone", "moved"):
+        db.table("runs").add_column(column, int, not_null_default=0)

@@ -29,6 +29,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.hits.append(self.path)
+        self.server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
         route = self.server.routes.get(self.path.split("?")[0] if self.path not in self.server.routes else self.path)
         if route is None:
             route = Reply(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
@@ -56,6 +57,7 @@ class SiteServer(ThreadingHTTPServer):
         super().__init__((host, 0), _Handler)
         self.routes = routes
         self.hits: list[str] = []
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, request headers, lower-cased names)
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -80,3 +82,27 @@ class SiteServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+def conditional(body: bytes, content_type: str = "text/html; charset=utf-8") -> Route:
+    """Return a route that sends ETag and Last-Modified and answers 304 to a matching conditional request."""
+    import hashlib
+
+    etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+    modified = "Tue, 05 Mar 2024 10:00:00 GMT"
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        if handler.headers.get("If-None-Match") == etag:
+            handler.send_response(304)
+            handler.send_header("ETag", etag)
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("ETag", etag)
+        handler.send_header("Last-Modified", modified)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer

@@ -1,0 +1,25 @@
+"""An extraction, minus its site's template lines, as the text the archive stores and hashes."""
+
+from __future__ import annotations
+
+from crawler import boilerplate
+from crawler.extract import Extracted
+from crawler.fingerprint import content_hash, normalise
+from storage.archive import ArticleText
+
+
+def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText | None:
+    """Return the article to archive (text as published, hash of its normal form), or None when nothing is left."""
+    lines = boilerplate.strip_template(extracted.lines, template)
+    text = "\n".join(lines)  # kept as published (typographic quotes, full-width punctuation); only the hash normalises
+    if not normalise(text):
+        return None
+    return ArticleText(
+        content_hash=content_hash(text),
+        text=text,
+        title=extracted.title,
+        published=extracted.published,
+        language=extracted.language,
+        author=extracted.author,
+        sitename=extracted.sitename,
+    )

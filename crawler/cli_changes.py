@@ -1,0 +1,198 @@
+"""The change-monitoring commands: changes, history, diff, feed, capture, reextract, notify."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from crawler.config import load_sources, select
+from crawler.errors import ConfigError
+from storage import changes
+from storage.archive import EVENT_KINDS
+from storage.warc import store_for
+
+if TYPE_CHECKING:
+    from crawler.cli import Context
+
+
+def _emit(record: Any) -> None:
+    """Print one JSON object on its own line."""
+    click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _since(value: str | None) -> str | None:
+    """Accept YYYY-MM-DD or an ISO 8601 UTC time and return the archive's time format."""
+    if value is None:
+        return None
+    text = value.strip().replace(" ", "T")
+    if len(text) == 10:
+        text += "T00:00:00Z"
+    elif not text.endswith("Z"):
+        text += "Z"
+    return text
+
+
+def _colour_diff(diff: str) -> None:
+    """Print a unified diff, coloured when stdout is a terminal."""
+    for line in diff.splitlines():
+        colour = None
+        if line.startswith(("+++", "---")):
+            colour = "bright_white"
+        elif line.startswith("+"):
+            colour = "green"
+        elif line.startswith("-"):
+            colour = "red"
+        elif line.startswith("@@"):
+            colour = "cyan"
+        click.secho(line, fg=colour)
+
+
+def register(main: click.Group) -> None:
+    """Add the change-monitoring commands to the `readouts` group."""
+
+    @main.command("changes")
+    @click.option("--since", metavar="DATETIME", help="Only events at or after this time (YYYY-MM-DD or ISO 8601 UTC).")
+    @click.option("--source", help="Only events of this source.")
+    @click.option("--kind", type=click.Choice(EVENT_KINDS), multiple=True, help="Only these kinds (repeatable).")
+    @click.option("--limit", type=click.IntRange(min=1), help="Only the newest N events.")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+    @click.pass_obj
+    def changes_cmd(
+        obj: Context, since: str | None, source: str | None, kind: tuple[str, ...], limit: int | None, as_json: bool
+    ) -> None:
+        """List change events, oldest first: new, changed, gone, back and moved pages.
+
+        JSON fields: at, kind, url, source, title, revision, previous_hash, content_hash, diff (for "changed"),
+        target (for "moved").
+        """
+        archive = obj.reader()
+        for event in changes.events(archive.db, since=_since(since), source=source, kinds=kind, limit=limit):
+            if as_json:
+                _emit(event)
+                continue
+            extra = f" -> {event['target']}" if event["target"] else ""
+            click.echo(f"{event['at']}  {event['kind']:<8} {event['source']}: {event['title'] or ''}")
+            click.echo(f"      {event['url']}{extra}")
+
+    @main.command()
+    @click.argument("url")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per revision.")
+    @click.pass_obj
+    def history(obj: Context, url: str, as_json: bool) -> None:
+        """Show the revisions of a page: times, hashes and texts."""
+        archive = obj.reader()
+        revisions = changes.history(archive.db, url)
+        if not revisions:
+            raise click.ClickException(f"no revisions of {url} in the archive")
+        for rev in revisions:
+            if as_json:
+                _emit(rev)
+                continue
+            click.echo(f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}  {rev['title']}")
+            click.echo("    " + rev["text"].replace("\n", "\n    "))
+
+    @main.command()
+    @click.argument("url")
+    @click.option("--from", "old", type=click.IntRange(min=1), help="Older revision (default: the one before --to).")
+    @click.option("--to", "new", type=click.IntRange(min=1), help="Newer revision (default: the newest).")
+    @click.pass_obj
+    def diff(obj: Context, url: str, old: int | None, new: int | None) -> None:
+        """Show a unified diff between two revisions of a page, coloured on a terminal."""
+        archive = obj.reader()
+        try:
+            text = changes.revision_diff(archive.db, url, old, new)
+        except KeyError as exc:
+            raise click.ClickException(str(exc.args[0])) from None
+        _colour_diff(text)
+
+    @main.command()
+    @click.option("--kind", type=click.Choice(EVENT_KINDS), multiple=True, help="Only these kinds (repeatable).")
+    @click.option("--source", help="Only events of this source.")
+    @click.option("--since", metavar="DATETIME", help="Only events at or after this time.")
+    @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="The newest N events.")
+    @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file, not stdout.")
+    @click.pass_obj
+    def feed(
+        obj: Context, kind: tuple[str, ...], source: str | None, since: str | None, limit: int, output: str | None
+    ) -> None:
+        """Write an Atom feed of recent change events (newest first)."""
+        from crawler.feed import atom_feed
+
+        archive = obj.reader()
+        found = changes.events(archive.db, since=_since(since), source=source, kinds=kind, limit=limit)
+        xml = atom_feed(list(reversed(found)))
+        if output:
+            with open(output, "w", encoding="utf-8") as out:
+                out.write(xml)
+        else:
+            click.echo(xml)
+
+    @main.command()
+    @click.argument("url")
+    @click.option("--revision", type=click.IntRange(min=1), help="The capture of this revision (default: newest).")
+    @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file, not stdout.")
+    @click.pass_obj
+    def capture(obj: Context, url: str, revision: int | None, output: str | None) -> None:
+        """Write the raw bytes of a page as fetched (from the WARC files beside the archive)."""
+        archive = obj.reader()
+        try:
+            file, offset, _ = changes.capture_location(archive.db, url, revision)
+            body = store_for(obj.db).read(file, offset).body
+        except KeyError as exc:
+            raise click.ClickException(str(exc.args[0])) from None
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"cannot read the capture: {exc}") from None
+        if output:
+            with open(output, "wb") as out:
+                out.write(body)
+        else:
+            sys.stdout.buffer.write(body)
+            sys.stdout.flush()
+
+    @main.command()
+    @click.option("--source", help="Only pages of this source.")
+    @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
+    @click.pass_obj
+    def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool) -> None:
+        """Re-run extraction over the stored captures and refresh texts, without fetching anything."""
+        from crawler.reextract import reextract as run_reextract
+
+        obj.reader().close()  # a clear message when there is no archive
+        tally = run_reextract(obj.db, source, jobs)
+        if as_json:
+            _emit(vars(tally))
+        else:
+            click.echo(
+                f"{tally.pages} pages: {tally.updated} updated, {tally.unchanged} unchanged, {tally.failed} failed, "
+                f"{tally.missing} captures missing",
+                err=True,
+            )
+
+    @main.command()
+    @click.argument("names", nargs=-1)
+    @click.option("--since", metavar="DATETIME", help="Re-send every event since this time (default: pending ones).")
+    @click.pass_obj
+    def notify(obj: Context, names: tuple[str, ...], since: str | None) -> None:
+        """Send change events to the sources' notification URLs ([notify] urls and per-source notify)."""
+        from crawler.deliver import deliver
+        from storage.archive import Archive
+
+        try:
+            sources = select(load_sources(obj.sources), names)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        if not any(s.notify for s in sources):
+            raise click.ClickException("no notification URLs in the sources file ([notify] urls = [...])")
+        obj.reader().close()
+        archive = Archive(obj.db)
+        try:
+            delivered, pending = deliver(archive, sources, since=_since(since))
+        finally:
+            archive.close()
+        click.echo(f"{delivered} events delivered, {pending} could not be delivered", err=True)
+        sys.exit(1 if pending else 0)
