@@ -88,10 +88,10 @@ def revision_diff(db: Database, url: str, old: int | None = None, new: int | Non
 
 
 def capture_location(db: Database, url: str, revision: int | None = None) -> tuple[str, int, bool]:
-    """Return (WARC file, offset, was_revisit) of the record holding the body of a page's newest capture, or of
-    the capture of one revision; a revisit record resolves to the record of the identical body."""
+    """Return (WARC file, offset, was_revisit) of the record holding the body of a page's newest capture (or one
+    revision's capture); a revisit record resolves to the record of the identical body."""
     if revision is None:
-        sql = """select c.id from captures c join pages p on p.id = c.page_id where p.url = ? order by c.id desc limit 1"""
+        sql = "select c.id from captures c join pages p on p.id = c.page_id where p.url = ? order by c.id desc limit 1"
         args: list[Any] = [url]
     else:
         sql = (

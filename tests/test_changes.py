@@ -175,7 +175,7 @@ def test_one_edited_sentence_is_exactly_one_changed_event_with_both_versions(web
 
 
 def test_sidebars_and_counters_changing_everywhere_are_no_change(web: tuple[Web, dict[str, Any]]) -> None:
-    w, state = web
+    w, _ = web
     embassy_events = [e for e in events(w, "--source", "embassy") if e["kind"] != "new"]
     assert embassy_events == []
     # the embassy's pages did change bytes (new ETags, full downloads), yet not their text
