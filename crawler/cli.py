@@ -77,11 +77,19 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
 @click.option("--max-pages", type=click.IntRange(min=1), help="Bound on requests per source for this crawl.")
 @click.option("--recheck", is_flag=True, help="Re-check every known page of these sources now, not only the due ones.")
 @click.option("--full", is_flag=True, help="Walk every listing page (no stop at the first page of known articles).")
+@click.option("--wait", is_flag=True, help="When another process crawls one of these sources, wait for it to end.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's counts.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level).")
 @click.pass_obj
 def crawl(
-    obj: Context, names: tuple[str, ...], max_pages: int | None, recheck: bool, full: bool, as_json: bool, verbose: bool
+    obj: Context,
+    names: tuple[str, ...],
+    max_pages: int | None,
+    recheck: bool,
+    full: bool,
+    wait: bool,
+    as_json: bool,
+    verbose: bool,
 ) -> None:
     """Crawl the named sources once (all sources when none are named).
 
@@ -98,16 +106,22 @@ def crawl(
         sources = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
-    with Progress(enabled=sys.stderr.isatty() and not verbose) as progress:
-        result = run_crawl(
-            sources,
-            obj.db,
-            max_pages=max_pages,
-            on_progress=progress.update,
-            log_level="INFO" if verbose else "WARNING",
-            recheck_all=recheck,
-            full=full,
-        )
+    from crawler.locks import Busy
+
+    try:
+        with Progress(enabled=sys.stderr.isatty() and not verbose) as progress:
+            result = run_crawl(
+                sources,
+                obj.db,
+                max_pages=max_pages,
+                on_progress=progress.update,
+                log_level="INFO" if verbose else "WARNING",
+                recheck_all=recheck,
+                full=full,
+                wait=wait,
+            )
+    except Busy as exc:
+        raise click.ClickException(f"{exc}: it is being crawled now; use --wait to crawl after it") from None
     if as_json:
         _emit_json(result.as_json())
     else:
@@ -233,6 +247,28 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
             f"{','.join(run['sources'])}: {run['pages_fetched']} fetched, {run['new_documents']} new documents, "
             f"{run['failed']} failed, {run['errors']} errors"
         )
+
+
+@main.command()
+@click.option("--list", "as_list", is_flag=True, help="Print each source's schedule and next run time, then exit.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds a running crawl may take to finish after SIGTERM.",
+)
+@click.pass_obj
+def schedule(obj: Context, as_list: bool, grace: float) -> None:
+    """Run the scheduling daemon: each source with `every` or `cron` is crawled on its schedule until SIGTERM.
+
+    One daemon per archive; each crawl runs in its own process with the source's `timeout`. Next run times are kept
+    in <archive>.jobs.sqlite, so a restart continues the schedule (a missed run happens once when back).
+    """
+    import scheduler
+
+    args = ["--db", obj.db, "--sources", obj.sources, "--grace", str(grace)]
+    sys.exit(scheduler.main([*args, "--list"] if as_list else args))
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)

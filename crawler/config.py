@@ -35,10 +35,15 @@ class Source:
     concurrency: int = 1
     language: str | None = None
     every: str | None = None
+    cron: str | None = None  # a crontab line ("0 */6 * * *"), instead of `every`
+    timeout: str = "1h"  # a scheduled crawl running longer is terminated and recorded as failed
+    stale_after: str = "14d"  # alert when no new article was found for this long
     recheck_every: str = "30d"
     notify: tuple[str, ...] = ()  # Apprise URLs: this source's own, then the file's global [notify] urls
     every_seconds: float | None = field(default=None, compare=False)
     recheck_every_seconds: float = field(default=30 * 86400.0, compare=False)
+    timeout_seconds: float = field(default=3600.0, compare=False)
+    stale_after_seconds: float = field(default=14 * 86400.0, compare=False)
 
     def is_article(self, url: str) -> bool:
         """Return True when the URL matches one of the source's article patterns."""
@@ -108,7 +113,7 @@ def _source(name: str, entry: object) -> Source:
         raise ConfigError(name, "name", "source names use letters, digits, '.', '_' and '-'")
     if not isinstance(entry, dict):
         raise ConfigError(name, "", "expected a table of keys")
-    known = {f for f in Source.__dataclass_fields__ if f not in ("name", "every_seconds", "recheck_every_seconds")}
+    known = {f for f in Source.__dataclass_fields__ if f != "name" and not f.endswith("_seconds")}
     for key in entry:
         if key not in known:
             raise ConfigError(name, key, f"unknown key (known keys: {', '.join(sorted(known))})")
@@ -152,6 +157,19 @@ def _source(name: str, entry: object) -> Source:
     if "notify" in entry:
         kwargs["notify"] = _notify_urls(name, "notify", entry["notify"])
     return Source(name=name, **kwargs)
+
+
+def _cron(name: str, value: object) -> str:
+    """Return a crontab line that APScheduler accepts, else raise ConfigError."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    if not isinstance(value, str):
+        raise ConfigError(name, "cron", f"expected a crontab line like '0 */6 * * *', got {value!r}")
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ConfigError(name, "cron", f"{value!r} is not a crontab line: {exc}") from None
+    return value
 
 
 def _notify_urls(name: str, key: str, value: object) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from crawler.config import Source, load_sources, select
 from crawler.deliver import deliver
 from crawler.errors import ConfigError
 from crawler.extractor_pool import ExtractorPool
+from crawler.locks import Busy, FileLock, source_lock
 from crawler.pipeline import CrawlContext, RunTally
 from crawler.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
@@ -57,12 +58,37 @@ def crawl(
     log_level: str = "WARNING",
     recheck_all: bool = False,
     full: bool = False,
+    wait: bool = False,
 ) -> RunResult:
     """Crawl the sources once (one Twisted reactor: call once per process) and record the run.
 
     Each source's known pages that are due (all of them with `recheck_all`) are re-checked; `full` walks every
-    listing page instead of stopping at the first that lists only known articles.
+    listing page instead of stopping at the first that lists only known articles. A source that another process
+    is crawling raises Busy, or is waited for with `wait`.
     """
+    locks = [source_lock(db_path, s.name) for s in sources]
+    taken: list[FileLock] = []
+    try:
+        for lock in locks:
+            lock.acquire(wait=wait)
+            taken.append(lock)
+        return _crawl(sources, db_path, trigger, max_pages, on_progress, log_level, recheck_all, full)
+    finally:
+        for lock in taken:
+            lock.release()
+
+
+def _crawl(
+    sources: list[Source],
+    db_path: str,
+    trigger: str,
+    max_pages: int | None,
+    on_progress: ProgressCallback | None,
+    log_level: str,
+    recheck_all: bool,
+    full: bool,
+) -> RunResult:
+    """Crawl the sources (their locks held) and record the run."""
     archive = Archive(db_path)
     archive.reap_dead_runs()
     run_id = archive.start_run([s.name for s in sources], trigger, pid=os.getpid())
@@ -116,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", default=None)
     parser.add_argument("--trigger", default="manual", choices=["manual", "scheduled"])
     parser.add_argument("--max-pages", type=int, default=None)
+    parser.add_argument("--wait", action="store_true", help="wait for a crawl of the same source to end")
     args = parser.parse_args(argv)
     try:
         sources = select(load_sources(args.sources), args.names)
@@ -123,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING)
-    result = crawl(sources, args.db, trigger=args.trigger, max_pages=args.max_pages)
+    try:
+        result = crawl(sources, args.db, trigger=args.trigger, max_pages=args.max_pages, wait=args.wait)
+    except Busy as exc:
+        print(f"error: {exc} (a crawl of it is running)", file=sys.stderr)
+        return 3
     print(json.dumps(result.as_json()))
     return 0 if result.status == "ok" else 1
 

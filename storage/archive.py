@@ -69,6 +69,7 @@ class DueCheck:
 NEW_DOCUMENT, DUPLICATE, UNCHANGED, CHANGED, FAILED = "new_document", "duplicate", "unchanged", "changed", "failed"
 GONE, MOVED = "gone", "moved"
 EVENT_KINDS = ("new", "changed", "gone", "back", "moved")
+_ZERO_COUNTS = {k: 0 for k in ("pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors")}
 
 
 class Archive:
@@ -491,6 +492,63 @@ class Archive:
             db.table("runs").update(
                 run_id,
                 {"finished": utcnow(), "status": status, "error_samples": json.dumps(error_samples[:50]), **counts},
+            )
+
+    def settle_run(
+        self, pid: int, sources: list[str], trigger: str, exit_code: int, duration: float, reason: str
+    ) -> int:
+        """Record how a crawl process ended: its exit code and duration on its run, which fails if left running.
+
+        A process that died before recording a run gets a failed run. Returns the run id.
+        """
+        with self._write() as db:
+            row = db.execute("select id, status from runs where pid = ? order by id desc limit 1", [pid]).fetchone()
+            now = utcnow()
+            if row is None:
+                return int(
+                    db.table("runs")
+                    .insert(
+                        {
+                            "sources": json.dumps(sources),
+                            "trigger": trigger,
+                            "started": now,
+                            "finished": now,
+                            "status": "failed",
+                            "pid": pid,
+                            "error_samples": json.dumps([{"url": ",".join(sources), "error": reason}]),
+                            "exit_code": exit_code,
+                            "duration": duration,
+                            **_ZERO_COUNTS,
+                        }
+                    )
+                    .last_pk
+                    or 0
+                )
+            fields: dict[str, Any] = {"exit_code": exit_code, "duration": duration}
+            if row[1] == "running":
+                fields.update(status="failed", finished=now, error_samples=json.dumps([{"url": "", "error": reason}]))
+            db.table("runs").update(row[0], fields)
+            return int(row[0])
+
+    def record_skipped(self, sources: list[str], trigger: str, reason: str) -> int:
+        """Record a run that did not start (its previous run still going): status "skipped"."""
+        with self._write() as db:
+            now = utcnow()
+            return int(
+                db.table("runs")
+                .insert(
+                    {
+                        "sources": json.dumps(sources),
+                        "trigger": trigger,
+                        "started": now,
+                        "finished": now,
+                        "status": "skipped",
+                        "error_samples": json.dumps([{"url": "", "error": reason}]),
+                        **_ZERO_COUNTS,
+                    }
+                )
+                .last_pk
+                or 0
             )
 
     def integrity_ok(self) -> bool:

@@ -173,3 +173,10 @@ def m0003_changes(db: Database) -> None:
     db.table("copies").add_column("current", int, not_null_default=1)
     for column in ("rechecked", "unchanged", "changed", "gone", "moved"):
         db.table("runs").add_column(column, int, not_null_default=0)
+
+
+@migrations(name="0004_run_process")
+def m0004_run_process(db: Database) -> None:
+    """Runs made by the scheduler: the crawl process's exit code and duration."""
+    db.table("runs").add_column("exit_code", int)
+    db.table("runs").add_column("duration", float)
