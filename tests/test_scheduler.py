@@ -1,0 +1,192 @@
+"""The scheduling daemon as real processes: scheduler.py, crawl subprocesses, signals, restarts, one daemon per archive."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.locks import holder
+from tests.conftest import TESTS, subprocess_env, write_sources
+from tests.fixtureweb import sites
+from tests.mockserver import Reply, Route, SiteServer
+
+pytestmark = pytest.mark.slow
+SCHEDULER = TESTS.parent / "scheduler.py"
+
+
+def slow(body: bytes, seconds: float) -> Route:
+    """A route that answers after a pause, so a crawl is still running when the test acts."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer
+
+
+@pytest.fixture
+def site() -> Iterator[SiteServer]:
+    pages = sites.build_site("ministry")
+    routes: dict[str, Route] = {path: Reply(page.body) for path, page in pages.items()}
+    server = SiteServer("127.0.0.2", routes).start()
+    yield server
+    server.stop()
+
+
+def make_sources(tmp: Path, server: SiteServer, every: str = "2s", extra: str = "") -> Path:
+    return write_sources(
+        tmp / "sources.toml",
+        f"""[source.ministry]
+start_urls = ['{server.url("/eng/xw/zyxw/index.html")}']
+follow = ['/eng/xw/zyxw/index_\\d+\\.html$']
+articles = ['/eng/xw/zyxw/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']
+delay = 0
+every = "{every}"
+{extra}
+""",
+    )
+
+
+class Daemon:
+    """scheduler.py running in its own process."""
+
+    def __init__(self, db: Path, sources: Path, grace: float = 30) -> None:
+        cmd = [sys.executable, str(SCHEDULER), "--db", str(db), "--sources", str(sources), "--grace", str(grace)]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=TESTS.parent
+        )
+        self.started = time.time()
+
+    def stop(self, timeout: float = 60) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, err
+
+
+def runs(db: Path) -> list[dict[str, Any]]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db, timeout=30) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("select * from runs order by id")]
+
+
+def wait_for(condition: Callable[[], Any], seconds: float) -> Any:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"condition not met within {seconds}s")
+
+
+def ts(value: str) -> float:
+    return time.mktime(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+
+
+def test_interval_source_runs_repeatedly_never_overlapping(tmp_path: Path, site: SiteServer) -> None:
+    db = tmp_path / "a.db"
+    daemon = Daemon(db, make_sources(tmp_path, site))
+    time.sleep(8)
+    code, err = daemon.stop()
+    assert code == 0, err
+    done = [r for r in runs(db) if r["status"] in ("ok", "failed")]
+    assert len(done) >= 2, runs(db)
+    assert all(r["trigger"] == "scheduled" and r["status"] == "ok" for r in done)
+    for before, after in zip(done, done[1:], strict=False):
+        assert ts(after["started"]) >= ts(before["finished"])  # never two crawls of one source at once
+    assert '"outcome": "ok"' in err and '"source": "ministry"' in err  # one structured line per run
+    assert (tmp_path / "a.db.scheduler.log").read_text().count('"run_id"') >= len(done)
+
+
+def test_second_daemon_on_one_archive_is_refused(tmp_path: Path, site: SiteServer) -> None:
+    db = tmp_path / "a.db"
+    sources = make_sources(tmp_path, site, every="1h")
+    first = Daemon(db, sources)
+    try:
+        wait_for(lambda: holder(f"{db}.scheduler.lock") == first.proc.pid, 20)
+        second = subprocess.run(
+            [sys.executable, str(SCHEDULER), "--db", str(db), "--sources", str(sources)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=subprocess_env(),
+            cwd=TESTS.parent,
+        )
+        assert second.returncode == 1
+        assert str(first.proc.pid) in second.stderr
+    finally:
+        assert first.stop()[0] == 0
+
+
+def test_sigterm_lets_the_running_crawl_finish_and_exits_0(tmp_path: Path, site: SiteServer) -> None:
+    article = sites.articles("ministry")[0]
+    site.routes[article.path] = slow(sites.build_site("ministry")[article.path].body, 3)
+    db = tmp_path / "a.db"
+    daemon = Daemon(db, make_sources(tmp_path, site, every="1h"), grace=30)
+    wait_for(lambda: article.path in site.hits, 30)  # the crawl is inside the slow page
+    started = time.time()
+    code, _ = daemon.stop()
+    assert code == 0 and time.time() - started < 30
+    (run,) = runs(db)
+    assert run["status"] == "ok" and run["new_documents"] == 4
+
+
+def test_killed_crawl_is_recorded_failed_and_the_next_tick_crawls_again(tmp_path: Path, site: SiteServer) -> None:
+    article = sites.articles("ministry")[0]
+    site.routes[article.path] = slow(sites.build_site("ministry")[article.path].body, 4)
+    db = tmp_path / "a.db"
+    daemon = Daemon(db, make_sources(tmp_path, site, every="3s"))
+    try:
+        first = wait_for(lambda: [r for r in runs(db) if r["status"] == "running"], 30)[0]
+        wait_for(lambda: article.path in site.hits, 30)
+        os.kill(first["pid"], signal.SIGKILL)
+        wait_for(lambda: [r for r in runs(db) if r["id"] > first["id"] and r["status"] == "ok"], 40)
+    finally:
+        assert daemon.stop()[0] == 0
+    killed = next(r for r in runs(db) if r["id"] == first["id"])
+    assert killed["status"] == "failed" and killed["exit_code"] == -9 and "signal 9" in killed["error_samples"]
+
+
+def test_restart_continues_the_schedule_with_one_catch_up_run(tmp_path: Path, site: SiteServer) -> None:
+    db = tmp_path / "a.db"
+    sources = make_sources(tmp_path, site, every="3s")
+    daemon = Daemon(db, sources)
+    wait_for(lambda: [r for r in runs(db) if r["status"] == "ok"], 30)
+    assert daemon.stop()[0] == 0
+    listed = subprocess.run(
+        [sys.executable, str(SCHEDULER), "--db", str(db), "--sources", str(sources), "--list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+        cwd=TESTS.parent,
+    )
+    assert listed.returncode == 0 and '"next_run": "20' in listed.stdout  # kept in the job store
+    time.sleep(10)  # three or more ticks missed
+    before = len(runs(db))
+    restarted = Daemon(db, sources)
+    time.sleep(1.5)
+    code, _ = restarted.stop()
+    assert code == 0
+    after = runs(db)[before:]
+    # coalesced: the missed ticks give one run (a regular tick may add one more), not one per missed tick
+    # (without coalescing, the three missed ticks would be submitted at once: one run and two or more skipped)
+    assert len(after) <= 2, after
+    crawled = [r for r in after if r["status"] != "skipped"]
+    assert len(crawled) == 1 and crawled[0]["trigger"] == "scheduled", after
