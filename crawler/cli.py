@@ -145,16 +145,48 @@ def crawl(
 
 
 @main.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @click.pass_obj
-def sources(obj: Context) -> None:
-    """Check the sources file and list its sources (exit 2 when it is invalid)."""
+def sources(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
+    """Check the sources file and show how each source is doing (exit 2 when the file is invalid).
+
+    Per source: schedule, last run, last success, consecutive failures, pages and new documents in the last run and
+    the last 7 days, and alerts: no new article for `stale_after` (default 14d), or more than 20% of the last run's
+    pages failing extraction (a sign that the site's template changed).
+    """
+    from storage.clock import utcnow
+    from storage.health import source_health
+
     try:
-        loaded = load_sources(obj.sources)
+        selected = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
-    for source in loaded.values():
-        urls = ", ".join(source.start_urls + source.feeds + source.sitemaps)
-        click.echo(f"{source.name}\tevery {source.every or '-'}\t{urls}")
+    archive: Archive | None = None
+    if os.path.exists(obj.db):
+        archive = obj.reader()
+    now = utcnow()
+    for source in selected:
+        health: dict[str, Any] = {"source": source.name}
+        if archive is not None:
+            health = source_health(archive.db, source.name, now, source.stale_after_seconds)
+        record = {
+            **health,
+            "every": source.every,
+            "cron": source.cron,
+            "urls": list(source.start_urls + source.feeds + source.sitemaps),
+        }
+        if as_json:
+            _emit_json(record)
+            continue
+        schedule = f"every {source.every}" if source.every else f"cron {source.cron}" if source.cron else "manual"
+        last = record.get("last_run") or {}
+        click.echo(
+            f"{source.name}\t{schedule}\tlast run {last.get('status', '-')} {last.get('started', '')}\t"
+            f"7d: {record.get('new_documents_7d', 0)} new documents\t{', '.join(record['urls'])}"
+        )
+        for alert in record.get("alerts", []):
+            click.echo(f"  ALERT: {alert}")
 
 
 @main.command()

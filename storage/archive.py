@@ -503,57 +503,41 @@ class Archive:
         """
         with self._write() as db:
             row = db.execute("select id, status from runs where pid = ? order by id desc limit 1", [pid]).fetchone()
-            now = utcnow()
             if row is None:
-                return int(
-                    db.table("runs")
-                    .insert(
-                        {
-                            "sources": json.dumps(sources),
-                            "trigger": trigger,
-                            "started": now,
-                            "finished": now,
-                            "status": "failed",
-                            "pid": pid,
-                            "error_samples": json.dumps([{"url": ",".join(sources), "error": reason}]),
-                            "exit_code": exit_code,
-                            "duration": duration,
-                            **_ZERO_COUNTS,
-                        }
-                    )
-                    .last_pk
-                    or 0
-                )
+                extra = {"pid": pid, "exit_code": exit_code, "duration": duration}
+                return _ended_run(db, sources, trigger, "failed", reason, extra)
             fields: dict[str, Any] = {"exit_code": exit_code, "duration": duration}
             if row[1] == "running":
-                fields.update(status="failed", finished=now, error_samples=json.dumps([{"url": "", "error": reason}]))
+                fields.update(
+                    status="failed", finished=utcnow(), error_samples=json.dumps([{"url": "", "error": reason}])
+                )
             db.table("runs").update(row[0], fields)
             return int(row[0])
 
     def record_skipped(self, sources: list[str], trigger: str, reason: str) -> int:
         """Record a run that did not start (its previous run still going): status "skipped"."""
         with self._write() as db:
-            now = utcnow()
-            return int(
-                db.table("runs")
-                .insert(
-                    {
-                        "sources": json.dumps(sources),
-                        "trigger": trigger,
-                        "started": now,
-                        "finished": now,
-                        "status": "skipped",
-                        "error_samples": json.dumps([{"url": "", "error": reason}]),
-                        **_ZERO_COUNTS,
-                    }
-                )
-                .last_pk
-                or 0
-            )
+            return _ended_run(db, sources, trigger, "skipped", reason, {})
 
     def integrity_ok(self) -> bool:
         """Return True when SQLite's integrity check passes."""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _ended_run(db: Database, sources: list[str], trigger: str, status: str, reason: str, extra: dict[str, Any]) -> int:
+    """Insert a run that has already ended (no crawl counts) and return its id."""
+    now = utcnow()
+    row = {
+        "sources": json.dumps(sources),
+        "trigger": trigger,
+        "started": now,
+        "finished": now,
+        "status": status,
+        "error_samples": json.dumps([{"url": "", "error": reason}]),
+        **_ZERO_COUNTS,
+        **extra,
+    }
+    return int(db.table("runs").insert(row).last_pk or 0)
 
 
 def _alive(pid: int) -> bool:

@@ -106,3 +106,18 @@ def conditional(body: bytes, content_type: str = "text/html; charset=utf-8") -> 
         handler.wfile.write(body)
 
     return answer
+
+
+def slow(body: bytes, seconds: float) -> Route:
+    """Return a route that answers after a pause, so a crawl is still running when a test acts."""
+    import time
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer

@@ -8,14 +8,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import subprocess_env, write_sources
-from tests.mockserver import Reply
+from tests.mockserver import Reply, slow
 
 ARTICLES = 30
 
@@ -29,20 +28,6 @@ def article_html(n: int) -> bytes:
         f"<p>The two sides exchanged views on bilateral relations and issue {n * 7} of common concern.</p>"
         f"</article><footer>Copyright Ministry</footer></body></html>"
     ).encode()
-
-
-def slow(body: bytes, seconds: float):
-    """A route that answers after a pause."""
-
-    def handler(request: BaseHTTPRequestHandler) -> None:
-        time.sleep(seconds)
-        request.send_response(200)
-        request.send_header("Content-Type", "text/html; charset=utf-8")
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)
-
-    return handler
 
 
 def pages_with_text(db: Path) -> int:

@@ -1,7 +1,8 @@
-"""The scheduling daemon as real processes: scheduler.py, crawl subprocesses, signals, restarts, one daemon per archive."""
+"""The scheduling daemon as real processes: crawl subprocesses, signals, restarts, one daemon per archive."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sqlite3
@@ -9,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +18,10 @@ import pytest
 from crawler.locks import holder
 from tests.conftest import TESTS, subprocess_env, write_sources
 from tests.fixtureweb import sites
-from tests.mockserver import Reply, Route, SiteServer
+from tests.mockserver import Reply, Route, SiteServer, slow
 
 pytestmark = pytest.mark.slow
 SCHEDULER = TESTS.parent / "scheduler.py"
-
-
-def slow(body: bytes, seconds: float) -> Route:
-    """A route that answers after a pause, so a crawl is still running when the test acts."""
-
-    def answer(handler: BaseHTTPRequestHandler) -> None:
-        time.sleep(seconds)
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html; charset=utf-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return answer
 
 
 @pytest.fixture
@@ -108,7 +94,7 @@ def test_interval_source_runs_repeatedly_never_overlapping(tmp_path: Path, site:
     done = [r for r in runs(db) if r["status"] in ("ok", "failed")]
     assert len(done) >= 2, runs(db)
     assert all(r["trigger"] == "scheduled" and r["status"] == "ok" for r in done)
-    for before, after in zip(done, done[1:], strict=False):
+    for before, after in itertools.pairwise(done):
         assert ts(after["started"]) >= ts(before["finished"])  # never two crawls of one source at once
     assert '"outcome": "ok"' in err and '"source": "ministry"' in err  # one structured line per run
     assert (tmp_path / "a.db.scheduler.log").read_text().count('"run_id"') >= len(done)
