@@ -141,6 +141,10 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Web, dict[st
     before = len(web.servers["embassy"].requests)
     state["second"] = web.crawl("--recheck")
     state["embassy_second"] = web.servers["embassy"].requests[before:]
+    deleted = state["articles"]["deleted"]  # round 3: the deleted readout comes back
+    web.servers["ministry"].routes[deleted.path] = conditional(
+        decorate("ministry", sites.render_article("ministry", deleted, 2), 3)
+    )
     before = len(web.servers["embassy"].requests)
     state["third"] = web.crawl("--recheck")
     state["embassy_third"] = web.servers["embassy"].requests[before:]
@@ -189,7 +193,7 @@ def test_deleted_soft_404_moved_and_added_pages(web: tuple[Web, dict[str, Any]])
     by_url: dict[str, list[str]] = {}
     for event in events(w, "--source", "ministry"):
         by_url.setdefault(event["url"], []).append(event["kind"])
-    assert by_url[w.url("ministry", a["deleted"].path)] == ["new", "gone"]
+    assert by_url[w.url("ministry", a["deleted"].path)] == ["new", "gone", "back"]
     assert by_url[w.url("ministry", a["soft"].path)] == ["new", "gone"]
     assert by_url[w.url("ministry", a["moved"].path)] == ["new", "moved"]
     assert by_url[w.url("ministry", a["added"].path)] == ["new"]
@@ -204,7 +208,7 @@ def test_deleted_soft_404_moved_and_added_pages(web: tuple[Web, dict[str, Any]])
 def test_unchanged_recheck_uses_conditional_requests_and_304s(web: tuple[Web, dict[str, Any]]) -> None:
     w, state = web
     third = state["third"]
-    assert third["changed"] == 0 and third["new_pages"] == 0
+    assert third["changed"] == 0 and third["new_pages"] == 0 and third["gone"] == 0
     article_paths = {a.path for a in sites.articles("embassy")}
     rechecks = [(path, headers) for path, headers in state["embassy_third"] if path in article_paths]
     assert len(rechecks) == 4
@@ -236,7 +240,7 @@ def test_history_diff_capture_and_feed(web: tuple[Web, dict[str, Any]], tmp_path
     assert root.tag == ATOM + "feed"
     entries = root.findall(ATOM + "entry")
     kinds = [e.find(ATOM + "category").get("term") for e in entries]  # type: ignore[union-attr]
-    assert sorted(set(kinds)) == ["changed", "gone", "moved", "new"]
+    assert sorted(set(kinds)) == ["back", "changed", "gone", "moved", "new"]
 
 
 def test_warc_files_open_in_a_standard_reader(web: tuple[Web, dict[str, Any]]) -> None:
