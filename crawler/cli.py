@@ -303,6 +303,45 @@ def schedule(obj: Context, as_list: bool, grace: float) -> None:
     sys.exit(scheduler.main([*args, "--list"] if as_list else args))
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup(obj: Context, path: str) -> None:
+    """Copy the archive to PATH safely, even while a crawl writes (SQLite's online backup API)."""
+    from storage.maintenance import backup as run_backup
+
+    obj.reader().close()
+    try:
+        run_backup(obj.db, path)
+    except (FileExistsError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"archive copied to {path}", err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per check.")
+@click.pass_obj
+def check(obj: Context, as_json: bool) -> None:
+    """Check the archive: SQLite integrity, the FTS index, and that copies, pages and documents agree (exit 1 if not).
+
+    Safe while a crawl writes; FTS5's own integrity check needs a writable connection but changes nothing.
+    """
+    from storage.maintenance import check as run_check
+
+    obj.reader().close()
+    archive = Archive(obj.db)
+    try:
+        results = run_check(archive.db)
+    finally:
+        archive.close()
+    for result in results:
+        if as_json:
+            _emit_json(result)
+        else:
+            click.echo(f"{'ok  ' if result['ok'] else 'FAIL'}  {result['check']}  {result['detail']}")
+    sys.exit(0 if all(r["ok"] for r in results) else 1)
+
+
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
 
 register(main)
