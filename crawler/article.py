@@ -5,6 +5,7 @@ from __future__ import annotations
 from crawler import boilerplate
 from crawler.extract import Extracted
 from crawler.fingerprint import content_hash, normalise
+from crawler.neardup import fingerprint
 from storage.archive import ArticleText
 
 
@@ -14,7 +15,10 @@ def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText 
     text = "\n".join(lines)  # kept as published (typographic quotes, full-width punctuation); only the hash normalises
     if not normalise(text):
         return None
+    fp = fingerprint(text)
     return ArticleText(
+        signature=fp.signature,
+        bands=fp.bands,
         content_hash=content_hash(text),
         text=text,
         title=extracted.title,

@@ -19,6 +19,7 @@ from storage.clock import utcnow
 from storage.diff import unified_diff
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.schema import migrations
+from storage.stories import assign_story
 from storage.warc import CaptureRef
 
 BUSY_TIMEOUT_MS = 30_000
@@ -36,6 +37,8 @@ class ArticleText:
     language: str | None = None
     author: str | None = None
     sitename: str | None = None
+    signature: bytes | None = None  # MinHash signature of the text, for near-duplicate stories
+    bands: tuple[str, ...] = ()  # its LSH band keys
 
 
 @dataclass(frozen=True)
@@ -418,6 +421,10 @@ class Archive:
             )
             .last_pk
         )
+        if art.signature is not None:
+            assign_story(db, int(last_pk or 0), art.signature, art.bands)
+        else:
+            db.execute("update documents set story_id = id where id = ?", [last_pk])
         return int(last_pk or 0), True
 
     # --- per-site template lines ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ EXPORT_FIELDS = (
     "document_id",
     "first_seen",
     "last_checked",
+    "story_id",
 )
 RUN_FIELDS = (
     "run_id",
@@ -45,7 +46,7 @@ def export_pages(db: Database, source: str | None = None) -> Iterator[dict[str, 
     sql = """
         select p.url, p.source, coalesce(p.title, d.title) as title, coalesce(p.published, d.published) as published,
                coalesce(p.language, d.language) as language, d.text, p.content_hash, p.document_id,
-               p.first_seen, p.last_checked
+               p.first_seen, p.last_checked, d.story_id
         from pages p join documents d on d.id = p.document_id
         where p.content_hash is not null {where}
         order by p.id
@@ -59,7 +60,10 @@ def export_pages(db: Database, source: str | None = None) -> Iterator[dict[str, 
 
 def documents(db: Database, source: str | None = None) -> Iterator[dict[str, Any]]:
     """Yield one record per document with its copies (url, source, first_seen)."""
-    sql = "select id, content_hash, title, published, language, first_seen, length(text) as chars from documents"
+    sql = (
+        "select id, content_hash, title, published, language, first_seen, length(text) as chars, story_id "
+        "from documents"
+    )
     args: list[Any] = []
     if source:
         sql += " where id in (select document_id from copies where source = ?)"

@@ -180,3 +180,13 @@ def m0004_run_process(db: Database) -> None:
     """Runs made by the scheduler: the crawl process's exit code and duration."""
     db.table("runs").add_column("exit_code", int)
     db.table("runs").add_column("duration", float)
+
+
+@migrations(name="0005_stories")
+def m0005_stories(db: Database) -> None:
+    """Near-duplicate stories: each document's MinHash signature and story id, and the LSH band index."""
+    db.table("documents").add_column("story_id", int)
+    db.table("documents").add_column("minhash", bytes)
+    db.table("documents").create_index(["story_id"])
+    db.table("lsh_bands").create({"band_key": str, "document_id": int}, pk=("band_key", "document_id"))
+    db.execute("update documents set story_id = id")

@@ -207,7 +207,7 @@ def test_search_and_export_formats(crawled: Crawled) -> None:
     assert human.code == 0 and "Qingdao" in human.out
     csv_out = crawled.cli("export", "--format", "csv", "--source", "embassy")
     header = csv_out.out.splitlines()[0].split(",")
-    assert header == [
+    assert header[:10] == [
         "url",
         "source",
         "title",
