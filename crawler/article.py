@@ -5,6 +5,7 @@ from __future__ import annotations
 from crawler import boilerplate
 from crawler.extract import Extracted
 from crawler.fingerprint import content_hash, normalise
+from crawler.meetings import recognise
 from crawler.neardup import fingerprint
 from storage.archive import ArticleText
 
@@ -16,7 +17,9 @@ def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText 
     if not normalise(text):
         return None
     fp = fingerprint(text)
+    meeting = recognise(extracted.title, text, extracted.published)
     return ArticleText(
+        meeting=(meeting.kind, meeting.date, meeting.place, meeting.participants) if meeting else None,
         signature=fp.signature,
         bands=fp.bands,
         content_hash=content_hash(text),

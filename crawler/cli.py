@@ -342,6 +342,39 @@ def check(obj: Context, as_json: bool) -> None:
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 
+@main.command()
+@click.option("--participant", metavar="NAME", help='Only meetings of this person (any known form: "Xi", "习近平").')
+@click.option("--since", metavar="DATE", help="Meetings on or after this date (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Meetings on or before this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per meeting.")
+@click.pass_obj
+def meetings(obj: Context, participant: str | None, since: str | None, until: str | None, as_json: bool) -> None:
+    """List meetings (talks, meetings, calls, exchanges of messages) with the documents that report them.
+
+    JSON: {"meeting_id", "date", "kind", "place", "participants", "documents": [{"document_id", "title", "url",
+    "source", "language"}]}.
+    """
+    from crawler.meetings import canonical
+    from storage.meetings import meetings as list_meetings
+
+    name = None
+    if participant:
+        name = canonical(participant)
+        if name is None:
+            raise click.ClickException(f"unknown person {participant!r} (known: crawler/people.toml)")
+    archive = obj.reader()
+    for meeting in list_meetings(archive.db, name, since, until):
+        if as_json:
+            _emit_json(meeting)
+            continue
+        click.echo(
+            f"#{meeting['meeting_id']}  {meeting['date'] or '----------'}  {meeting['kind']}"
+            f"{' in ' + meeting['place'] if meeting['place'] else ''}: {', '.join(meeting['participants'])}"
+        )
+        for doc in meeting["documents"]:
+            click.echo(f"      {doc['source']}: {doc['title']}  {doc['url']}")
+
+
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
 
 register(main)

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from storage.clock import utcnow
 from storage.diff import unified_diff
+from storage.meetings import assign_meeting
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.schema import migrations
 from storage.stories import assign_story
@@ -39,6 +40,7 @@ class ArticleText:
     sitename: str | None = None
     signature: bytes | None = None  # MinHash signature of the text, for near-duplicate stories
     bands: tuple[str, ...] = ()  # its LSH band keys
+    meeting: tuple[str, str | None, str | None, tuple[str, ...]] | None = None  # kind, date, place, participants
 
 
 @dataclass(frozen=True)
@@ -421,6 +423,8 @@ class Archive:
             )
             .last_pk
         )
+        if art.meeting is not None:
+            assign_meeting(db, int(last_pk or 0), *art.meeting)
         if art.signature is not None:
             assign_story(db, int(last_pk or 0), art.signature, art.bands)
         else:

@@ -24,6 +24,7 @@ EXPORT_FIELDS = (
     "first_seen",
     "last_checked",
     "story_id",
+    "meeting_id",
 )
 RUN_FIELDS = (
     "run_id",
@@ -46,7 +47,7 @@ def export_pages(db: Database, source: str | None = None) -> Iterator[dict[str, 
     sql = """
         select p.url, p.source, coalesce(p.title, d.title) as title, coalesce(p.published, d.published) as published,
                coalesce(p.language, d.language) as language, d.text, p.content_hash, p.document_id,
-               p.first_seen, p.last_checked, d.story_id
+               p.first_seen, p.last_checked, d.story_id, d.meeting_id
         from pages p join documents d on d.id = p.document_id
         where p.content_hash is not null {where}
         order by p.id
@@ -61,7 +62,7 @@ def export_pages(db: Database, source: str | None = None) -> Iterator[dict[str, 
 def documents(db: Database, source: str | None = None) -> Iterator[dict[str, Any]]:
     """Yield one record per document with its copies (url, source, first_seen)."""
     sql = (
-        "select id, content_hash, title, published, language, first_seen, length(text) as chars, story_id "
+        "select id, content_hash, title, published, language, first_seen, length(text) as chars, story_id, meeting_id "
         "from documents"
     )
     args: list[Any] = []

@@ -190,3 +190,15 @@ def m0005_stories(db: Database) -> None:
     db.table("documents").create_index(["story_id"])
     db.table("lsh_bands").create({"band_key": str, "document_id": int}, pk=("band_key", "document_id"))
     db.execute("update documents set story_id = id")
+
+
+@migrations(name="0006_meetings")
+def m0006_meetings(db: Database) -> None:
+    """Meetings: the event a readout reports, shared by the documents of every site and language that report it."""
+    db.table("meetings").create(
+        {"id": int, "date": str, "kind": str, "place": str, "participants": str},
+        pk="id",
+    )
+    db.table("meetings").create_index(["date"])
+    db.table("documents").add_column("meeting_id", int)
+    db.table("documents").create_index(["meeting_id"])

@@ -221,3 +221,17 @@ def test_search_and_export_formats(crawled: Crawled) -> None:
     ]
     jl = crawled.cli("export", "--source", "agency").jsonl()
     assert jl and {r["source"] for r in jl} == {"agency"}
+
+
+def test_meetings_of_the_crawled_web(crawled: Crawled) -> None:
+    found = crawled.cli("meetings", "--participant", "习近平", "--json").jsonl()
+    xi_putin = {m["date"]: m for m in found if m["participants"] == ["Vladimir Putin", "Xi Jinping"]}
+    assert sorted(xi_putin) == ["2014-05-20", "2018-06-08", "2019-06-05", "2022-02-04", "2023-03-21"]
+    moscow = xi_putin["2019-06-05"]
+    assert moscow["kind"] == "talks" and moscow["place"] == "Moscow"
+    assert len(moscow["documents"]) == 1  # seed 000 on three sites is one document
+    assert {"document_id", "title", "url", "source", "language"} <= set(moscow["documents"][0])
+    assert crawled.cli("meetings", "--since", "2023-01-01", "--until", "2023-12-31", "--json").jsonl()
+    assert crawled.cli("meetings", "--participant", "Nobody").code == 1
+    exported = crawled.cli("export").jsonl()
+    assert all("story_id" in r and "meeting_id" in r for r in exported)

@@ -1,0 +1,231 @@
+"""Readouts as meetings: the kind, participants (canonical names), date and place, read from title and lead."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
+RU_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "января",
+            "февраля",
+            "марта",
+            "апреля",
+            "мая",
+            "июня",
+            "июля",
+            "августа",
+            "сентября",
+            "октября",
+            "ноября",
+            "декабря",
+        ],
+        start=1,
+    )
+}
+WEEKDAYS = {d: i for i, d in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}
+# (kind, pattern) in order of precedence; a press conference or briefing is no meeting
+NOT_A_MEETING = re.compile(r"press conference|briefing|spokesperson|答记者问|记者会|брифинг", re.I)
+KINDS = (
+    (
+        "video call",
+        re.compile(r"video (?:call|link|conference|talks)|virtual (?:meeting|talks)|视频会晤|视频通话|видеосвяз", re.I),
+    ),
+    ("phone call", re.compile(r"phone|telephone|通电话|телефонн", re.I)),
+    (
+        "exchange of messages",
+        re.compile(r"exchang\w* (?:\w+ )?(?:messages|letters)|互致贺电|贺电|обменял\w* послани", re.I),
+    ),
+    ("talks", re.compile(r"\btalks\b|会谈|переговор", re.I)),
+    ("meeting", re.compile(r"\bmeets?\b|\bmet\b|\bmeeting\b|会见|会晤|встреч", re.I)),
+)
+# landmarks that name their city, then cities (English, Chinese, Russian forms)
+PLACES = (
+    ("Kremlin", "Moscow"),
+    ("Great Hall of the People", "Beijing"),
+    ("Diaoyutai", "Beijing"),
+    ("Zhongnanhai", "Beijing"),
+    ("Xijiao", "Shanghai"),
+    ("Кремл", "Moscow"),
+    ("人民大会堂", "Beijing"),
+    ("钓鱼台", "Beijing"),
+    ("MOSCOW", "Moscow"),
+    ("BEIJING", "Beijing"),
+)
+CITIES = {
+    "Moscow": ["Moscow", "莫斯科", "Москв"],
+    "Beijing": ["Beijing", "北京", "Пекин"],
+    "Shanghai": ["Shanghai", "上海", "Шанха"],
+    "Sochi": ["Sochi", "索契", "Сочи"],
+    "Hangzhou": ["Hangzhou", "杭州"],
+    "Qingdao": ["Qingdao", "青岛"],
+    "Astana": ["Astana", "阿斯塔纳", "Астан"],
+    "Samarkand": ["Samarkand", "撒马尔罕"],
+    "Kazan": ["Kazan", "喀山", "Казан"],
+    "Vladivostok": ["Vladivostok", "符拉迪沃斯托克", "Владивосток"],
+    "Saint Petersburg": ["St Petersburg", "St. Petersburg", "Saint Petersburg", "圣彼得堡", "Петербург"],
+    "Munich": ["Munich", "慕尼黑"],
+    "Athens": ["Athens", "雅典"],
+    "Brasilia": ["Brasilia", "巴西利亚"],
+    "Jakarta": ["Jakarta", "雅加达"],
+    "Kuala Lumpur": ["Kuala Lumpur", "吉隆坡"],
+    "Islamabad": ["Islamabad"],
+    "Tehran": ["Tehran", "德黑兰"],
+    "Bishkek": ["Bishkek", "比什凯克"],
+    "Dushanbe": ["Dushanbe", "杜尚别"],
+}
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """What a readout reports: the kind of meeting, its date (YYYY-MM-DD), place and participants."""
+
+    kind: str
+    date: str | None
+    place: str | None
+    participants: tuple[str, ...]
+
+
+@cache
+def people() -> dict[str, tuple[str, ...]]:
+    """Return canonical name -> aliases, from the bundled people.toml."""
+    data = tomllib.loads(resources.files("crawler").joinpath("people.toml").read_text(encoding="utf-8"))
+    return {name: tuple(aliases) for name, aliases in data.items()}
+
+
+@cache
+def _alias_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """Return (canonical name, pattern) pairs, longest alias first."""
+    pairs = []
+    for name, aliases in people().items():
+        for alias in sorted(aliases, key=len, reverse=True):
+            # word boundaries for letters; "Xi" must not match "Xi'an"; CJK names need none
+            if re.search(r"[A-Za-zА-Яа-я]", alias):
+                pattern = re.compile(rf"(?<![\w-]){re.escape(alias)}(?![\w-]|['’]an)")
+            else:
+                pattern = re.compile(re.escape(alias))
+            pairs.append((name, pattern))
+    return pairs
+
+
+def canonical(name: str) -> str | None:
+    """Return the canonical name for any alias (case-insensitive), or None."""
+    folded = name.strip().casefold()
+    for canon, aliases in people().items():
+        if folded == canon.casefold() or any(folded == a.casefold() for a in aliases):
+            return canon
+    return None
+
+
+def participants_in(text: str) -> list[str]:
+    """Return the canonical names of the people mentioned in a text, in order of first mention."""
+    found: dict[str, int] = {}
+    for name, pattern in _alias_patterns():
+        match = pattern.search(text)
+        if match and (name not in found or match.start() < found[name]):
+            found[name] = match.start()
+    return sorted(found, key=found.__getitem__)
+
+
+def recognise(title: str | None, text: str, published: str | None) -> Meeting | None:
+    """Return the meeting a readout reports, or None when the page is no readout of a meeting.
+
+    The kind and the parties come from the title first, then the first sentence; a site that is itself a party
+    (the Kremlin: "Russian-Chinese talks") names the people only in the body, so its first-mentioned people fill in.
+    """
+    if NOT_A_MEETING.search(title or ""):
+        return None
+    lines = [line for line in text.splitlines() if line.strip()]
+    first = re.split(r"(?<=[.!?。])\s", lines[0], maxsplit=1)[0] if lines else ""
+    kind = next((k for k, pattern in KINDS if pattern.search(title or "")), None)
+    kind = kind or next((k for k, pattern in KINDS if pattern.search(first)), None)
+    if kind is None:
+        return None
+    names = participants_in(title or "")
+    for name in participants_in(first) + participants_in(text):
+        if len(names) >= 2:
+            break
+        if name not in names:
+            names.append(name)
+    if not names:
+        return None
+    lead = f"{title or ''} {' '.join(lines[:2])}"
+    where = place(lead) if kind in ("talks", "meeting") else None
+    return Meeting(kind, meeting_date(lead, published), where, tuple(sorted(names)))
+
+
+def meeting_date(lead: str, published: str | None) -> str | None:
+    """Return the meeting date said in the lead (explicit or a weekday), else the publication date."""
+    pub = date.fromisoformat(published) if published else None
+    month_names = "|".join(MONTHS)
+    match = re.search(rf"\b({month_names})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?", lead, re.I)
+    if not match:
+        match_dm = re.search(rf"\b(\d{{1,2}})\s+({month_names})(?:\s+(\d{{4}}))?", lead, re.I)
+        if match_dm:
+            return _build(int(match_dm.group(3) or 0), MONTHS[match_dm.group(2).lower()], int(match_dm.group(1)), pub)
+    if match:
+        return _build(int(match.group(3) or 0), MONTHS[match.group(1).lower()], int(match.group(2)), pub)
+    match = re.search(r"(\d{4})年(\d{1,2})月(\d{1,2})日", lead) or re.search(r"()(\d{1,2})月(\d{1,2})日", lead)
+    if match:
+        return _build(int(match.group(1) or 0), int(match.group(2)), int(match.group(3)), pub)
+    match = re.search(rf"(\d{{1,2}})\s+({'|'.join(RU_MONTHS)})(?:\s+(\d{{4}}))?", lead)
+    if match:
+        return _build(int(match.group(3) or 0), RU_MONTHS[match.group(2)], int(match.group(1)), pub)
+    match = re.search(rf"\bon\s+({'|'.join(WEEKDAYS)})\b", lead, re.I)
+    if match and pub:
+        back = (pub.weekday() - WEEKDAYS[match.group(1).lower()]) % 7
+        return (pub - timedelta(days=back)).isoformat()
+    return pub.isoformat() if pub else None
+
+
+def _build(year: int, month: int, day: int, pub: date | None) -> str | None:
+    """Return a date, taking a missing year from the publication date (the year before if it would be later)."""
+    try:
+        if year:
+            return date(year, month, day).isoformat()
+        if pub is None:
+            return None
+        found = date(pub.year, month, day)
+        return (found if found <= pub else date(pub.year - 1, month, day)).isoformat()
+    except ValueError:
+        return pub.isoformat() if pub else None
+
+
+def place(lead: str) -> str | None:
+    """Return the city where the meeting took place, from landmarks or city names in the lead."""
+    for landmark, city in PLACES:
+        if landmark in lead:
+            return city
+    best: tuple[int, str] | None = None
+    for city, forms in CITIES.items():
+        for form in forms:
+            index = lead.find(form)
+            if index >= 0 and (best is None or index < best[0]):
+                best = (index, city)
+    return best[1] if best else None
