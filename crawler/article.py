@@ -17,7 +17,7 @@ def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText 
     if not normalise(text):
         return None
     fp = fingerprint(text)
-    meeting = recognise(extracted.title, text, extracted.published)
+    meeting = recognise(extracted.title, text, extracted.published, extracted.place)
     return ArticleText(
         meeting=(meeting.kind, meeting.date, meeting.place, meeting.participants) if meeting else None,
         signature=fp.signature,

@@ -32,6 +32,9 @@ _URL_DATES = (
 )
 _META_DATES = ("PubDate", "publishdate", "pubdate", "article:published_time", "datePublished", "date", "dc.date")
 _META_TITLES = ("ArticleTitle", "og:title")
+# microformats (h-entry) and schema.org markup for an article's lead paragraph and place
+_LEAD = "//*[not(self::meta)][contains(concat(' ', normalize-space(@class), ' '), ' p-summary ')]"
+_PLACE = "//*[not(self::meta)][contains(concat(' ', normalize-space(@class), ' '), ' p-location ')]"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Extracted:
     author: str | None = None
     sitename: str | None = None
     language: str | None = None
+    place: str | None = None  # a dateline place the page marks up (h-entry p-location, itemprop=location)
 
     @property
     def text(self) -> str:
@@ -78,6 +82,7 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
     meta = _meta(tree)
+    lead, place = _marked(tree, _LEAD), _marked(tree, _PLACE)
     _unwrap_layout_tables(tree)
     _drop_link_blocks(tree)
     doc = trafilatura.bare_extraction(
@@ -94,6 +99,8 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     lines = clean_lines(doc.text.splitlines(), title)
     if not lines:
         return Failure("empty (only boilerplate)")
+    if lead and len(lead) > 80 and not any(lead[:60] in line for line in lines):
+        lines = (lead, *lines)  # a lead paragraph marked up apart from the body (h-entry p-summary) is part of it
     return Extracted(
         title=title,
         lines=lines,
@@ -101,6 +108,7 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         author=doc.author or None,
         sitename=doc.sitename or None,
         language=(doc.language or tree.get("lang") or tree.get("xml:lang") or language or None),
+        place=place,
     )
 
 
@@ -166,6 +174,13 @@ def _meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
         if "date" not in found and name in _META_DATES:
             found["date"] = content
     return found
+
+
+def _marked(tree: lxml.html.HtmlElement, xpath: str) -> str | None:
+    """Return the text of the first element the xpath finds, whitespace collapsed."""
+    found = tree.xpath(xpath)
+    text = _clean_line(found[0].text_content()) if found else ""
+    return text or None
 
 
 def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:

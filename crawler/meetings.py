@@ -153,7 +153,7 @@ def participants_in(text: str) -> list[str]:
     return sorted(found, key=found.__getitem__)
 
 
-def recognise(title: str | None, text: str, published: str | None) -> Meeting | None:
+def recognise(title: str | None, text: str, published: str | None, place_hint: str | None = None) -> Meeting | None:
     """Return the meeting a readout reports, or None when the page is no readout of a meeting.
 
     The kind and the parties come from the title first, then the first sentence; a site that is itself a party
@@ -176,7 +176,7 @@ def recognise(title: str | None, text: str, published: str | None) -> Meeting | 
     if not names:
         return None
     lead = f"{title or ''} {' '.join(lines[:2])}"
-    where = place(lead) if kind in ("talks", "meeting") else None
+    where = (place(lead) or place(place_hint or "")) if kind in ("talks", "meeting") else None
     return Meeting(kind, meeting_date(lead, published), where, tuple(sorted(names)))
 
 

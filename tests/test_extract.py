@@ -91,7 +91,9 @@ def test_real_kremlin_readout() -> None:
     assert result.title == "Russian-Chinese talks"
     assert result.published == "2017-07-04"
     assert result.language == "en"
-    assert result.lines[0].startswith("During the restricted format talks")
+    assert result.lines[0].startswith("Vladimir Putin and President of China Xi Jinping")  # the marked-up lead
+    assert result.lines[1].startswith("During the restricted format talks")
+    assert result.place == "The Kremlin, Moscow"
     assert not any(line.startswith(("Topics", "Persons", "Geography", "Publication status")) for line in result.lines)
     print_version = extracted((REAL / "kremlin_en_2020" / "54971_print.html").read_bytes(), "http://x/54971/print")
     assert content_hash(print_version.text) == content_hash(result.text)
