@@ -147,8 +147,9 @@ def crawl(
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@click.option("--check", is_flag=True, help="Only validate the file (patterns, names, starts); touch no archive.")
 @click.pass_obj
-def sources(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
+def sources(obj: Context, names: tuple[str, ...], as_json: bool, check: bool) -> None:
     """Check the sources file and show how each source is doing (exit 2 when the file is invalid).
 
     Per source: schedule, last run, last success, consecutive failures, pages and new documents in the last run and
@@ -162,6 +163,10 @@ def sources(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
         selected = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
+    if check:
+        scheduled = sum(1 for s in selected if s.every or s.cron)
+        click.echo(f"ok: {obj.sources}: {len(selected)} sources, {scheduled} scheduled")
+        return
     archive: Archive | None = None
     if os.path.exists(obj.db):
         archive = obj.reader()

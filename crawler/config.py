@@ -183,6 +183,34 @@ def _notify_urls(name: str, key: str, value: object) -> tuple[str, ...]:
     return urls
 
 
+def _family(family: str, entry: object) -> dict[str, dict[str, Any]]:
+    """Expand a [family.NAME] table (one definition, `{host}` in its URLs, a list of `hosts`) into source entries."""
+    if not isinstance(entry, dict):
+        raise ConfigError(family, "", "expected a table of keys")
+    hosts = _str_list(family, "hosts", entry.get("hosts"))
+    if not hosts:
+        raise ConfigError(family, "hosts", "give at least one host")
+    expanded: dict[str, dict[str, Any]] = {}
+    for host in hosts:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", host):
+            raise ConfigError(family, "hosts", f"{host!r} is not a host name")
+        labels = [label for label in host.split(":")[0].split(".") if label not in ("www", "eng", "en")]
+        name = f"{family}-{labels[0] if labels else host}"
+        if name in expanded:
+            name = f"{family}-{host.split(':')[0]}"
+        expanded[name] = {key: _substitute(value, host) for key, value in entry.items() if key != "hosts"}
+    return expanded
+
+
+def _substitute(value: Any, host: str) -> Any:
+    """Put the host into `{host}` in a string or a list of strings."""
+    if isinstance(value, str):
+        return value.replace("{host}", host)
+    if isinstance(value, list):
+        return [_substitute(v, host) for v in value]
+    return value
+
+
 def _global_notify(entry: object) -> tuple[str, ...]:
     """Validate the top-level [notify] table and return its URLs."""
     if not isinstance(entry, dict):
@@ -200,13 +228,19 @@ def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", "", f"{origin} is not valid TOML: {exc}") from None
     for key in data:
-        if key not in ("source", "notify"):
+        if key not in ("source", "family", "notify"):
             raise ConfigError("", key, f"unknown top-level key in {origin}; sources are [source.NAME] tables")
     table = data.get("source", {})
-    if not isinstance(table, dict) or not table:
+    families = data.get("family", {})
+    if not isinstance(table, dict) or not isinstance(families, dict) or not (table or families):
         raise ConfigError("", "source", f"{origin} declares no [source.NAME] table")
     shared = _global_notify(data["notify"]) if "notify" in data else ()
     sources = {name: _source(name, entry) for name, entry in table.items()}
+    for family, entry in families.items():
+        for name, expanded in _family(family, entry).items():
+            if name in sources:
+                raise ConfigError(family, "hosts", f"source {name!r} is declared twice")
+            sources[name] = _source(name, expanded)
     return {
         name: replace(source, notify=tuple(dict.fromkeys((*source.notify, *shared))))
         for name, source in sources.items()

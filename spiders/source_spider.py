@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -36,6 +37,8 @@ _TRACKING = (
     "from",
 )
 SITEMAP_MAXSIZE = 32 * 1024 * 1024
+_COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*(\d+)")
+_PAGER = re.compile(r"createPageHTML\([^)]*?[\"'](\w+)[\"']\s*,\s*[\"'](s?html?)[\"']")
 # answers to a re-check that the pipeline handles itself: not modified, moved, gone
 RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
 
@@ -134,6 +137,9 @@ class SourceSpider(Spider):
             logger.info("stop-on-seen: %s lists only known articles", response.url)
             return
         if self._follow_links:
+            following = _counted_next_page(response)
+            if following and self.source.is_followed(following) and self._allowed(following):
+                yield Request(following, callback=self.parse_listing, errback=self.listing_failed)
             for link in self._follow_links.extract_links(response):
                 url = canonical_url(link.url)
                 if self._allowed(url) and not self.source.is_article(url):
@@ -254,6 +260,29 @@ def _reason(failure: Failure) -> str:
     if response is not None:
         return f"HTTP {response.status}"
     return f"{type(failure.value).__name__}: {failure.value}"
+
+
+def _counted_next_page(response: TextResponse) -> str | None:
+    """Return the next listing page of a TRS-CMS site (MFA, embassies), whose pager is drawn by script.
+
+    Those pages say `countPage = N` and are named index.html, index_1.html … index_{N-1}.html.
+    """
+    match = _COUNT_PAGE.search(response.text)
+    if not match:
+        return None
+    count = int(match.group(1))
+    path = urlsplit(response.url).path
+    page = re.search(r"/(index|default)(?:_(\d+))?\.(s?html?)$", path)
+    if page:
+        stem, number, ext = page.group(1), int(page.group(2) or 0), page.group(3)
+    elif path.endswith("/"):
+        pager = _PAGER.search(response.text)  # createPageHTML(countPage, currentPage, "index", "htm")
+        stem, number, ext = (pager.group(1), 0, pager.group(2)) if pager else ("index", 0, "html")
+    else:
+        return None
+    if number + 1 >= count:
+        return None
+    return response.urljoin(f"{stem}_{number + 1}.{ext}")
 
 
 def _header_list(headers: Any) -> list[tuple[str, str]]:

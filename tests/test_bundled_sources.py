@@ -1,0 +1,131 @@
+"""The bundled sources file: valid, one definition for the embassy network, and each definition's patterns crawl
+pages built to the documented structure of its site (real pages where we have them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import Source, load_sources
+from tests.conftest import write_sources
+from tests.fixtureweb import sites
+from tests.mockserver import Reply
+
+BUNDLED = load_sources(Path(__file__).parent.parent / "crawler" / "sources.toml")
+
+# sample URLs in each site's documented form (docs: sites.md): (source, article URLs, non-article URLs)
+SAMPLES = [
+    (
+        "mfa-activities",
+        ["https://www.fmprc.gov.cn/eng/xw/zyxw/202302/t20230221_11028748.html"],
+        ["https://www.fmprc.gov.cn/eng/xw/zyxw/index_3.html"],
+    ),
+    (
+        "mfa-minister",
+        ["https://www.fmprc.gov.cn/eng/wjb/wjbz/hd/202405/t20240510_11302233.html"],
+        ["https://www.fmprc.gov.cn/eng/wjb/wjbz/hd/index.html"],
+    ),
+    (
+        "mfa-archive",
+        ["https://www.fmprc.gov.cn/mfa_eng/zxxx_662805/t1665263.shtml"],
+        ["https://www.fmprc.gov.cn/mfa_eng/zxxx_662805/default_2.shtml"],
+    ),
+    (
+        "mfa-zh",
+        ["https://www.fmprc.gov.cn/web/zyxw/t1638430.shtml"],
+        ["https://www.fmprc.gov.cn/web/zyxw/default_1.shtml"],
+    ),
+    (
+        "embassy-gr",
+        ["https://gr.china-embassy.gov.cn/eng/zgyw/201806/t20180609_3028510.htm"],
+        ["https://gr.china-embassy.gov.cn/eng/zgyw/index_2.htm"],
+    ),
+    (
+        "kremlin-news",
+        ["http://en.kremlin.ru/events/president/news/54971"],
+        ["http://en.kremlin.ru/events/president/news/page/2", "http://en.kremlin.ru/events/president/news/54971/print"],
+    ),
+    ("kremlin-ru", ["http://kremlin.ru/events/president/news/54971"], ["http://kremlin.ru/events/president/news"]),
+    (
+        "mid-news",
+        ["https://mid.ru/en/foreign_policy/news/1980212/"],
+        ["https://mid.ru/en/foreign_policy/news/?PAGEN_1=2"],
+    ),
+    (
+        "xinhua-latest",
+        ["https://english.news.cn/20241121/8b3e6f2d9c4a4d0f9e1a2b3c4d5e6f70/c.html"],
+        ["https://english.news.cn/list/latestnews.htm"],
+    ),
+    (
+        "chinadaily-world",
+        ["https://www.chinadaily.com.cn/a/202303/22/WS641a3b2ba31057c47ebb5d8e.html"],
+        ["https://www.chinadaily.com.cn/world/page_2.html"],
+    ),
+    ("cidca-news", ["http://en.cidca.gov.cn/2024-11/21/c_1041317.htm"], ["http://en.cidca.gov.cn/news/index_1.htm"]),
+]
+
+
+def test_bundled_file_checks_and_covers_the_documented_sites(readouts) -> None:
+    result = readouts("sources", "--check")
+    assert result.code == 0 and "ok:" in result.out, result.err
+    embassies = [name for name in BUNDLED if name.startswith("embassy-")]
+    assert len(embassies) >= 20
+    assert {name for name, _, _ in SAMPLES} <= set(BUNDLED)
+
+
+@pytest.mark.parametrize(("name", "articles", "others"), SAMPLES, ids=[s[0] for s in SAMPLES])
+def test_patterns_match_documented_urls(name: str, articles: list[str], others: list[str]) -> None:
+    source = BUNDLED[name]
+    assert all(source.is_article(url) for url in articles)
+    assert not any(source.is_article(url) for url in others)
+
+
+def test_a_family_entry_with_a_bad_host_is_refused(tmp_path: Path, readouts) -> None:
+    path = write_sources(
+        tmp_path / "s.toml", '[family.emb]\nhosts = ["a b"]\nstart_urls = ["https://{host}/"]\narticles = ["/t"]\n'
+    )
+    result = readouts("--sources", str(path), "sources", "--check")
+    assert result.code == 2 and "'emb'" in result.err and "hosts" in result.err
+
+
+def loopback_toml(source: Source, name: str, start: str) -> str:
+    """The bundled definition of a source, pointed at a loopback fixture site."""
+
+    def arr(values: tuple[str, ...]) -> str:
+        return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+    return (
+        f"[source.{name}]\nstart_urls = ['{start}']\nfollow = {arr(source.follow)}\n"
+        f"articles = {arr(source.articles)}\ndelay = 0\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "site", "start"),
+    [
+        ("mfa-activities", "ministry", "/eng/xw/zyxw/"),
+        ("embassy-gr", "embassy", "/eng/zgyw/index.htm"),
+        ("chinadaily-world", "portal", "/world/"),
+        ("cidca-news", "agency", "/news/index.htm"),
+    ],
+)
+def test_bundled_definition_crawls_its_site_structure(
+    name: str, site: str, start: str, tmp_path: Path, serve, readouts
+) -> None:
+    pages = sites.build_site(site)
+    routes = {path: Reply(page.body) for path, page in pages.items()}
+    first = sites.listing_paths(site)[0]
+    body = pages[first].body
+    if site == "ministry":  # the real MFA draws its pager by script: only countPage tells of index_1.html
+        body = body.replace(b'<a href="index_1.html">Next</a>', b"")
+        assert b"index_1.html" not in body
+    routes[start] = Reply(body)
+    server = serve(
+        {"ministry": "127.0.0.2", "embassy": "127.0.0.3", "portal": "127.0.0.4", "agency": "127.0.0.5"}[site], routes
+    )
+    path = write_sources(tmp_path / "s.toml", loopback_toml(BUNDLED[name], name, server.url(start)))
+    result = readouts("--sources", str(path), "crawl", "--json")
+    assert result.code == 0, result.err
+    exported = {r["url"] for r in readouts("export").jsonl()}
+    assert exported == {server.url(a.path) for a in sites.articles(site)}
