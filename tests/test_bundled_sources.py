@@ -129,3 +129,120 @@ def test_bundled_definition_crawls_its_site_structure(
     assert result.code == 0, result.err
     exported = {r["url"] for r in readouts("export").jsonl()}
     assert exported == {server.url(a.path) for a in sites.articles(site)}
+
+
+REAL = Path(__file__).parent / "data" / "real"
+
+
+def page(title: str, body: str, head: str = "") -> bytes:
+    """A page with a header menu, the article and a footer."""
+    menu = '<div class="nav"><a href="/">Home</a> <a href="/news/">News</a> <a href="/about/">About</a></div>'
+    return (
+        f'<html><head><meta charset="utf-8"><title>{title}</title>{head}</head><body>{menu}{body}'
+        f"<footer><p>Copyright © 2024. All rights reserved.</p></footer></body></html>"
+    ).encode()
+
+
+def listing(links: list[str], item: str = '<li><a href="{href}">{text}</a></li>') -> bytes:
+    """A listing page linking the given paths."""
+    rows = "".join(item.format(href=href, text=f"Readout {n}") for n, href in enumerate(links))
+    return page("News", f'<ul id="list">{rows}</ul>')
+
+
+def filler_html(n: int, title_tag: str, body_wrap: str) -> bytes:
+    """A made-up readout in a given title and body markup."""
+    from tests.fixtureweb.fillers import FILLERS as ALL
+
+    f = ALL[n % len(ALL)]
+    paras = "".join(f"<p>{line}</p>" for line in f.body)
+    return page(
+        f.title,
+        title_tag.format(title=f.title) + body_wrap.format(body=paras),
+        head=f'<meta name="publishdate" content="{f.date}">',
+    )
+
+
+def structured_site(name: str) -> tuple[str, dict[str, Reply], set[str]]:
+    """Build pages in the documented structure of a bundled source: (start path, routes, article paths)."""
+    if name == "mfa-zh":  # the real Chinese pages (old /web/ template), under a listing of their kind
+        articles = {
+            f"/web/zyxw/{p.stem.split('_')[-1]}.shtml": p.read_bytes()
+            for p in sorted((REAL / "fmprc_zh_2019").glob("fmprc_web_zyxw_*.html"))
+        }
+        start = "/web/zyxw/"
+        routes = {start: Reply(listing([f"./{p.rsplit('/', 1)[1]}" for p in articles]))}
+    elif name in ("mfa-minister", "mfa-archive"):
+        base = "/eng/wjb/wjbz/hd/" if name == "mfa-minister" else "/mfa_eng/zxxx_662805/"
+        paths = [
+            f"{base}202405/t2024051{n}_1130223{n}.html" if name == "mfa-minister" else f"{base}t166526{n}.shtml"
+            for n in range(3)
+        ]
+        articles = {}
+        for n, path in enumerate(paths):
+            f = sites.articles("ministry")[2 + n % 2]
+            articles[path] = sites.render_article(
+                "ministry",
+                sites.FixtureArticle(
+                    "ministry", path, None, f.title + f" ({n})", "2024-05-10", f.body_lines + (f"Readout number {n}.",)
+                ),
+            )
+        start = base
+        routes = {start: Reply(listing(paths))}
+    elif name == "mid-news":
+        paths = [f"/en/foreign_policy/news/198021{n}/" for n in range(3)]
+        articles = {
+            p: filler_html(
+                n,
+                '<h1 class="photo-content__title">{title}</h1><div class="photo-content__date">20.08.2026</div>',
+                '<div class="text article-content">{body}</div>',
+            )
+            for n, p in enumerate(paths)
+        }
+        start = "/en/foreign_policy/news/"
+        routes = {start: Reply(listing(paths, '<a class="announce__link" href="{href}">{text}</a>'))}
+    elif name == "xinhua-latest":
+        paths = [f"/2024112{n}/{n}b3e6f2d9c4a4d0f9e1a2b3c4d5e6f70/c.html" for n in range(3)]
+        articles = {
+            p: filler_html(
+                n + 3, '<div class="conTop"><h1>{title}</h1></div>', '<span id="detailContent">{body}</span>'
+            )
+            for n, p in enumerate(paths)
+        }
+        start = "/list/latestnews.htm"
+        routes = {
+            start: Reply(listing(paths, '<div class="item"><div class="tit"><a href="{href}">{text}</a></div></div>'))
+        }
+    else:  # kremlin-news, kremlin-ru: the real Atom feed, its entries served with real article pages
+        feed = (REAL / "kremlin_en_2020" / "news_feed.atom.xml").read_bytes()
+        start = "/events/president/news"
+        routes = {start: Reply(listing([])), f"{start}/feed": Reply(feed, content_type="application/atom+xml")}
+        ids = sorted(set(__import__("re").findall(rb"/events/president/news/(\d+)", feed)))
+        bodies = [(REAL / "kremlin_en_2020" / f"{n}.html").read_bytes() for n in ("54971", "54969", "17725")]
+        # three of the feed's entries served with the three real readouts (the others answer 404: failed pages)
+        articles = {f"{start}/{i.decode()}": body for i, body in zip(ids, bodies, strict=False)}
+    routes.update({path: Reply(body) for path, body in articles.items()})
+    return start, routes, set(articles)
+
+
+@pytest.mark.parametrize(
+    "name", ["mfa-zh", "mfa-minister", "mfa-archive", "mid-news", "xinhua-latest", "kremlin-news", "kremlin-ru"]
+)
+def test_other_bundled_definitions_crawl_their_site_structure(name: str, tmp_path: Path, serve, readouts) -> None:
+    start, routes, articles = structured_site(name)
+    server = serve("127.0.0.6", routes)
+    source = BUNDLED[name]
+    toml = loopback_toml(source, name, server.url(start))
+    if source.feeds:
+        feed = routes[f"{start}/feed"]
+        host = b"http://kremlin.ru" if name == "kremlin-ru" else b"http://en.kremlin.ru"
+        routes[f"{start}/feed"] = Reply(
+            feed.body.replace(b"http://en.kremlin.ru", server.base.encode()).replace(host, server.base.encode()),
+            content_type="application/atom+xml",
+        )
+        toml += f"feeds = ['{server.url(start + '/feed')}']\n"
+    path = write_sources(tmp_path / "s.toml", toml)
+    result = readouts("--sources", str(path), "crawl", "--json")
+    assert result.code == 0, result.err
+    exported = {r["url"]: r for r in readouts("export").jsonl()}
+    assert set(exported) == {server.url(p) for p in articles}, result.json()
+    assert all(r["text"] and r["published"] for r in exported.values())
