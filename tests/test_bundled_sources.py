@@ -183,7 +183,7 @@ def structured_site(name: str) -> tuple[str, dict[str, Reply], set[str]]:
             articles[path] = sites.render_article(
                 "ministry",
                 sites.FixtureArticle(
-                    "ministry", path, None, f.title + f" ({n})", "2024-05-10", f.body_lines + (f"Readout number {n}.",)
+                    "ministry", path, None, f.title + f" ({n})", "2024-05-10", (*f.body_lines, f"Readout number {n}.")
                 ),
             )
         start = base
