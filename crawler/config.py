@@ -39,6 +39,7 @@ class Source:
     timeout: str = "1h"  # a scheduled crawl running longer is terminated and recorded as failed
     stale_after: str = "14d"  # alert when no new article was found for this long
     recheck_every: str = "30d"
+    gone_urls: tuple[str, ...] = ()  # regexes of URLs a site sends for deleted pages (redirect target or final URL)
     notify: tuple[str, ...] = ()  # Apprise URLs: this source's own, then the file's global [notify] urls
     every_seconds: float | None = field(default=None, compare=False)
     recheck_every_seconds: float = field(default=30 * 86400.0, compare=False)
@@ -48,6 +49,10 @@ class Source:
     def is_article(self, url: str) -> bool:
         """Return True when the URL matches one of the source's article patterns."""
         return any(re.search(p, url) for p in self.articles)
+
+    def is_gone_page(self, url: str) -> bool:
+        """Return True when the URL is one the site uses for deleted pages (a "system" page served with 200)."""
+        return any(re.search(p, url) for p in self.gone_urls)
 
     def is_followed(self, url: str) -> bool:
         """Return True when the URL matches one of the source's listing/pagination patterns."""
@@ -123,7 +128,7 @@ def _source(name: str, entry: object) -> Source:
             kwargs[key] = tuple(_check_url(name, key, u) for u in _str_list(name, key, entry[key]))
     if not (kwargs.get("start_urls") or kwargs.get("feeds") or kwargs.get("sitemaps")):
         raise ConfigError(name, "start_urls", "give at least one of start_urls, feeds or sitemaps")
-    for key in ("follow", "articles"):
+    for key in ("follow", "articles", "gone_urls"):
         if key in entry:
             kwargs[key] = _regexes(name, key, entry[key])
     if not kwargs.get("articles"):

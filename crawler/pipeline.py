@@ -102,6 +102,7 @@ class ArchivePipeline:
         source = getattr(crawler.spidercls, "source", None)
         self.language: str | None = getattr(source, "language", None)
         self.recheck_every: float = getattr(source, "recheck_every_seconds", DEFAULT_RECHECK_EVERY)
+        self.source = source
         self.pending: dict[str, list[_Pending]] = defaultdict(list)
 
     @classmethod
@@ -124,13 +125,21 @@ class ArchivePipeline:
         if recheck and status == 304:
             self._count(self.archive.record_not_modified(self._page(item, host)))
             return _summary(item)
-        if recheck and 300 <= status < 400:
-            self._count(self.archive.record_moved(self._page(item, host), item.get("location") or ""))
+        target = item.get("location") or ""
+        if recheck and 300 <= status < 400 and not self._gone_page(target):
+            self._count(self.archive.record_moved(self._page(item, host), target))
+            return _summary(item)
+        if recheck and (300 <= status < 400 or self._gone_page(item["final_url"])):
+            where = target or item["final_url"]
+            self._count(self.archive.record_gone(self._page(item, host, error=f"soft 404: the site's {where}")))
             return _summary(item)
         if recheck and status in (404, 410):
             self._count(self.archive.record_gone(self._page(item, host, error=f"HTTP {status}")))
             return _summary(item)
         item["capture"] = self._capture(item)
+        if self._gone_page(item["final_url"]):
+            self._store(item, host, None, f"soft 404: redirected to the site's {item['final_url']}")
+            return _summary(item)
         result = await self.pool.extract(item["body"], item["final_url"], item.get("content_type"), self.language)
         if recheck and (isinstance(result, Failure) or looks_missing(result)):
             reason = result.reason if isinstance(result, Failure) else "the page says it is not there"
@@ -145,6 +154,10 @@ class ArchivePipeline:
         if known_pages + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
             self.flush(host)
         return _summary(item)
+
+    def _gone_page(self, url: str) -> bool:
+        """Return True when the source says this URL is its page for deleted articles."""
+        return bool(url) and self.source is not None and self.source.is_gone_page(url)
 
     def _capture(self, item: dict[str, Any]) -> CaptureRef | None:
         """Keep the response as a WARC record (a revisit record when an identical body is stored already)."""

@@ -276,3 +276,26 @@ def test_reextract_refreshes_texts_without_fetching(web: tuple[Web, dict[str, An
     assert sum(len(s.hits) for s in w.servers.values()) == hits
     with sqlite3.connect(db_path) as db:
         assert db.execute("select content_hash from pages where id = ?", [page_id]).fetchone()[0] == good
+
+
+def test_mfa_system_page_for_deleted_articles_is_gone(tmp_path: Path) -> None:
+    """The MFA answers a deleted article with a redirect to a generic "system" page served with 200."""
+    web = Web(tmp_path)
+    try:
+        text = web.sources.read_text().replace(
+            "[source.ministry]\n", "[source.ministry]\ngone_urls = ['/web/system/', 'index_17321']\n"
+        )
+        web.sources.write_text(text)
+        assert web.crawl()["new_pages"] == 8
+        deleted = sites.articles("ministry")[1]
+        server = web.servers["ministry"]
+        server.routes[deleted.path] = Reply(b"", status=302, headers={"Location": "/web/system/index_17321.shtml"})
+        server.routes["/web/system/index_17321.shtml"] = Reply(
+            b"<html><body><div class='nav'><a href='/'>Home</a></div><p>System notice.</p></body></html>"
+        )
+        second = web.crawl("--recheck")
+        assert second["gone"] == 1 and second["moved"] == 0
+        gone = events(web, "--kind", "gone")
+        assert [e["url"] for e in gone] == [web.url("ministry", deleted.path)]
+    finally:
+        web.close()
