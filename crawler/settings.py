@@ -34,6 +34,8 @@ BASE_SETTINGS: dict[str, Any] = {
     # quiet by default; the CLI shows progress itself
     "LOG_LEVEL": "WARNING",
     "ITEM_PIPELINES": {"crawler.pipeline.ArchivePipeline": 300},
+    # runs for every request, redirects included (Scrapy's offsite filter lets dont_filter requests through)
+    "DOWNLOADER_MIDDLEWARES": {"spiders.middlewares.AllowedHostsMiddleware": 50},
     "DEPTH_LIMIT": 50,
     "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
 }

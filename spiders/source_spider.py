@@ -105,7 +105,10 @@ class SourceSpider(Spider):
         if not self._allowed(url) or url in self.seen_articles or url in self.known_urls:
             return None
         self.seen_articles.add(url)
-        return Request(url, callback=self.parse_article, errback=self.article_failed, meta={"article": True})
+        # dont_filter: articles are deduplicated above; the dupe filter would silently drop a redirect loop
+        return Request(
+            url, callback=self.parse_article, errback=self.article_failed, meta={"article": True}, dont_filter=True
+        )
 
     def _recheck_request(self, url: str, etag: str | None, last_modified: str | None) -> Request:
         """Return a conditional request re-checking a known page; redirects and 304/404/410 come back as answers.

@@ -1,0 +1,105 @@
+"""Hostile pages on one loopback site, crawled together with good ones (docs: hostile.md, "Hostile or broken sites").
+
+Each bad page must end with a recorded error and no document; the good pages of the same crawl are archived; the crawl
+ends in bounded time; no request leaves the source's hosts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+from tests.conftest import write_sources
+from tests.fixtureweb.fillers import FILLERS
+from tests.mockserver import Reply, Route
+
+BOMB_BYTES = 200 * 1024 * 1024  # decompresses to 200 MB: far over DOWNLOAD_MAXSIZE (32 MB)
+
+
+def article(n: int) -> bytes:
+    """A good readout page."""
+    f = FILLERS[n]
+    paras = "".join(f"<p>{line}</p>" for line in f.body)
+    return (
+        f'<html><head><meta charset="utf-8"><title>{f.title}</title></head><body><h1>{f.title}</h1>'
+        f"<article>{paras}</article></body></html>".encode()
+    )
+
+
+def cut_body(handler: BaseHTTPRequestHandler) -> None:
+    """Promise 20,000 bytes, send 5,000, hang up."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", "20000")
+    handler.end_headers()
+    handler.wfile.write(article(2)[:5000].ljust(5000, b" "))
+    handler.wfile.flush()
+    handler.close_connection = True
+
+
+def bomb() -> Reply:
+    """A gzip bomb."""
+    chunk = gzip.compress(b"\0" * BOMB_BYTES, compresslevel=9)
+    return Reply(chunk, headers={"Content-Encoding": "gzip"})
+
+
+BAD = {
+    "/a/bomb.html": ("download", bomb()),
+    "/a/cut.html": ("download", cut_body),
+    "/a/loop.html": ("redirect", Reply(b"", status=302, headers={"Location": "/a/loop2.html"})),
+    "/a/loop2.html": ("redirect", Reply(b"", status=302, headers={"Location": "/a/loop.html"})),
+    "/a/pdf.html": ("not-html", Reply(b"%PDF-1.7\n" + bytes(4000), content_type="text/html")),
+    "/a/png.html": ("not-html", Reply(b"\x89PNG\r\n\x1a\n" + bytes(4000), content_type="text/html")),
+    "/a/deep.html": ("too-deep", Reply(b"<html><body>" + b"<div>" * 300 + b"<p>deep</p>" + b"</div>" * 300)),
+    "/a/empty.html": ("empty", Reply(b"<html><body><nav><a href='/'>Home</a></nav></body></html>")),
+}
+
+
+def test_hostile_pages_fail_with_reasons_and_good_pages_are_archived(tmp_path: Path, serve, readouts) -> None:
+    other = serve("127.0.0.12", {"/a/stolen.html": Reply(article(3))})
+    gbk = "当地时间2019年2月15日，杨洁篪在德国慕尼黑出席第55届慕尼黑安全会议期间会见卢森堡外交大臣阿瑟伯恩。" * 3
+    routes: dict[str, Route] = {path: route for path, (_, route) in BAD.items()}
+    routes.update(
+        {
+            "/a/good0.html": Reply(article(0)),
+            "/a/good1.html": Reply(article(1)),
+            "/a/gbk.html": Reply(
+                f"<html><body><article><p>{gbk}</p><p>{gbk}</p></article></body></html>".encode("gbk")
+            ),
+            "/a/offsite.html": Reply(b"", status=302, headers={"Location": other.url("/a/stolen.html")}),
+            "/a/file.html": Reply(b"", status=302, headers={"Location": "file:///etc/passwd"}),
+        }
+    )
+    links = [p for p in routes if p != "/a/loop2.html"] + [other.url("/a/stolen.html"), "file:///etc/passwd"]
+    routes["/news/"] = Reply("".join(f'<a href="{link}">x</a>' for link in links).encode())
+    site = serve("127.0.0.11", routes)
+    sources = write_sources(
+        tmp_path / "s.toml",
+        f"[source.hostile]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/[\\w-]+\\.html$']\ndelay = 0\n",
+    )
+    started = time.monotonic()
+    result = readouts("--sources", str(sources), "crawl", "--json", timeout=300)
+    elapsed = time.monotonic() - started
+    assert result.code == 0, result.err
+    assert elapsed < 120  # bound: every fault ends well inside the per-page limits
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        pages = {
+            url.split(":", 2)[2].split("/", 1)[1]: (text_hash, error)
+            for url, text_hash, error in db.execute("select url, content_hash, error from pages")
+        }
+        documents = db.execute("select count(*) from documents").fetchone()[0]
+    archived = {"a/good0.html", "a/good1.html", "a/gbk.html"}
+    assert {p for p, (h, _) in pages.items() if h} == archived, (result.out, pages)
+    assert documents == 3  # nothing false archived
+    for path, (kind, _) in BAD.items():
+        if path == "/a/loop2.html":
+            continue
+        assert path.lstrip("/") in pages, (path, result.out, pages)
+        text_hash, error = pages[path.lstrip("/")]
+        assert text_hash is None and error, (path, error)
+        if kind in ("not-html", "too-deep", "empty"):
+            assert error.startswith(kind), (path, error)
+    assert other.hits == []  # neither the redirect nor the link left the source's host
