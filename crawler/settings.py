@@ -35,7 +35,11 @@ BASE_SETTINGS: dict[str, Any] = {
     "LOG_LEVEL": "WARNING",
     "ITEM_PIPELINES": {"crawler.pipeline.ArchivePipeline": 300},
     # runs for every request, redirects included (Scrapy's offsite filter lets dont_filter requests through)
-    "DOWNLOADER_MIDDLEWARES": {"spiders.middlewares.AllowedHostsMiddleware": 50},
+    "DOWNLOADER_MIDDLEWARES": {
+        "spiders.middlewares.AllowedHostsMiddleware": 50,
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "spiders.middlewares.RobotsPolicyMiddleware": 100,
+    },
     "DEPTH_LIMIT": 50,
     "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
 }

@@ -103,3 +103,27 @@ def test_hostile_pages_fail_with_reasons_and_good_pages_are_archived(tmp_path: P
         if kind in ("not-html", "too-deep", "empty"):
             assert error.startswith(kind), (path, error)
     assert other.hits == []  # neither the redirect nor the link left the source's host
+
+
+def site_routes(n: int) -> dict[str, Route]:
+    """A listing and one good article."""
+    return {"/news/": Reply(b'<a href="/a/one.html">one</a>'), "/a/one.html": Reply(article(n))}
+
+
+def test_robots_txt_failures_follow_the_stated_policy(tmp_path: Path, serve, readouts) -> None:
+    unavailable = serve("127.0.0.13", {**site_routes(0), "/robots.txt": Reply(b"busy", status=503)})
+    looping = serve(
+        "127.0.0.14", {**site_routes(1), "/robots.txt": Reply(b"", status=302, headers={"Location": "/robots.txt?x=1"})}
+    )
+    missing = serve("127.0.0.15", site_routes(2))
+    entries = []
+    for name, server in (("unavailable", unavailable), ("looping", looping), ("missing", missing)):
+        entries.append(f"[source.{name}]\nstart_urls = ['{server.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n")
+    sources = write_sources(tmp_path / "s.toml", "\n".join(entries))
+    result = readouts("--sources", str(sources), "crawl", "--json", timeout=300)
+    assert result.code == 0, result.err
+    exported = {r["source"] for r in readouts("export").jsonl()}
+    assert exported == {"looping", "missing"}  # a robots.txt redirect loop means no rules; 404 means no rules
+    assert all(not hit.startswith(("/news/", "/a/")) for hit in unavailable.hits)  # 5xx: the site is skipped
+    errors = " ".join(e["error"] for e in result.json()["error_samples"])
+    assert "robots.txt answered HTTP 503" in errors
