@@ -149,6 +149,9 @@ class ArchivePipeline:
             logger.info("no article text at %s: %s", url, result.reason)
             self._store(item, host, None, result.reason)
             return _summary(item)
+        if looks_missing(result):
+            self._store(item, host, None, "soft 404: the page says it is not there")
+            return _summary(item)
         self.pending[host].append(_Pending(item, result, new=url not in self.known))
         _, known_pages = self.archive.site_line_counts(host)
         if known_pages + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:

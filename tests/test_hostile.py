@@ -127,3 +127,23 @@ def test_robots_txt_failures_follow_the_stated_policy(tmp_path: Path, serve, rea
     assert all(not hit.startswith(("/news/", "/a/")) for hit in unavailable.hits)  # 5xx: the site is skipped
     errors = " ".join(e["error"] for e in result.json()["error_samples"])
     assert "robots.txt answered HTTP 503" in errors
+
+
+def test_a_not_found_notice_served_with_200_is_no_article(tmp_path: Path, serve, readouts) -> None:
+    notice = b"<html><body><h1>404 Not Found</h1><p>The page you requested does not exist.</p></body></html>"
+    site = serve(
+        "127.0.0.16",
+        {
+            **site_routes(3),
+            "/news/": Reply(b'<a href="/a/one.html">1</a><a href="/a/x.html">2</a>'),
+            "/a/x.html": Reply(notice),
+        },
+    )
+    sources = write_sources(
+        tmp_path / "s.toml", f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n"
+    )
+    result = readouts("--sources", str(sources), "crawl", "--json")
+    assert result.code == 0 and result.json()["failed"] == 1 and result.json()["new_documents"] == 1
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        (error,) = db.execute("select error from pages where url like '%/a/x.html'").fetchone()
+    assert error.startswith("soft 404")
