@@ -9,7 +9,7 @@ from typing import Any
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # characters XML 1.0 forbids
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean(text: object) -> str:

@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 KIND_ORDER = ("new", "changed", "gone", "back", "moved")
 # connection and read timeouts (seconds) for URLs that do not set their own, so a dead receiver costs little
-_TIMEOUTS = {"cto": "5", "rto": "10"}
+_TIMEOUTS = {"cto": "3", "rto": "5"}
 _SMALL_FIELDS = ("kind", "url", "source", "title", "at", "revision", "content_hash", "previous_hash", "target")
 
 
