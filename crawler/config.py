@@ -43,8 +43,13 @@ class Source:
     notify: tuple[str, ...] = ()  # Apprise URLs: this source's own, then the file's global [notify] urls
     every_seconds: float | None = field(default=None, compare=False)
     recheck_every_seconds: float = field(default=30 * 86400.0, compare=False)
+    page_timeout: str = "60s"  # whole-download deadline of one page (a slow drip or endless body ends here)
+    extract_timeout: str = "30s"  # wall-clock bound on extracting one page (in a worker process)
+    max_depth: int = 100  # links followed from a start URL before a chain is cut (0: no bound); traps end here
     timeout_seconds: float = field(default=3600.0, compare=False)
     stale_after_seconds: float = field(default=14 * 86400.0, compare=False)
+    page_timeout_seconds: float = field(default=60.0, compare=False)
+    extract_timeout_seconds: float = field(default=30.0, compare=False)
 
     def is_article(self, url: str) -> bool:
         """Return True when the URL matches one of the source's article patterns."""
@@ -153,12 +158,15 @@ def _source(name: str, entry: object) -> Source:
         if not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]+)*", language):
             raise ConfigError(name, "language", f"expected a language code like 'en', got {entry['language']!r}")
         kwargs["language"] = entry["language"]
-    if "every" in entry:
-        kwargs["every"], kwargs["every_seconds"] = _interval(name, "every", entry["every"])
-    if "recheck_every" in entry:
-        kwargs["recheck_every"], kwargs["recheck_every_seconds"] = _interval(
-            name, "recheck_every", entry["recheck_every"]
-        )
+    if "max_depth" in entry:
+        kwargs["max_depth"] = _number(name, "max_depth", entry["max_depth"], int, 0)
+    for key in ("every", "recheck_every", "timeout", "stale_after", "page_timeout", "extract_timeout"):
+        if key in entry:
+            kwargs[key], kwargs[f"{key}_seconds"] = _interval(name, key, entry[key])
+    if "cron" in entry:
+        if "every" in entry:
+            raise ConfigError(name, "cron", "give either every or cron, not both")
+        kwargs["cron"] = _cron(name, entry["cron"])
     if "notify" in entry:
         kwargs["notify"] = _notify_urls(name, "notify", entry["notify"])
     return Source(name=name, **kwargs)

@@ -34,6 +34,13 @@ def test_good_file_loads_with_defaults() -> None:
     assert not source.is_article("https://www.fmprc.gov.cn/eng/xw/zyxw/index_1.html")
 
 
+def test_schedule_and_bounds_keys_are_read() -> None:
+    text = BASE + "cron = '0 */6 * * *'\ntimeout = '20m'\nstale_after = '3d'\npage_timeout = '5s'\n"
+    source = parse_sources(text + "extract_timeout = '2s'\nmax_depth = 7\n")["mfa"]
+    assert source.cron == "0 */6 * * *" and source.timeout_seconds == 1200 and source.stale_after_seconds == 3 * 86400
+    assert source.page_timeout_seconds == 5 and source.extract_timeout_seconds == 2 and source.max_depth == 7
+
+
 def test_bundled_file_is_valid_and_has_the_required_sources() -> None:
     sources = load_sources()
     urls = [u for s in sources.values() for u in s.start_urls]
@@ -54,6 +61,13 @@ def test_bundled_file_is_valid_and_has_the_required_sources() -> None:
         ("feeds = ['ftp://example.org/feed']", "feeds"),
         ("sitemaps = ['not a url']", "sitemaps"),
         ("language = 'English!'", "language"),
+        ("cron = 'every day'", "cron"),
+        ("cron = '0 */6 * * *'\nevery = '6h'", "cron"),
+        ("timeout = 'forever'", "timeout"),
+        ("stale_after = 14", "stale_after"),
+        ("page_timeout = '0s'", "page_timeout"),
+        ("extract_timeout = 'slow'", "extract_timeout"),
+        ("max_depth = -1", "max_depth"),
     ],
 )
 def test_bad_key_is_refused_naming_source_and_key(extra: str, key: str) -> None:
