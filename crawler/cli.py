@@ -139,6 +139,8 @@ def crawl(
             )
         if t.notify_pending:
             click.echo(f"  {t.notify_pending} events could not be notified; `readouts notify` retries", err=True)
+        for name, reason in t.stopped.items():
+            click.echo(f"  stopped {name}: {reason}", err=True)
         for sample in t.error_samples[:10]:
             click.echo(f"  error: {sample['url']}: {sample['error']}", err=True)
     sys.exit(0 if result.status == "ok" else 1)

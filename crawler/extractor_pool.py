@@ -34,14 +34,15 @@ class ExtractorPool:
         )
 
     async def extract(
-        self, body: bytes, url: str, content_type: str | None, language: str | None
+        self, body: bytes, url: str, content_type: str | None, language: str | None, timeout: float | None = None
     ) -> Extracted | Failure:
         """Extract one page in a worker; a timeout, crash or memory error becomes a Failure."""
-        future = self.pool.schedule(extract, args=(body, url, content_type, language), timeout=self.timeout)
+        seconds = timeout or self.timeout
+        future = self.pool.schedule(extract, args=(body, url, content_type, language), timeout=seconds)
         try:
             return await asyncio.wrap_future(future)
         except FutureTimeout:
-            return Failure(f"extraction timed out after {self.timeout:g}s")
+            return Failure(f"extraction timed out after {seconds:g}s")
         except MemoryError:
             return Failure("extraction ran out of memory")
         except Exception as exc:  # a crashed worker or a bug in extraction must not end the crawl

@@ -55,6 +55,7 @@ class RunTally:
     notified: int = 0
     notify_pending: int = 0
     error_samples: list[dict[str, str]] = field(default_factory=list)
+    stopped: dict[str, str] = field(default_factory=dict)  # source -> why its crawl ended early
 
     def counts(self) -> dict[str, int]:
         """Return the counters the runs table keeps."""
@@ -101,6 +102,7 @@ class ArchivePipeline:
         self.known: frozenset[str] = getattr(crawler.spidercls, "known_urls", frozenset())
         source = getattr(crawler.spidercls, "source", None)
         self.language: str | None = getattr(source, "language", None)
+        self.extract_timeout: float | None = getattr(source, "extract_timeout_seconds", None)
         self.recheck_every: float = getattr(source, "recheck_every_seconds", DEFAULT_RECHECK_EVERY)
         self.source = source
         self.pending: dict[str, list[_Pending]] = defaultdict(list)
@@ -140,7 +142,9 @@ class ArchivePipeline:
         if self._gone_page(item["final_url"]):
             self._store(item, host, None, f"soft 404: redirected to the site's {item['final_url']}")
             return _summary(item)
-        result = await self.pool.extract(item["body"], item["final_url"], item.get("content_type"), self.language)
+        result = await self.pool.extract(
+            item["body"], item["final_url"], item.get("content_type"), self.language, timeout=self.extract_timeout
+        )
         if recheck and (isinstance(result, Failure) or looks_missing(result)):
             reason = result.reason if isinstance(result, Failure) else "the page says it is not there"
             self._count(self.archive.record_gone(self._page(item, host, error=f"soft 404: {reason}")))

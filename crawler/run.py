@@ -46,6 +46,7 @@ class RunResult:
             "notified": self.tally.notified,
             "notify_pending": self.tally.notify_pending,
             "error_samples": self.tally.error_samples,
+            "stopped": self.tally.stopped,
         }
 
 
@@ -117,13 +118,16 @@ def _crawl(
             assert stats is not None
             for sample in stats.get_value("readouts/error_samples") or []:
                 tally.error(sample["url"], sample["error"])
+            if stats.get_value("readouts/stopped"):
+                tally.stopped[source.name] = stats.get_value("readouts/stopped")
+                tally.error(source.name, tally.stopped[source.name])
             if not stats.get_value("readouts/listing_pages") and not stats.get_value("readouts/feed_entries"):
                 unreachable += 1
                 tally.error(source.name, "no listing page, feed or sitemap could be read")
         # a run is "failed" only when no source could be read at all; partial trouble is counted in errors
         status = "failed" if unreachable == len(sources) else "ok"
     finally:
-        archive.finish_run(run_id, status, tally.counts(), tally.error_samples)
+        archive.finish_run(run_id, status, tally.counts(), tally.error_samples, tally.stopped)
         try:
             tally.notified, tally.notify_pending = deliver(archive, sources)
         except Exception:  # a notification problem never fails the crawl; the events stay in the archive

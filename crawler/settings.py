@@ -39,8 +39,9 @@ BASE_SETTINGS: dict[str, Any] = {
         "spiders.middlewares.AllowedHostsMiddleware": 50,
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
         "spiders.middlewares.RobotsPolicyMiddleware": 100,
+        # answers reach it before Scrapy's RetryMiddleware (550): Retry-After is honoured before any retry
+        "spiders.middlewares.BackoffMiddleware": 560,
     },
-    "DEPTH_LIMIT": 50,
     "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
 }
 
@@ -54,4 +55,6 @@ def source_settings(source: Source, max_pages: int | None = None) -> dict[str, A
         "AUTOTHROTTLE_MAX_DELAY": max(60.0, delay),
         "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency,
         "CLOSESPIDER_PAGECOUNT": max_pages or source.max_pages,
+        "DOWNLOAD_TIMEOUT": source.page_timeout_seconds,
+        "DEPTH_LIMIT": source.max_depth,
     }

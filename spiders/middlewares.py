@@ -1,15 +1,20 @@
-"""Downloader middlewares: every request stays on the source's hosts; robots.txt failures follow a stated policy."""
+"""Downloader middlewares: requests stay on the source's hosts, robots.txt failures and 429/403 follow a policy."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from time import monotonic
 from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 logger = logging.getLogger(__name__)
@@ -71,3 +76,93 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         self.skipped[netloc] = reason
         self.crawler.stats.inc_value("readouts/robots_skipped")
         logger.warning("robots.txt of %s %s: site skipped this run", netloc, reason)
+
+
+MAX_RETRY_AFTER_S = 300.0  # a site asking for a longer pause is left alone until the next run
+BLOCKED_AFTER_403 = 10  # this many 403 answers in a row: the source is stopped for this run and flagged
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Return the pause a Retry-After header asks for (seconds or an HTTP date), or None when absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class BackoffMiddleware:
+    """Honour Retry-After on 429/503, and stop a source whose site keeps answering 403.
+
+    Scrapy's retry middleware retries 429 and 503 at once; this one first makes the whole site wait as long as it
+    asked (the downloader slot is held back, so no other request to it goes out meanwhile). A pause longer than
+    MAX_RETRY_AFTER_S, or BLOCKED_AFTER_403 refusals in a row, ends the source's crawl for this run with a flag
+    that the run and `readouts sources` report; the pages not fetched are found again by the next run.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        """Start with no refusals counted."""
+        self.crawler = crawler
+        self.refusals = 0
+        self.stopped = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
+        """Build the middleware for a crawler."""
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response, spider: Spider) -> Request | Response:
+        """Hold the site back for Retry-After and retry, or count 403s; pass everything else on."""
+        if response.status == 403:
+            self.refusals += 1
+            if self.refusals >= BLOCKED_AFTER_403:
+                self._stop(f"blocked: {self.refusals} HTTP 403 answers in a row; source stopped for this run")
+            return response
+        if response.status < 400:
+            self.refusals = 0
+        if response.status not in (429, 503):
+            return response
+        header = response.headers.get(b"Retry-After")
+        pause = retry_after_seconds(header.decode("latin-1") if header else None)
+        if pause is None:
+            return response  # Scrapy's retry middleware and AutoThrottle handle it
+        if pause > MAX_RETRY_AFTER_S:
+            self._stop(f"deferred: the site asked to wait {pause:.0f}s (Retry-After); source left for the next run")
+            return response
+        retry = get_retry_request(request, spider=spider, reason=f"HTTP {response.status}, Retry-After {pause:g}s")
+        if retry is None:
+            return response
+        self._hold_back(request, pause)
+        self.crawler.stats.inc_value("readouts/retry_after")  # type: ignore[union-attr]
+        logger.info("%s answered %s: waiting %gs as asked before the next request", request.url, response.status, pause)
+        return retry
+
+    def _hold_back(self, request: Request, pause: float) -> None:
+        """Send nothing to the request's site for `pause` seconds."""
+        engine = self.crawler.engine
+        assert engine is not None
+        downloader = engine.downloader
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is None:
+            return
+        # the downloader waits `delay` after `lastseen` before the next request; it only looks when delay > 0
+        slot.delay = max(slot.delay, 0.001)
+        slot.lastseen = max(slot.lastseen, monotonic() + pause)
+
+    def _stop(self, reason: str) -> None:
+        """End this source's crawl for this run, recording why."""
+        if self.stopped:
+            return
+        self.stopped = True
+        stats = self.crawler.stats
+        assert stats is not None and self.crawler.engine is not None
+        stats.set_value("readouts/stopped", reason)
+        logger.warning("%s: %s", self.crawler.spider.name if self.crawler.spider else "source", reason)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="readouts_stopped"))

@@ -43,6 +43,19 @@ _PAGER = re.compile(r"createPageHTML\([^)]*?[\"'](\w+)[\"']\s*,\s*[\"'](s?html?)
 RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
 
 
+MAX_PATH_SEGMENTS = 16
+MAX_SEGMENT_REPEATS = 3
+ARTICLE_PRIORITY = 10  # articles of a listing page are fetched before the next listing page (traps starve less)
+
+
+def looks_like_trap(url: str) -> bool:
+    """Return True for a URL whose path only a crawler trap makes: very deep, or one segment repeated (/a/a/a/)."""
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    if len(segments) > MAX_PATH_SEGMENTS:
+        return True
+    return any(segments.count(s) >= MAX_SEGMENT_REPEATS for s in set(segments))
+
+
 def canonical_url(url: str) -> str:
     """Return the URL with sorted query, no fragment and no session or tracking parameters."""
     cleaned = url_query_cleaner(url, _TRACKING, remove=True, unique=False, keep_fragments=False)
@@ -102,13 +115,26 @@ class SourceSpider(Spider):
     def _article_request(self, url: str) -> Request | None:
         """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""
         url = canonical_url(url)
-        if not self._allowed(url) or url in self.seen_articles or url in self.known_urls:
+        if not self._allowed(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
             return None
         self.seen_articles.add(url)
         # dont_filter: articles are deduplicated above; the dupe filter would silently drop a redirect loop
         return Request(
-            url, callback=self.parse_article, errback=self.article_failed, meta={"article": True}, dont_filter=True
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta={"article": True},
+            dont_filter=True,
+            priority=ARTICLE_PRIORITY,
         )
+
+    def _trap(self, url: str) -> bool:
+        """Return True (and count it) when the URL looks like a crawler trap."""
+        if looks_like_trap(url):
+            self.crawler.stats.inc_value("readouts/trap_refused")
+            logger.info("not following %s: its path looks like a crawler trap", url)
+            return True
+        return False
 
     def _recheck_request(self, url: str, etag: str | None, last_modified: str | None) -> Request:
         """Return a conditional request re-checking a known page; redirects and 304/404/410 come back as answers.
@@ -124,7 +150,13 @@ class SourceSpider(Spider):
         self.seen_articles.add(url)
         meta = {"article": True, "recheck": True, "dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES}
         return Request(
-            url, headers=headers, callback=self.parse_article, errback=self.article_failed, meta=meta, dont_filter=True
+            url,
+            headers=headers,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta=meta,
+            dont_filter=True,
+            priority=ARTICLE_PRIORITY,
         )
 
     def _links(self, response: TextResponse) -> Iterator[Request]:
@@ -145,7 +177,7 @@ class SourceSpider(Spider):
                 yield Request(following, callback=self.parse_listing, errback=self.listing_failed)
             for link in self._follow_links.extract_links(response):
                 url = canonical_url(link.url)
-                if self._allowed(url) and not self.source.is_article(url):
+                if self._allowed(url) and not self.source.is_article(url) and not self._trap(url):
                     yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
 
     def parse_listing(self, response: Response) -> Iterator[Request]:

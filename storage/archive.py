@@ -497,13 +497,18 @@ class Archive:
                 db.table("runs").update(run_id, {"status": "failed", "finished": utcnow()})
         return len(stale)
 
-    def finish_run(self, run_id: int, status: str, counts: Mapping[str, int], error_samples: list[dict]) -> None:
-        """Record the end of a crawl with its status, counts and a sample of its errors."""
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counts: Mapping[str, int],
+        error_samples: list[dict],
+        stopped: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record the end of a crawl with its status, counts, a sample of its errors and the sources it stopped."""
+        fields = {"finished": utcnow(), "status": status, "error_samples": json.dumps(error_samples[:50]), **counts}
         with self._write() as db:
-            db.table("runs").update(
-                run_id,
-                {"finished": utcnow(), "status": status, "error_samples": json.dumps(error_samples[:50]), **counts},
-            )
+            db.table("runs").update(run_id, {**fields, "stopped": json.dumps(dict(stopped or {}))})
 
     def settle_run(
         self, pid: int, sources: list[str], trigger: str, exit_code: int, duration: float, reason: str

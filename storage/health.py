@@ -43,6 +43,9 @@ def source_health(db: Database, name: str, now: str, stale_after: float) -> dict
             alerts.append(f"{failed} of {fetched} pages failed extraction in the last run (template changed?)")
     if failures:
         alerts.append(f"{failures} failed runs in a row")
+    stopped = json.loads((last or {}).get("stopped") or "{}")
+    if name in stopped:
+        alerts.append(f"last run stopped early: {stopped[name]}")
     return {
         "source": name,
         "last_run": _run(last),

@@ -202,3 +202,9 @@ def m0006_meetings(db: Database) -> None:
     db.table("meetings").create_index(["date"])
     db.table("documents").add_column("meeting_id", int)
     db.table("documents").create_index(["meeting_id"])
+
+
+@migrations(name="0007_run_stops")
+def m0007_run_stops(db: Database) -> None:
+    """Sources a run stopped early (blocked by 403s, asked to wait too long): {source: reason} as JSON."""
+    db.table("runs").add_column("stopped", str, not_null_default="{}")

@@ -34,7 +34,15 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
     names = set(again.db.table_names())
     assert {"pages", "documents", "copies", "runs", "documents_fts"} <= names
     applied = [r["name"] for r in again.db.query("select name from _sqlite_migrations")]
-    assert applied == ["0001_core", "0002_fts", "0003_changes", "0004_run_process", "0005_stories", "0006_meetings"]
+    assert applied == [
+        "0001_core",
+        "0002_fts",
+        "0003_changes",
+        "0004_run_process",
+        "0005_stories",
+        "0006_meetings",
+        "0007_run_stops",
+    ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
