@@ -39,6 +39,12 @@ _TRACKING = (
 SITEMAP_MAXSIZE = 32 * 1024 * 1024
 _COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*(\d+)")
 _PAGER = re.compile(r"createPageHTML\([^)]*?[\"'](\w+)[\"']\s*,\s*[\"'](s?html?)[\"']")
+# what Scrapy's failures mean when they come without a message
+_EXPLAINED = {
+    "DownloadCancelledError": "download cancelled: the body went over the size limit (DOWNLOAD_MAXSIZE)",
+    "ResponseDataLossError": "the body was cut short: fewer bytes than the Content-Length promised",
+    "ResponseNeverReceived": "the connection closed before an answer",
+}
 # answers to a re-check that the pipeline handles itself: not modified, moved, gone
 RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
 
@@ -262,8 +268,10 @@ class SourceSpider(Spider):
         reason = _reason(failure)
         self.crawler.stats.inc_value("readouts/article_errors")
         logger.warning("article %s failed: %s", request.url, reason)
+        # a redirect refused or failed is recorded on the URL the source asked for
+        url = canonical_url((request.meta.get("redirect_urls") or [request.url])[0])
         yield {
-            "url": request.url,
+            "url": url,
             "final_url": request.url,
             "source": self.source.name,
             "status": response.status if response is not None else 0,
@@ -294,7 +302,8 @@ def _reason(failure: Failure) -> str:
     response = getattr(failure.value, "response", None)
     if response is not None:
         return f"HTTP {response.status}"
-    return f"{type(failure.value).__name__}: {failure.value}"
+    name = type(failure.value).__name__
+    return f"{name}: {str(failure.value) or _EXPLAINED.get(name, 'no detail')}"
 
 
 def _counted_next_page(response: TextResponse) -> str | None:

@@ -27,8 +27,9 @@ DATA = TESTS / "data"
 class CLIResult:
     """The outcome of one `readouts` subprocess."""
 
-    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+    def __init__(self, proc: subprocess.CompletedProcess[str], peak_rss_mb: float | None = None) -> None:
         self.code, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
+        self.peak_rss_mb = peak_rss_mb  # the largest process of the command's tree, when measured
 
     def json(self) -> Any:
         return json.loads(self.out)
@@ -49,10 +50,13 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
     """Run `readouts ARGS...` in a subprocess with --db in tmp_path (unless given) and return its result."""
 
-    def run(*args: str, db: Path | None = None, timeout: float = 120, **env: str) -> CLIResult:
+    def run(*args: str, db: Path | None = None, timeout: float = 120, peak: bool = False, **env: str) -> CLIResult:
         cmd = [sys.executable, "-m", "crawler", "--db", str(db or tmp_path / "archive.db"), *args]
+        report = tmp_path / "peak-rss.txt"
+        if peak:  # run under tests/peak.py, which records the peak RSS of the whole process tree
+            cmd = [sys.executable, "-m", "tests.peak", str(report), *cmd]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env(**env))
-        return CLIResult(proc)
+        return CLIResult(proc, int(report.read_text()) / 1024 if peak else None)
 
     return run
 

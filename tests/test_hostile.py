@@ -9,14 +9,24 @@ from __future__ import annotations
 import gzip
 import sqlite3
 import time
+import zlib
+from functools import cache
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+import brotli
+import zstandard
 
 from tests.conftest import write_sources
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route
 
 BOMB_BYTES = 200 * 1024 * 1024  # decompresses to 200 MB: far over DOWNLOAD_MAXSIZE (32 MB)
+PAGE_TIMEOUT_S = 3  # the test source's page_timeout: a slow drip ends here (retried twice)
+EXTRACT_TIMEOUT_S = 3  # the test source's extract_timeout: 100,000 paragraphs take ~20 s to extract here
+# bounds asserted below and stated in README "Reliability"
+CRAWL_BOUND_S = 120
+PEAK_RSS_BOUND_MB = 800
 
 
 def article(n: int) -> bytes:
@@ -40,14 +50,77 @@ def cut_body(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
 
 
-def bomb() -> Reply:
-    """A gzip bomb."""
-    chunk = gzip.compress(b"\0" * BOMB_BYTES, compresslevel=9)
-    return Reply(chunk, headers={"Content-Encoding": "gzip"})
+@cache
+def compressed_zeros(encoding: str) -> bytes:
+    """BOMB_BYTES of zeros in one Content-Encoding."""
+    zeros = b"\0" * BOMB_BYTES
+    if encoding == "gzip":
+        return gzip.compress(zeros, compresslevel=6)
+    if encoding == "deflate":
+        return zlib.compress(zeros, 6)
+    if encoding == "br":
+        return bytes(brotli.compress(zeros, quality=4))
+    return zstandard.ZstdCompressor(level=3).compress(zeros)
+
+
+def bomb(encoding: str) -> Reply:
+    """A compression bomb with a Content-Length."""
+    return Reply(compressed_zeros(encoding), headers={"Content-Encoding": encoding})
+
+
+def chunked_bomb(encoding: str) -> Route:
+    """A compression bomb sent in chunks, without a Content-Length."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        body = compressed_zeros(encoding)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for start in range(0, len(body), 16384):
+            part = body[start : start + 16384]
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        handler.wfile.write(b"0\r\n\r\n")
+
+    return answer
+
+
+def endless(handler: BaseHTTPRequestHandler) -> None:
+    """A chunked body that never ends."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    chunk = b"<p>" + b"more " * 3000 + b"</p>"
+    while True:
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
+
+def drip(handler: BaseHTTPRequestHandler) -> None:
+    """A body that arrives one byte every half second, for ever."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    for _ in range(100000):
+        handler.wfile.write(b" ")
+        handler.wfile.flush()
+        time.sleep(0.5)
+
+
+def huge_page() -> Reply:
+    """100,000 paragraphs (6 MB): extraction would take ~20 s here, over the source's extract_timeout."""
+    paras = "".join(f"<p>Paragraph {i} of a very long page about the talks held that day.</p>" for i in range(100000))
+    return Reply(f"<html><body><article>{paras}</article></body></html>".encode())
 
 
 BAD = {
-    "/a/bomb.html": ("download", bomb()),
+    **{f"/a/bomb-{e}.html": ("download", bomb(e)) for e in ("gzip", "deflate", "br", "zstd")},
+    **{f"/a/chunked-bomb-{e}.html": ("download", chunked_bomb(e)) for e in ("gzip", "deflate", "br", "zstd")},
+    "/a/endless.html": ("download", endless),
+    "/a/drip.html": ("download", drip),
+    "/a/huge.html": ("extraction timed out", huge_page()),
     "/a/cut.html": ("download", cut_body),
     "/a/loop.html": ("redirect", Reply(b"", status=302, headers={"Location": "/a/loop2.html"})),
     "/a/loop2.html": ("redirect", Reply(b"", status=302, headers={"Location": "/a/loop.html"})),
@@ -78,13 +151,16 @@ def test_hostile_pages_fail_with_reasons_and_good_pages_are_archived(tmp_path: P
     site = serve("127.0.0.11", routes)
     sources = write_sources(
         tmp_path / "s.toml",
-        f"[source.hostile]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/[\\w-]+\\.html$']\ndelay = 0\n",
+        f"[source.hostile]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/[\\w-]+\\.html$']\ndelay = 0\n"
+        f"page_timeout = '{PAGE_TIMEOUT_S}s'\nextract_timeout = '{EXTRACT_TIMEOUT_S}s'\n",
     )
     started = time.monotonic()
-    result = readouts("--sources", str(sources), "crawl", "--json", timeout=300)
+    result = readouts("--sources", str(sources), "crawl", "--json", timeout=300, peak=True)
     elapsed = time.monotonic() - started
     assert result.code == 0, result.err
-    assert elapsed < 120  # bound: every fault ends well inside the per-page limits
+    print(f"hostile crawl: {elapsed:.1f}s, peak RSS {result.peak_rss_mb:.0f} MB")
+    assert elapsed < CRAWL_BOUND_S  # every fault ends inside its per-page limit (page/extract timeouts, max size)
+    assert result.peak_rss_mb is not None and result.peak_rss_mb < PEAK_RSS_BOUND_MB
     with sqlite3.connect(tmp_path / "archive.db") as db:
         pages = {
             url.split(":", 2)[2].split("/", 1)[1]: (text_hash, error)
@@ -93,16 +169,20 @@ def test_hostile_pages_fail_with_reasons_and_good_pages_are_archived(tmp_path: P
         documents = db.execute("select count(*) from documents").fetchone()[0]
     archived = {"a/good0.html", "a/good1.html", "a/gbk.html"}
     assert {p for p, (h, _) in pages.items() if h} == archived, (result.out, pages)
-    assert documents == 3  # nothing false archived
+    assert documents == 3, pages  # nothing false archived
     for path, (kind, _) in BAD.items():
         if path == "/a/loop2.html":
             continue
         assert path.lstrip("/") in pages, (path, result.out, pages)
         text_hash, error = pages[path.lstrip("/")]
         assert text_hash is None and error, (path, error)
-        if kind in ("not-html", "too-deep", "empty"):
+        if kind in ("not-html", "too-deep", "empty", "extraction timed out"):
             assert error.startswith(kind), (path, error)
     assert other.hits == []  # neither the redirect nor the link left the source's host
+    assert pages["a/offsite.html"][1].startswith("IgnoreRequest: offsite")  # recorded on the URL asked for
+    assert not any("127.0.0.12" in path for path in pages)
+    assert "size limit" in pages["a/endless.html"][1] and "cut short" in pages["a/cut.html"][1]
+    assert "took longer than" in pages["a/drip.html"][1]
 
 
 def site_routes(n: int) -> dict[str, Route]:
