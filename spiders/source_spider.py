@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
@@ -15,7 +15,7 @@ from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
-from w3lib.url import canonicalize_url, url_query_cleaner
+from w3lib.url import canonicalize_url
 
 from crawler.config import Source
 
@@ -36,6 +36,7 @@ _TRACKING = (
     "gclid",
     "from",
 )
+_PATH_SESSION = re.compile(r";(jsessionid|phpsessid|sid|sessionid)=[^/;?]*", re.IGNORECASE)
 SITEMAP_MAXSIZE = 32 * 1024 * 1024
 _COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*(\d+)")
 _PAGER = re.compile(r"createPageHTML\([^)]*?[\"'](\w+)[\"']\s*,\s*[\"'](s?html?)[\"']")
@@ -63,9 +64,17 @@ def looks_like_trap(url: str) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """Return the URL with sorted query, no fragment and no session or tracking parameters."""
-    cleaned = url_query_cleaner(url, _TRACKING, remove=True, unique=False, keep_fragments=False)
-    return canonicalize_url(cleaned, keep_fragments=False)
+    """Return the URL with sorted query, no fragment, no session or tracking parameters (any case, `;jsessionid=`)."""
+    parts = urlsplit(url)
+    path = _PATH_SESSION.sub("", parts.path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    return canonicalize_url(urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), "")), keep_fragments=False)
+
+
+def _is_tracking(name: str) -> bool:
+    """Return True for a query parameter that names a visit or a campaign, not a page."""
+    name = name.lower()
+    return name in _TRACKING or name.startswith("utm_")
 
 
 class SourceSpider(Spider):
