@@ -16,6 +16,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +28,20 @@ class AllowedHostsMiddleware:
     has no such exception.
     """
 
-    def process_request(self, request: Request, spider: Spider) -> Any:
+    def __init__(self, crawler: Crawler) -> None:
+        """Keep the crawler, whose spider knows the allowed hosts."""
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AllowedHostsMiddleware:
+        """Build the middleware for a crawler."""
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> Any:
         """Raise IgnoreRequest for a request that would leave the source's hosts."""
-        allowed = getattr(spider, "_allowed", None)
+        allowed = getattr(self.crawler.spider, "_allowed", None)
         if allowed is not None and not allowed(request.url):
-            spider.crawler.stats.inc_value("readouts/offsite_refused")
+            self.crawler.stats.inc_value("readouts/offsite_refused")  # type: ignore[union-attr]
             raise IgnoreRequest(f"offsite: {request.url} is not on the source's allowed hosts")
         return None
 
@@ -82,6 +92,10 @@ MAX_RETRY_AFTER_S = 300.0  # a site asking for a longer pause is left alone unti
 BLOCKED_AFTER_403 = 10  # this many 403 answers in a row: the source is stopped for this run and flagged
 
 
+class SourceStopped(IgnoreRequest):
+    """A queued request dropped because its source was stopped for this run (it is not a page error)."""
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """Return the pause a Retry-After header asks for (seconds or an HTTP date), or None when absent or invalid."""
     if not value:
@@ -118,7 +132,9 @@ class BackoffMiddleware:
         """Build the middleware for a crawler."""
         return cls(crawler)
 
-    def process_response(self, request: Request, response: Response, spider: Spider) -> Request | Response:
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
         """Hold the site back for Retry-After and retry, or count 403s; pass everything else on."""
         if response.status == 403:
             self.refusals += 1
@@ -136,7 +152,9 @@ class BackoffMiddleware:
         if pause > MAX_RETRY_AFTER_S:
             self._stop(f"deferred: the site asked to wait {pause:.0f}s (Retry-After); source left for the next run")
             return response
-        retry = get_retry_request(request, spider=spider, reason=f"HTTP {response.status}, Retry-After {pause:g}s")
+        assert self.crawler.spider is not None
+        reason = f"HTTP {response.status}, Retry-After {pause:g}s"
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
         if retry is None:
             return response
         self._hold_back(request, pause)
@@ -156,6 +174,15 @@ class BackoffMiddleware:
         slot.delay = max(slot.delay, 0.001)
         slot.lastseen = max(slot.lastseen, monotonic() + pause)
 
+    def _drop_queued(self, reason: str) -> None:
+        """Drop the requests already waiting in the downloader: closing the spider would still send them."""
+        engine = self.crawler.engine
+        assert engine is not None
+        for slot in engine.downloader.slots.values():
+            while slot.queue:
+                _, waiting = slot.queue.popleft()
+                waiting.errback(Failure(SourceStopped(reason)))
+
     def _stop(self, reason: str) -> None:
         """End this source's crawl for this run, recording why."""
         if self.stopped:
@@ -165,4 +192,5 @@ class BackoffMiddleware:
         assert stats is not None and self.crawler.engine is not None
         stats.set_value("readouts/stopped", reason)
         logger.warning("%s: %s", self.crawler.spider.name if self.crawler.spider else "source", reason)
+        self._drop_queued(reason)
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="readouts_stopped"))

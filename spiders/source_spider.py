@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
 from crawler.config import Source
+from spiders.middlewares import SourceStopped
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,9 @@ class SourceSpider(Spider):
     def article_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         """Yield a failed article fetch so the page is recorded with its error."""
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(SourceStopped):
+            self.crawler.stats.inc_value("readouts/not_fetched_source_stopped")
+            return  # not a page error: the next run asks again
         response = getattr(failure.value, "response", None)
         reason = _reason(failure)
         self.crawler.stats.inc_value("readouts/article_errors")

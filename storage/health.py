@@ -38,7 +38,7 @@ def source_health(db: Database, name: str, now: str, stale_after: float) -> dict
         since = newest_article or (runs[-1]["started"] if runs else now)
         if (parse_time(now) - parse_time(since)).total_seconds() > stale_after:
             alerts.append(f"no new article since {since}")
-        fetched, failed = last["pages_fetched"] or 0, last["failed"] or 0
+        fetched, failed = _pages_of(db, name, last)
         if fetched and failed / fetched > FAILED_SHARE_ALERT:
             alerts.append(f"{failed} of {fetched} pages failed extraction in the last run (template changed?)")
     if failures:
@@ -51,13 +51,24 @@ def source_health(db: Database, name: str, now: str, stale_after: float) -> dict
         "last_run": _run(last),
         "last_success": last_ok["finished"] if last_ok else None,
         "consecutive_failures": failures,
-        "last_run_pages": last["pages_fetched"] if last else None,
+        "last_run_pages": _pages_of(db, name, last)[0] if last else None,
         "last_run_new_documents": last["new_documents"] if last else None,
         "pages_7d": pages_7d,
         "new_documents_7d": docs_7d,
         "newest_article": newest_article,
         "alerts": alerts,
     }
+
+
+def _pages_of(db: Database, name: str, run: dict[str, Any]) -> tuple[int, int]:
+    """Return (pages fetched, pages failed) of one source in a run; a run of several sources counts them all."""
+    if json.loads(run["sources"]) == [name]:
+        return run["pages_fetched"] or 0, run["failed"] or 0
+    fetched, failed = db.execute(
+        "select count(*), count(error) from pages where source = ? and last_checked >= ? and last_checked <= ?",
+        [name, run["started"], run["finished"] or "9999"],
+    ).fetchone()
+    return fetched, failed
 
 
 def _run(run: dict[str, Any] | None) -> dict[str, Any] | None:
