@@ -7,14 +7,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import subprocess_env, write_sources
-from tests.mockserver import Reply, slow
+from tests.mockserver import Reply, Route, slow
 
 ARTICLES = 30
 
@@ -79,3 +81,158 @@ def test_sigkill_mid_crawl_then_rerun_completes(tmp_path: Path, serve) -> None:
     assert statuses == ["failed", "ok"]  # the killed run is marked failed by the next one
     # pages archived before the kill were not fetched again
     assert archived and all(site.hits.count(path) == 1 for path in archived)
+
+
+def children_of(pid: int) -> list[int]:
+    """Return the PIDs of a process's children (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Return True while a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def assert_sound(db: Path) -> None:
+    """The archive passes SQLite's integrity check and readouts' own consistency checks."""
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    check = subprocess.run(
+        [sys.executable, "-m", "crawler", "--db", str(db), "check", "--json"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_while_a_page_is_being_fetched(tmp_path: Path, serve) -> None:
+    release = threading.Event()
+
+    def held(handler: BaseHTTPRequestHandler) -> None:
+        """Answer only once released (the crawl is killed while waiting for this page)."""
+        release.wait(30)
+        body = article_html(99)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    paths = [f"/news/{n}.html" for n in range(6)] + ["/news/99.html"]
+    routes: dict[str, Route] = {p: Reply(article_html(int(p[6:-5]))) for p in paths[:-1]}
+    routes["/news/99.html"] = held
+    routes["/news/"] = Reply("".join(f"<a href='{p}'>x</a>" for p in paths).encode())
+    site = serve("127.0.0.7", routes)
+    sources = write_sources(
+        tmp_path / "s.toml",
+        f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/news/\\d+\\.html$']\ndelay = 0\n"
+        "concurrency = 8\n",
+    )
+    db = tmp_path / "archive.db"
+    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(sources), "crawl", "--json"]
+    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while (pages_with_text(db) < 6 or "/news/99.html" not in site.hits) and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None and "/news/99.html" in site.hits
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    release.set()
+    assert_sound(db)
+    assert pages_with_text(db) == 6
+    rerun = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert pages_with_text(db) == 7 and site.hits.count("/news/99.html") == 2
+    assert_sound(db)
+
+
+@pytest.mark.slow
+def test_sigkill_during_extraction_leaves_no_worker_behind(tmp_path: Path, serve) -> None:
+    paragraphs = "".join(f"<p>Paragraph {i} of a very long page about the talks.</p>" for i in range(100000))
+    routes: dict[str, Route] = {
+        "/news/": Reply(b"<a href='/news/1.html'>1</a><a href='/news/2.html'>2</a><a href='/news/huge.html'>h</a>"),
+        "/news/1.html": Reply(article_html(1)),
+        "/news/2.html": Reply(article_html(2)),
+        "/news/huge.html": Reply(f"<html><body><article>{paragraphs}</article></body></html>".encode()),
+    }
+    site = serve("127.0.0.8", routes)
+    source = f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/news/\\w+\\.html$']\ndelay = 0\n"
+    db = tmp_path / "archive.db"
+    patient = write_sources(tmp_path / "patient.toml", source + "extract_timeout = '120s'\n")
+    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(patient), "crawl", "--json"]
+    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while "/news/huge.html" not in site.hits and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(2)  # extracting 100,000 paragraphs takes ~20 s: the worker is busy with it now
+    workers = children_of(proc.pid)
+    assert proc.poll() is None and workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    time.sleep(1)
+    assert not [w for w in workers if alive(w)]  # the extraction workers die with their crawl
+    assert_sound(db)
+    strict = write_sources(tmp_path / "strict.toml", source + "extract_timeout = '3s'\n")
+    rerun = subprocess.run(
+        [*cmd[:-4], "--sources", str(strict), "crawl", "--json"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert pages_with_text(db) == 2
+    with sqlite3.connect(db) as conn:
+        (error,) = conn.execute("select error from pages where url like '%huge.html'").fetchone()
+    assert error.startswith("extraction timed out")
+    assert_sound(db)
+
+
+@pytest.mark.slow
+def test_repeated_sigkills_while_writing_lose_nothing_committed(tmp_path: Path, serve) -> None:
+    count = 120
+    routes: dict[str, Route] = {f"/news/{n}.html": Reply(article_html(n)) for n in range(count)}
+    routes["/news/"] = Reply("".join(f"<a href='/news/{n}.html'>x</a>" for n in range(count)).encode())
+    site = serve("127.0.0.9", routes)
+    sources = write_sources(
+        tmp_path / "s.toml",
+        f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/news/\\d+\\.html$']\ndelay = 0\n"
+        "concurrency = 8\n",
+    )
+    db = tmp_path / "archive.db"
+    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(sources), "crawl", "--json"]
+    kept = 0
+    for attempt in range(6):
+        proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        # kill at a different number of newly written pages each time: mid-stream of commits
+        while pages_with_text(db) < kept + 3 + 2 * attempt and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        assert_sound(db)
+        now = pages_with_text(db)
+        assert now >= kept  # nothing committed is ever lost
+        kept = now
+    rerun = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=180)
+    assert rerun.returncode == 0, rerun.stderr
+    assert pages_with_text(db) == count
+    assert_sound(db)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from documents").fetchone()[0] == count
+        statuses = [r[0] for r in conn.execute("select status from runs order by id")]
+    assert statuses == ["failed"] * 6 + ["ok"]
