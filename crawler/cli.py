@@ -7,12 +7,16 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import click
 
+from crawler import export_files
+from crawler.cli_types import DAY
 from crawler.config import default_sources_path, load_sources, select
 from crawler.errors import ConfigError
+from crawler.terminal import show
 from storage import query
 from storage.archive import Archive
 from storage.errors import SearchError
@@ -188,26 +192,38 @@ def sources(obj: Context, names: tuple[str, ...], as_json: bool, check: bool) ->
             continue
         schedule = f"every {source.every}" if source.every else f"cron {source.cron}" if source.cron else "manual"
         last = record.get("last_run") or {}
-        click.echo(
+        show(
             f"{source.name}\t{schedule}\tlast run {last.get('status', '-')} {last.get('started', '')}\t"
             f"7d: {record.get('new_documents_7d', 0)} new documents\t{', '.join(record['urls'])}"
         )
         for alert in record.get("alerts", []):
-            click.echo(f"  ALERT: {alert}")
+            show(f"  ALERT: {alert}")
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "txt"]), default="jsonl", show_default=True)
 @click.option("--source", help="Only pages of this source.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --format txt: the folder to write one text file per document into.",
+)
 @click.pass_obj
-def export(obj: Context, fmt: str, source: str | None) -> None:
-    """Export one record per archived article page to stdout.
+def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) -> None:
+    """Export one record per archived article page to stdout, or one text file per document to a folder.
 
     Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
+    With `--format txt --output-dir DIR`: files named DATE-TITLE-HASH.txt (letters and digits of the title only,
+    never a path), each with a header of title, date and copies, then the text.
     """
+    if (fmt == "txt") != (output_dir is not None):
+        raise click.UsageError("--format txt and --output-dir go together")
     archive = obj.reader()
     rows: Iterable[dict[str, Any]] = query.export_pages(archive.db, source)
-    if fmt == "jsonl":
+    if output_dir is not None:
+        written = export_files.write_documents(rows, output_dir)
+        click.echo(f"wrote {len(written)} documents to {output_dir}", err=True)
+    elif fmt == "jsonl":
         for row in rows:
             _emit_json(row)
     else:
@@ -227,16 +243,16 @@ def documents(obj: Context, source: str | None, as_json: bool) -> None:
         if as_json:
             _emit_json(doc)
             continue
-        click.echo(f"#{doc['document_id']}  {doc['published'] or '----------'}  {doc['title'] or '(no title)'}")
+        show(f"#{doc['document_id']}  {doc['published'] or '----------'}  {doc['title'] or '(no title)'}")
         for copy in doc["copies"]:
-            click.echo(f"      {copy['source']}: {copy['url']}")
+            show(f"      {copy['source']}: {copy['url']}")
 
 
 @main.command()
 @click.argument("query_text", metavar="QUERY")
 @click.option("--source", help="Only documents with a copy from this source.")
-@click.option("--since", metavar="DATE", help="Published on or after this date (YYYY-MM-DD).")
-@click.option("--until", metavar="DATE", help="Published on or before this date (YYYY-MM-DD).")
+@click.option("--since", type=DAY, help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=DAY, help="Published on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--raw", is_flag=True, help='Treat QUERY as SQLite FTS5 syntax (OR, NEAR, "phrases", prefix*).')
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -264,10 +280,10 @@ def search(
         if as_json:
             _emit_json(row)
             continue
-        click.echo(f"#{row['document_id']}  {row['published'] or '----------'}  {row['title'] or '(no title)'}")
-        click.echo("      " + " ".join((row["snippet"] or "").split()))
+        show(f"#{row['document_id']}  {row['published'] or '----------'}  {row['title'] or '(no title)'}")
+        show("      " + " ".join((row["snippet"] or "").split()))
         for copy in row["copies"]:
-            click.echo(f"      {copy['source']}: {copy['url']}")
+            show(f"      {copy['source']}: {copy['url']}")
 
 
 @main.command()
@@ -281,7 +297,7 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
         if as_json:
             _emit_json(run)
             continue
-        click.echo(
+        show(
             f"{run['run_id']:>5}  {run['started']}  {run['status']:<8} {run['trigger']:<9} "
             f"{','.join(run['sources'])}: {run['pages_fetched']} fetched, {run['new_documents']} new documents, "
             f"{run['failed']} failed, {run['errors']} errors"
@@ -345,14 +361,14 @@ def check(obj: Context, as_json: bool) -> None:
         if as_json:
             _emit_json(result)
         else:
-            click.echo(f"{'ok  ' if result['ok'] else 'FAIL'}  {result['check']}  {result['detail']}")
+            show(f"{'ok  ' if result['ok'] else 'FAIL'}  {result['check']}  {result['detail']}")
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 
 @main.command()
 @click.option("--participant", metavar="NAME", help='Only meetings of this person (any known form: "Xi", "习近平").')
-@click.option("--since", metavar="DATE", help="Meetings on or after this date (YYYY-MM-DD).")
-@click.option("--until", metavar="DATE", help="Meetings on or before this date (YYYY-MM-DD).")
+@click.option("--since", type=DAY, help="Meetings on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=DAY, help="Meetings on or before this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per meeting.")
 @click.pass_obj
 def meetings(obj: Context, participant: str | None, since: str | None, until: str | None, as_json: bool) -> None:
@@ -374,12 +390,12 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
         if as_json:
             _emit_json(meeting)
             continue
-        click.echo(
+        show(
             f"#{meeting['meeting_id']}  {meeting['date'] or '----------'}  {meeting['kind']}"
             f"{' in ' + meeting['place'] if meeting['place'] else ''}: {', '.join(meeting['participants'])}"
         )
         for doc in meeting["documents"]:
-            click.echo(f"      {doc['source']}: {doc['title']}  {doc['url']}")
+            show(f"      {doc['source']}: {doc['title']}  {doc['url']}")
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli_types import MOMENT
 from crawler.config import load_sources, select
 from crawler.errors import ConfigError
+from crawler.terminal import printable, show
 from storage import changes
 from storage.archive import EVENT_KINDS
 from storage.warc import store_for
@@ -21,18 +23,6 @@ if TYPE_CHECKING:
 def _emit(record: Any) -> None:
     """Print one JSON object on its own line."""
     click.echo(json.dumps(record, ensure_ascii=False))
-
-
-def _since(value: str | None) -> str | None:
-    """Accept YYYY-MM-DD or an ISO 8601 UTC time and return the archive's time format."""
-    if value is None:
-        return None
-    text = value.strip().replace(" ", "T")
-    if len(text) == 10:
-        text += "T00:00:00Z"
-    elif not text.endswith("Z"):
-        text += "Z"
-    return text
 
 
 def _colour_diff(diff: str) -> None:
@@ -47,14 +37,14 @@ def _colour_diff(diff: str) -> None:
             colour = "red"
         elif line.startswith("@@"):
             colour = "cyan"
-        click.secho(line, fg=colour)
+        click.secho(printable(line), fg=colour)
 
 
 def register(main: click.Group) -> None:
     """Add the change-monitoring commands to the `readouts` group."""
 
     @main.command("changes")
-    @click.option("--since", metavar="DATETIME", help="Only events at or after this time (YYYY-MM-DD or ISO 8601 UTC).")
+    @click.option("--since", type=MOMENT, help="Only events at or after this time (YYYY-MM-DD or ISO 8601 UTC).")
     @click.option("--source", help="Only events of this source.")
     @click.option("--kind", type=click.Choice(EVENT_KINDS), multiple=True, help="Only these kinds (repeatable).")
     @click.option("--limit", type=click.IntRange(min=1), help="Only the newest N events.")
@@ -69,13 +59,13 @@ def register(main: click.Group) -> None:
         target (for "moved").
         """
         archive = obj.reader()
-        for event in changes.events(archive.db, since=_since(since), source=source, kinds=kind, limit=limit):
+        for event in changes.events(archive.db, since=since, source=source, kinds=kind, limit=limit):
             if as_json:
                 _emit(event)
                 continue
             extra = f" -> {event['target']}" if event["target"] else ""
-            click.echo(f"{event['at']}  {event['kind']:<8} {event['source']}: {event['title'] or ''}")
-            click.echo(f"      {event['url']}{extra}")
+            show(f"{event['at']}  {event['kind']:<8} {event['source']}: {event['title'] or ''}")
+            show(f"      {event['url']}{extra}")
 
     @main.command()
     @click.argument("url")
@@ -91,8 +81,8 @@ def register(main: click.Group) -> None:
             if as_json:
                 _emit(rev)
                 continue
-            click.echo(f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}  {rev['title']}")
-            click.echo("    " + rev["text"].replace("\n", "\n    "))
+            show(f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}  {rev['title']}")
+            show("    " + rev["text"].replace("\n", "\n    "))
 
     @main.command()
     @click.argument("url")
@@ -111,7 +101,7 @@ def register(main: click.Group) -> None:
     @main.command()
     @click.option("--kind", type=click.Choice(EVENT_KINDS), multiple=True, help="Only these kinds (repeatable).")
     @click.option("--source", help="Only events of this source.")
-    @click.option("--since", metavar="DATETIME", help="Only events at or after this time.")
+    @click.option("--since", type=MOMENT, help="Only events at or after this time.")
     @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="The newest N events.")
     @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file, not stdout.")
     @click.pass_obj
@@ -122,7 +112,7 @@ def register(main: click.Group) -> None:
         from crawler.feed import atom_feed
 
         archive = obj.reader()
-        found = changes.events(archive.db, since=_since(since), source=source, kinds=kind, limit=limit)
+        found = changes.events(archive.db, since=since, source=source, kinds=kind, limit=limit)
         xml = atom_feed(list(reversed(found)))
         if output:
             with open(output, "w", encoding="utf-8") as out:
@@ -174,7 +164,7 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @click.argument("names", nargs=-1)
-    @click.option("--since", metavar="DATETIME", help="Re-send every event since this time (default: pending ones).")
+    @click.option("--since", type=MOMENT, help="Re-send every event since this time (default: pending ones).")
     @click.pass_obj
     def notify(obj: Context, names: tuple[str, ...], since: str | None) -> None:
         """Send change events to the sources' notification URLs ([notify] urls and per-source notify)."""
@@ -191,7 +181,7 @@ def register(main: click.Group) -> None:
         obj.reader().close()
         archive = Archive(obj.db)
         try:
-            delivered, pending = deliver(archive, sources, since=_since(since))
+            delivered, pending = deliver(archive, sources, since=since)
         finally:
             archive.close()
         click.echo(f"{delivered} events delivered, {pending} could not be delivered", err=True)

@@ -82,7 +82,8 @@ def documents(db: Database, source: str | None = None) -> Iterator[dict[str, Any
 
 def _terms(query: str) -> list[str]:
     """Split a plain search query into terms, keeping "quoted phrases" together."""
-    return [a or b for a, b in re.findall(r'"([^"]+)"|(\S+)', query) if (a or b).strip()]
+    terms = [a or b.replace('"', "") for a, b in re.findall(r'"([^"]+)"|(\S+)', query)]  # a stray quote is no syntax
+    return [t for t in terms if t.strip()]
 
 
 def search(
@@ -135,7 +136,9 @@ def search(
     try:
         rows = list(db.query(sql, params))
     except sqlite3.OperationalError as exc:
-        raise SearchError(f"cannot run search {query!r}: {exc}") from None
+        hint = " (--raw takes SQLite FTS5 syntax: balanced quotes and brackets, OR/AND/NOT between words)"
+        hint = hint if raw else ""
+        raise SearchError(f"not a valid search query {query!r}: {exc}{hint}") from None
     for row in rows:
         row["copies"] = list(
             db.query(

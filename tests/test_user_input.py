@@ -1,0 +1,138 @@
+"""Users' input (hostile.md): SQL metacharacters, FTS syntax errors, hostile titles as file names, escaped output."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crawler.export_files import file_name, slug
+from crawler.terminal import printable
+from storage.archive import Archive, ArticleText, PageRecord
+
+HOSTILE_TITLES = [
+    "../../etc/passwd",
+    "/abs/path/readout",
+    "nul\0byte title",
+    "..",
+    "CON",
+    "\x1b[2J\x1b[31mWiped screen",
+    "Xi Jinping Holds Talks with President Vladimir Putin of Russia " * 5,
+    "习近平同俄罗斯总统普京会谈",
+    "Переговоры\u202etxt.exe",
+    "<script>alert(3)</script><img src=x onerror=alert(4)> Talks",
+]
+SCRIPT = "<script>alert(1)</script> and <img src=x onerror=alert(2)> in the text of a readout about the talks."
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """An archive of documents with hostile titles and texts, from two sources."""
+    db = tmp_path / "archive.db"
+    store = Archive(db)
+    for n, title in enumerate(HOSTILE_TITLES):
+        text = f"Readout {n}: the Foreign Minister held talks. {SCRIPT}\x1b]0;owned\x07"
+        art = ArticleText(content_hash=f"{n:02d}" + "ab" * 31, text=text, title=title, published="2023-03-21")
+        source = "alpha" if n % 2 else "beta"
+        store.record(
+            PageRecord(url=f"http://127.0.0.2/a/{n}.html", source=source, host="127.0.0.2", status=200, article=art)
+        )
+    store.close()
+    return db
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--source", "alpha' OR '1'='1"],
+        ["documents", "--source", 'x" OR 1=1 --', "--json"],
+        ["changes", "--source", "'; drop table pages; --", "--json"],
+        ["meetings", "--participant", "' OR 1=1 --", "--json"],
+        ["search", "talks", "--source", "' OR ''='", "--json"],
+        ["search", "talks", "--since", "2023-01-01' OR '1'='1", "--json"],
+    ],
+)
+def test_sql_metacharacters_in_filters_match_nothing(archive: Path, readouts, args: list[str]) -> None:
+    result = readouts(*args, db=archive)
+    assert "Traceback" not in result.err
+    if result.code:  # refused with a message: a value that is no date (2), a person nobody knows (1)
+        assert result.err.startswith(("Error: ", "Usage: ")) and args[-1 if args[-1] != "--json" else -2] in result.err
+    assert result.out == "", result.out  # bound as a value: it matches no source, nobody, no date
+    with sqlite3.connect(archive) as db:
+        assert db.execute("select count(*) from pages").fetchone()[0] == len(HOSTILE_TITLES)
+
+
+def test_names_come_from_allowlists(archive: Path, readouts) -> None:
+    result = readouts("changes", "--kind", "new OR 1=1", db=archive)
+    assert result.code == 2 and "new OR 1=1" in result.err and "Traceback" not in result.err
+    result = readouts("export", "--format", "sql", db=archive)
+    assert result.code == 2 and "sql" in result.err
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["talks AND (", "NEAR(", '"unbalanced', "talks OR", "*", "title:talks", "^", "a:b:c"],
+)
+def test_fts_syntax_errors_become_a_clear_message(archive: Path, readouts, query: str) -> None:
+    for raw in ([], ["--raw"]):
+        result = readouts("search", query, *raw, db=archive)
+        assert "Traceback" not in result.err, result.err
+        if result.code:
+            assert result.code == 1 and result.err.startswith("Error: "), result.err
+            assert "not a valid search query" in result.err, result.err
+            assert not raw or "FTS5 syntax" in result.err, result.err  # with the rules it broke
+
+
+def test_double_dash_ends_options(archive: Path, readouts) -> None:
+    result = readouts("search", "--json", "--", "--raw", db=archive)
+    assert result.code == 0 and "Traceback" not in result.err
+
+
+def test_export_files_are_named_safely_under_the_folder(tmp_path: Path, archive: Path, readouts) -> None:
+    out = tmp_path / "out"
+    result = readouts("export", "--format", "txt", "--output-dir", str(out), db=archive)
+    assert result.code == 0, result.err
+    files = sorted(out.iterdir())
+    assert len(files) == len(HOSTILE_TITLES)
+    elsewhere = {p.name for p in tmp_path.iterdir()} - {"out", "archive.db", "archive.db-wal", "archive.db-shm"}
+    assert elsewhere == set()  # nothing written outside the folder
+    for path in files:
+        assert path.parent == out and path.name.startswith("2023-03-21-") and path.suffix == ".txt"
+        assert "\0" not in path.name and len(path.name) < 100
+    names = " ".join(p.name for p in files)
+    assert "习近平同俄罗斯总统普京会谈" in names and "etc-passwd" in names and "abs-path-readout" in names
+    text = next(p for p in files if "etc-passwd" in p.name).read_text(encoding="utf-8")
+    assert text.startswith("Title: ../../etc/passwd\n") and SCRIPT in text
+
+
+def test_slugs_and_names() -> None:
+    assert slug("../../x") == "x" and slug("/abs") == "abs" and slug("..") == "untitled" and slug(None) == "untitled"
+    assert slug("a\0b") == "ab" and slug("Talks, Moscow; 2023") == "talks-moscow-2023"
+    record = {"published": "../2023", "title": "t", "content_hash": "0123456789abcdef"}
+    assert file_name(record) == "undated-t-0123456789ab.txt"
+
+
+def test_stored_control_characters_are_shown_not_obeyed(archive: Path, readouts) -> None:
+    for args in (
+        ["documents"],
+        ["search", "Foreign Minister", "--limit", "50"],
+        ["changes"],
+        ["history", "http://127.0.0.2/a/5.html"],
+    ):
+        result = readouts(*args, db=archive)
+        assert result.code == 0, (args, result.err)
+        assert "\x1b" not in result.out and "\x07" not in result.out and "\u202e" not in result.out, args
+    assert "\\x1b[2J" in readouts("documents", db=archive).out
+    assert printable("a\x1bb\tc\nd\u202e") == "a\\x1bb\tc\nd\\u202e"
+
+
+def test_stored_markup_is_escaped_in_the_feed(archive: Path, readouts) -> None:
+    result = readouts("feed", db=archive)
+    assert result.code == 0, result.err
+    assert "<script>" not in result.out and "<img" not in result.out
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;&lt;img src=x onerror=alert(4)&gt; Talks" in result.out
+    json_out = readouts("export", db=archive).jsonl()
+    assert any(SCRIPT in row["text"] for row in json_out)  # machine output keeps the text as stored
+    assert all(json.dumps(row) for row in json_out)
