@@ -176,3 +176,27 @@ def test_restart_continues_the_schedule_with_one_catch_up_run(tmp_path: Path, si
     assert len(after) <= 2, after
     crawled = [r for r in after if r["status"] != "skipped"]
     assert len(crawled) == 1 and crawled[0]["trigger"] == "scheduled", after
+
+
+def test_a_stored_job_whose_function_was_renamed_is_recreated(tmp_path: Path, site: SiteServer) -> None:
+    from scheduler import JOB_PREFIX, build_scheduler
+
+    module = tmp_path / "old_readouts_jobs.py"
+    module.write_text("def crawl(name, timeout):\n    pass\n")
+    sys.path.insert(0, str(tmp_path))
+    db = tmp_path / "a.db"
+    try:
+        old = build_scheduler(str(db))
+        old.start(paused=True)
+        old.add_job("old_readouts_jobs:crawl", "interval", hours=1, args=["ministry", None], id=JOB_PREFIX + "ministry")
+        old.shutdown(wait=False)
+    finally:
+        sys.path.remove(str(tmp_path))
+        module.unlink()
+    daemon = Daemon(db, make_sources(tmp_path, site, every="1h"))
+    try:
+        done = wait_for(lambda: [r for r in runs(db) if r["status"] == "ok"], 30)  # the job was rebuilt, and ran
+    finally:
+        code, err = daemon.stop()
+    assert code == 0 and done[0]["trigger"] == "scheduled", err
+    assert "Unable to restore job" in err  # APScheduler dropped the old job; the sources file re-created it
