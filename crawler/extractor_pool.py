@@ -16,21 +16,26 @@ WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500
 
 
-def _limit_memory() -> None:
+def _limit_memory(limit_bytes: int) -> None:
     """Bound a worker's address space so a pathological page fails instead of exhausting memory."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = WORKER_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(WORKER_MEMORY_BYTES, hard)
+    limit = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 class ExtractorPool:
     """A pool of extraction workers; `await pool.extract(...)` gives an Extracted or a Failure, never raises."""
 
-    def __init__(self, workers: int | None = None, timeout: float = EXTRACT_TIMEOUT_S) -> None:
-        """Start the worker processes."""
+    def __init__(
+        self, workers: int | None = None, timeout: float = EXTRACT_TIMEOUT_S, memory_bytes: int = WORKER_MEMORY_BYTES
+    ) -> None:
+        """Start the worker processes, each limited to memory_bytes of address space."""
         self.timeout = timeout
         self.pool = ProcessPool(
-            max_workers=workers or min(2, os.cpu_count() or 1), max_tasks=WORKER_MAX_TASKS, initializer=_limit_memory
+            max_workers=workers or min(2, os.cpu_count() or 1),
+            max_tasks=WORKER_MAX_TASKS,
+            initializer=_limit_memory,
+            initargs=(memory_bytes,),
         )
 
     async def extract(
