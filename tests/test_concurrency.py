@@ -14,7 +14,7 @@ from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, Route, SiteServer, slow
 from tests.test_kill import article_html, assert_sound, pages_with_text
-from tests.test_scheduler import Daemon, runs, wait_for
+from tests.test_scheduler import Daemon, make_sources, runs, wait_for
 
 pytestmark = pytest.mark.slow
 COUNT = 40
@@ -74,18 +74,7 @@ def test_a_manual_crawl_and_scheduled_crawls_share_the_archive(tmp_path: Path, s
     ministry_routes: dict[str, Route] = {path: slow(page.body, 0.3) for path, page in ministry_pages.items()}
     ministry = serve("127.0.0.42", ministry_routes)
     embassy = slow_site(serve, "127.0.0.43")
-    sources = write_sources(
-        tmp_path / "s.toml",
-        f"""[source.ministry]
-start_urls = ['{ministry.url("/eng/xw/zyxw/index.html")}']
-follow = ['/eng/xw/zyxw/index_\\d+\\.html$']
-articles = ['/eng/xw/zyxw/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']
-delay = 0
-every = "2s"
-
-"""
-        + source("embassy", embassy),
-    )
+    sources = make_sources(tmp_path, ministry, every="2s", extra="\n" + source("embassy", embassy))
     db = tmp_path / "archive.db"
     daemon = Daemon(db, sources)
     try:

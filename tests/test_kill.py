@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import subprocess_env, write_sources
-from tests.mockserver import Reply, Route, slow
+from tests.mockserver import Reply, Route, SiteServer, slow
 
 ARTICLES = 30
 
@@ -118,6 +118,17 @@ def assert_sound(db: Path) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def crawl_command(tmp_path: Path, site: SiteServer) -> tuple[Path, list[str]]:
+    """Return the archive path and the `readouts crawl` command line for one site's /news/ articles."""
+    sources = write_sources(
+        tmp_path / "s.toml",
+        f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/news/\\d+\\.html$']\ndelay = 0\n"
+        "concurrency = 8\n",
+    )
+    db = tmp_path / "archive.db"
+    return db, [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(sources), "crawl", "--json"]
+
+
 @pytest.mark.slow
 def test_sigkill_while_a_page_is_being_fetched(tmp_path: Path, serve) -> None:
     release = threading.Event()
@@ -137,13 +148,7 @@ def test_sigkill_while_a_page_is_being_fetched(tmp_path: Path, serve) -> None:
     routes["/news/99.html"] = held
     routes["/news/"] = Reply("".join(f"<a href='{p}'>x</a>" for p in paths).encode())
     site = serve("127.0.0.7", routes)
-    sources = write_sources(
-        tmp_path / "s.toml",
-        f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/news/\\d+\\.html$']\ndelay = 0\n"
-        "concurrency = 8\n",
-    )
-    db = tmp_path / "archive.db"
-    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(sources), "crawl", "--json"]
+    db, cmd = crawl_command(tmp_path, site)
     proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while (pages_with_text(db) < 6 or "/news/99.html" not in site.hits) and time.time() < deadline:
@@ -208,13 +213,7 @@ def test_repeated_sigkills_while_writing_lose_nothing_committed(tmp_path: Path, 
     routes: dict[str, Route] = {f"/news/{n}.html": Reply(article_html(n)) for n in range(count)}
     routes["/news/"] = Reply("".join(f"<a href='/news/{n}.html'>x</a>" for n in range(count)).encode())
     site = serve("127.0.0.9", routes)
-    sources = write_sources(
-        tmp_path / "s.toml",
-        f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/news/\\d+\\.html$']\ndelay = 0\n"
-        "concurrency = 8\n",
-    )
-    db = tmp_path / "archive.db"
-    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(sources), "crawl", "--json"]
+    db, cmd = crawl_command(tmp_path, site)
     kept = 0
     for attempt in range(6):
         proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
