@@ -64,11 +64,17 @@ class Daemon:
 
 
 def runs(db: Path) -> list[dict[str, Any]]:
+    """Return the archive's runs, oldest first ([] until the first crawl has created the archive's tables)."""
     if not db.exists():
         return []
     with sqlite3.connect(db, timeout=30) as conn:
         conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute("select * from runs order by id")]
+        try:
+            return [dict(r) for r in conn.execute("select * from runs order by id")]
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
 
 
 def wait_for(condition: Callable[[], Any], seconds: float) -> Any:
