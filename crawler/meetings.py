@@ -120,18 +120,24 @@ def people() -> dict[str, tuple[str, ...]]:
 
 
 @cache
-def _alias_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    """Return (canonical name, pattern) pairs, longest alias first."""
-    pairs = []
+def _alias_patterns() -> tuple[dict[str, str], list[re.Pattern[str]]]:
+    """Return alias -> canonical name, and one pattern for all lettered aliases and one for CJK ones, longest first.
+
+    One alternation scans a text once, instead of one search per alias (a readout is checked against ~250 aliases).
+    """
+    names: dict[str, str] = {}
     for name, aliases in people().items():
-        for alias in sorted(aliases, key=len, reverse=True):
-            # word boundaries for letters; "Xi" must not match "Xi'an"; CJK names need none
-            if re.search(r"[A-Za-zА-Яа-я]", alias):
-                pattern = re.compile(rf"(?<![\w-]){re.escape(alias)}(?![\w-]|['’]an)")
-            else:
-                pattern = re.compile(re.escape(alias))
-            pairs.append((name, pattern))
-    return pairs
+        for alias in aliases:
+            names.setdefault(alias, name)
+    ordered = sorted(names, key=len, reverse=True)
+    lettered = [re.escape(a) for a in ordered if re.search(r"[A-Za-zА-Яа-я]", a)]
+    other = [re.escape(a) for a in ordered if not re.search(r"[A-Za-zА-Яа-я]", a)]
+    patterns = []
+    if lettered:  # word boundaries for letters; "Xi" must not match "Xi'an"; CJK names need none
+        patterns.append(re.compile(rf"(?<![\w-])(?:{'|'.join(lettered)})(?![\w-]|['’]an)"))
+    if other:
+        patterns.append(re.compile("|".join(other)))
+    return names, patterns
 
 
 def canonical(name: str) -> str | None:
@@ -145,11 +151,13 @@ def canonical(name: str) -> str | None:
 
 def participants_in(text: str) -> list[str]:
     """Return the canonical names of the people mentioned in a text, in order of first mention."""
+    names, patterns = _alias_patterns()
     found: dict[str, int] = {}
-    for name, pattern in _alias_patterns():
-        match = pattern.search(text)
-        if match and (name not in found or match.start() < found[name]):
-            found[name] = match.start()
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            name = names[match.group()]
+            if name not in found or match.start() < found[name]:
+                found[name] = match.start()
     return sorted(found, key=found.__getitem__)
 
 
