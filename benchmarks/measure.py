@@ -1,0 +1,87 @@
+"""Measuring tools for the benchmarks: wall time and peak memory of a process tree, CPU time of a process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Return the fields of /proc/PID/stat after the command name, or None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU time a process has used so far."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
+
+
+def tree_rss(pid: int) -> tuple[int, int]:
+    """Return (RSS of the process, RSS of it and all its descendants) in bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(int(entry.name))
+        if fields:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * PAGE
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack.extend(children.get(current, []))
+    return rss.get(pid, 0), total
+
+
+@dataclass
+class Run:
+    """A finished command: wall time, peak RSS of its main process and of its whole tree, output."""
+
+    seconds: float
+    peak_main_mb: float
+    peak_tree_mb: float
+    code: int
+    out: str
+    err: str
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600) -> Run:
+    """Run a command to its end, sampling the memory of its process tree every 50 ms."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = [0, 0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            main, tree = tree_rss(proc.pid)
+            peak[0], peak[1] = max(peak[0], main), max(peak[1], tree)
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        done.set()
+        sampler.join()
+    return Run(time.perf_counter() - started, peak[0] / 2**20, peak[1] / 2**20, proc.returncode, out, err)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the value below which `share` of the sorted values fall (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]

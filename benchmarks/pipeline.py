@@ -1,0 +1,322 @@
+"""The pipeline benchmark (issue 7): every stage on one generated mirror, with the targets as ratios of one run.
+
+Usage: python benchmarks/pipeline.py [--pages 2000] [--rss-pages 8000] [--scale 1000,10000,100000] [--million]
+                                     [--peer-pages 1000] [--json FILE]
+
+Prints a table and the same numbers as JSON. Takes about 15 minutes with the defaults on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import mirror  # noqa: E402
+import scaling  # noqa: E402
+from measure import cpu_seconds, percentile, run  # noqa: E402
+
+from crawler.extract import extract  # noqa: E402
+
+CONCURRENCY = 4  # requests in flight per site, in the benchmark's sources file
+TRAFILATURA_CONFIG = "[DEFAULT]\nSLEEP_TIME = 0\nSSRF_PROTECTION = off\nDOWNLOAD_TIMEOUT = 30\n"
+
+
+def log(message: str) -> None:
+    """Report progress on stderr."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Mirror:
+    """A generated mirror served by a Twisted static server in its own process."""
+
+    def __init__(self, root: Path, pages: int) -> None:
+        """Generate the sites and start the server."""
+        self.root = root
+        self.pages = mirror.build(root, pages)
+        self.server = subprocess.Popen(
+            [sys.executable, str(HERE / "mirror.py"), "serve", str(root)], stdout=subprocess.PIPE, text=True
+        )
+        assert self.server.stdout is not None
+        self.ports: dict[str, int] = json.loads(self.server.stdout.readline())
+        self.sources = root / "sources.toml"
+        self.sources.write_text(mirror.sources_toml(self.ports, CONCURRENCY))
+
+    def url(self, page: mirror.Page) -> str:
+        """The URL of an article page."""
+        host = mirror.HOSTS[page.site]
+        return f"http://{host}:{self.ports[host]}{page.path}"
+
+    def body(self, page: mirror.Page) -> bytes:
+        """The bytes of an article page as served."""
+        return (self.root / f"site{page.site}" / page.path.lstrip("/")).read_bytes()
+
+    def cpu(self) -> float:
+        """CPU seconds the server has used so far."""
+        return cpu_seconds(self.server.pid)
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self.server.terminate()
+        self.server.wait()
+
+
+def readouts(db: Path, sources: Path, *args: str) -> list[str]:
+    """The `readouts` command line on an archive and a sources file."""
+    return [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(sources), *args]
+
+
+def checked(result: Any, what: str) -> Any:
+    """Fail loudly when a measured command failed."""
+    if result.code != 0:
+        raise SystemExit(f"{what} failed ({result.code}):\n{result.err[-3000:]}")
+    return result
+
+
+def _extract_one(job: tuple[bytes, str]) -> float:
+    """Extract one page; return the milliseconds it took."""
+    started = time.perf_counter()
+    extract(job[0], job[1], "text/html; charset=utf-8", None)
+    return (time.perf_counter() - started) * 1000
+
+
+def extraction_only(site: Mirror) -> dict[str, float]:
+    """The project's extraction over the mirror's pages, on one process and on all cores."""
+    jobs = [(site.body(p), site.url(p)) for p in site.pages]
+    started = time.perf_counter()
+    times = [_extract_one(job) for job in jobs]
+    one = len(jobs) / (time.perf_counter() - started)
+    cores = os.cpu_count() or 1
+    with Pool(cores) as pool:
+        started = time.perf_counter()
+        pool.map(_extract_one, jobs, chunksize=8)
+        every = len(jobs) / (time.perf_counter() - started)
+    return {
+        "pages_per_s_1": one,
+        "pages_per_s_all": every,
+        "cores": cores,
+        "ms_p50": percentile(times, 0.5),
+        "ms_p95": percentile(times, 0.95),
+    }
+
+
+def crawl_stages(site: Mirror, work: Path) -> dict[str, Any]:
+    """Fetch-only, the full crawl, the routine and the forced re-crawl, and re-extraction, on one mirror."""
+    n = len(site.pages)
+    out: dict[str, Any] = {"pages": n}
+    log(f"fetch-only over {n} pages")
+    cpu0 = site.cpu()
+    fetched = checked(run([sys.executable, str(HERE / "fetch_only.py"), str(site.sources)]), "fetch-only")
+    pages = json.loads(fetched.out.strip().splitlines()[-1])["pages"]
+    out["fetch_only"] = {"pages": pages, "seconds": fetched.seconds, "pages_per_s": pages / fetched.seconds}
+    out["server_cpu_share_fetch"] = (site.cpu() - cpu0) / fetched.seconds
+    db = work / "bench.db"
+    log("full crawl into a fresh archive")
+    cpu0 = site.cpu()
+    full = checked(run(readouts(db, site.sources, "crawl", "--json")), "crawl")
+    summary = json.loads(full.out)
+    out["full_crawl"] = {
+        "seconds": full.seconds,
+        "pages_per_s": summary["pages_fetched"] / full.seconds,
+        "pages_fetched": summary["pages_fetched"],
+        "new_documents": summary["new_documents"],
+        "duplicates": summary["duplicates"],
+        "failed": summary["failed"],
+        "peak_rss_main_mb": full.peak_main_mb,
+        "peak_rss_tree_mb": full.peak_tree_mb,
+    }
+    out["server_cpu_share_crawl"] = (site.cpu() - cpu0) / full.seconds
+    log("routine re-crawl of the unchanged mirror")
+    routine = checked(run(readouts(db, site.sources, "crawl", "--json")), "routine re-crawl")
+    log("forced re-check of every page")
+    recheck = checked(run(readouts(db, site.sources, "crawl", "--recheck", "--json")), "re-check")
+    recheck_summary = json.loads(recheck.out)
+    out["recrawl"] = {
+        "routine_seconds": routine.seconds,
+        "recheck_seconds": recheck.seconds,
+        "rechecked": recheck_summary["rechecked"],
+        "unchanged": recheck_summary["unchanged"],
+    }
+    log("re-extraction of the stored captures")
+    again = checked(run(readouts(db, site.sources, "reextract", "--json")), "reextract")
+    tally = json.loads(again.out)
+    out["reextract"] = {
+        "pages": tally["pages"],
+        "seconds": again.seconds,
+        "pages_per_s": tally["pages"] / again.seconds,
+    }
+    return out
+
+
+def peer(site: Mirror, work: Path, pages: int) -> dict[str, float]:
+    """trafilatura's own command line fetching and extracting the same URLs with --parallel (all cores)."""
+    urls = work / "urls.txt"
+    chosen = site.pages[:pages]
+    urls.write_text("\n".join(site.url(p) for p in chosen) + "\n")
+    config = work / "trafilatura.cfg"
+    config.write_text(TRAFILATURA_CONFIG)
+    output = work / "peer-out"
+    cli = Path(sys.executable).with_name("trafilatura")
+    cores = str(os.cpu_count() or 1)
+    cmd = [str(cli), "-i", str(urls), "--parallel", cores, "-o", str(output), "--config-file", str(config)]
+    log(f"peer: trafilatura --parallel {cores} over {len(chosen)} URLs")
+    result = checked(run(cmd), "trafilatura")
+    written = len(list(output.glob("*"))) if output.exists() else 0
+    return {
+        "pages": len(chosen),
+        "written": written,
+        "seconds": result.seconds,
+        "pages_per_s": len(chosen) / result.seconds,
+    }
+
+
+def rss_at(pages: int, work: Path) -> dict[str, float]:
+    """Peak RSS of a full crawl of a mirror of `pages` pages."""
+    root = work / f"mirror-{pages}"
+    log(f"generating a {pages}-page mirror for the memory measurement")
+    site = Mirror(root, pages)
+    try:
+        log(f"full crawl of {pages} pages (memory)")
+        result = checked(run(readouts(root / "rss.db", site.sources, "crawl", "--json")), "crawl")
+    finally:
+        site.stop()
+    return {"pages": pages, "peak_rss_main_mb": result.peak_main_mb, "peak_rss_tree_mb": result.peak_tree_mb}
+
+
+def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 7: the measured value, the bound, and whether it holds."""
+    f = r["crawl"]["fetch_only"]["pages_per_s"]
+    e = r["extraction"]["pages_per_s_1"]
+    limit = min(f, 2 / (1 / f + 1 / e))
+    full = r["crawl"]["full_crawl"]["pages_per_s"]
+    first = r["crawl"]["full_crawl"]["seconds"]
+    rows = [
+        ("full pipeline / machine limit L", full / limit, ">=", 0.85),
+        ("full pipeline / trafilatura CLI", full / r["peer"]["pages_per_s"], ">=", 3.0),
+        ("routine re-crawl / first crawl (time)", r["crawl"]["recrawl"]["routine_seconds"] / first, "<=", 0.1),
+        ("forced --recheck / first crawl (time)", r["crawl"]["recrawl"]["recheck_seconds"] / first, "<=", 0.5),
+        (
+            "re-extraction / all-core extraction",
+            r["crawl"]["reextract"]["pages_per_s"] / r["extraction"]["pages_per_s_all"],
+            ">=",
+            0.85,
+        ),
+        ("peak RSS of the crawl, MB (process tree)", r["crawl"]["full_crawl"]["peak_rss_tree_mb"], "<=", 300.0),
+    ]
+    scale = r["scaling"]
+    if len(scale) >= 2:
+        rows.append(
+            (
+                "record cost at largest / at smallest size",
+                scale[-1]["record_ms_mean"] / scale[0]["record_ms_mean"],
+                "<=",
+                1.5,
+            )
+        )
+        rows.append((f"FTS p50 ms at {scale[-1]['documents']:,} documents", scale[-1]["fts_ms_p50"], "<=", 20.0))
+    if r.get("rss_large"):
+        grow = r["rss_large"]["peak_rss_tree_mb"] / r["crawl"]["full_crawl"]["peak_rss_tree_mb"]
+        rows.append((f"peak RSS at {r['rss_large']['pages']} / at {r['crawl']['pages']} pages", grow, "<=", 1.2))
+    out = []
+    for name, value, op, bound in rows:
+        ok = value >= bound if op == ">=" else value <= bound
+        out.append({"target": name, "value": round(value, 3), "bound": f"{op} {bound}", "met": ok})
+    r["machine_limit_pages_per_s"] = limit
+    return out
+
+
+def table(r: dict[str, Any]) -> str:
+    """The results as a Markdown table (the same one docs/benchmarks.md holds)."""
+    c = r["crawl"]
+    lines = [
+        "| measurement | value |",
+        "|---|---|",
+        f"| mirror | {c['pages']} article pages (~{r['mean_page_kb']:.0f} KB), 3 sites, 1/5 republished on all three |",
+        f"| fetch-only (spider, no pipeline) | {c['fetch_only']['pages_per_s']:.1f} pages/s (server CPU {c['server_cpu_share_fetch']:.0%} of a core) |",
+        f"| extraction-only, 1 process | {r['extraction']['pages_per_s_1']:.1f} pages/s (p50 {r['extraction']['ms_p50']:.1f} ms, p95 {r['extraction']['ms_p95']:.1f} ms) |",
+        f"| extraction-only, {r['extraction']['cores']} processes | {r['extraction']['pages_per_s_all']:.1f} pages/s |",
+        f"| machine limit L = min(F, 2/(1/F+1/E)) | {r['machine_limit_pages_per_s']:.1f} pages/s |",
+        f"| full `readouts crawl` | {c['full_crawl']['pages_per_s']:.1f} pages/s ({c['full_crawl']['seconds']:.1f} s; server CPU {c['server_cpu_share_crawl']:.0%}) |",
+        f"| peak RSS of the crawl | {c['full_crawl']['peak_rss_main_mb']:.0f} MB main process, {c['full_crawl']['peak_rss_tree_mb']:.0f} MB with workers |",
+        f"| routine re-crawl | {c['recrawl']['routine_seconds']:.1f} s |",
+        f"| forced `--recheck` | {c['recrawl']['recheck_seconds']:.1f} s ({c['recrawl']['unchanged']} unchanged of {c['recrawl']['rechecked']}) |",
+        f"| trafilatura CLI `--parallel` | {r['peer']['pages_per_s']:.1f} pages/s ({r['peer']['pages']} URLs) |",
+        f"| `readouts reextract` | {c['reextract']['pages_per_s']:.1f} pages/s |",
+    ]
+    for s in r["scaling"]:
+        lines.append(
+            f"| archive at {s['documents']:,} documents | record {s['record_ms_mean']:.2f} ms/doc; FTS p50 {s['fts_ms_p50']:.1f} ms, p95 {s['fts_ms_p95']:.1f} ms |"
+        )
+    if r.get("rss_large"):
+        big = r["rss_large"]
+        lines.append(
+            f"| peak RSS at {big['pages']} pages | {big['peak_rss_main_mb']:.0f} MB main, {big['peak_rss_tree_mb']:.0f} MB with workers |"
+        )
+    lines += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
+    for t in r["targets"]:
+        lines.append(f"| {t['target']} | {t['value']} | {t['bound']} | {'yes' if t['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run every stage and print the table and the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=2000, help="article pages in the mirror (default 2000)")
+    parser.add_argument("--rss-pages", type=int, default=8000, help="a second, larger crawl for memory (0: skip)")
+    parser.add_argument("--scale", default="1000,10000,100000", help="archive sizes for the scaling stage")
+    parser.add_argument("--million", action="store_true", help="add 1,000,000 documents to the scaling stage")
+    parser.add_argument("--peer-pages", type=int, default=1000, help="URLs given to the trafilatura CLI")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.scale.split(",") if s] + ([1_000_000] if args.million else [])
+    with tempfile.TemporaryDirectory(prefix="readouts-bench-") as tmp:
+        work = Path(tmp)
+        log(f"generating a {args.pages}-page mirror")
+        site = Mirror(work / "mirror", args.pages)
+        results: dict[str, Any] = {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "cpu_model": _cpu_model(),
+                "python": platform.python_version(),
+                "date": time.strftime("%Y-%m-%d"),
+            },
+            "mean_page_kb": sum(len(site.body(p)) for p in site.pages) / len(site.pages) / 1024,
+        }
+        try:
+            log("extraction-only")
+            results["extraction"] = extraction_only(site)
+            results["crawl"] = crawl_stages(site, work)
+            results["peer"] = peer(site, work, min(args.peer_pages, len(site.pages)))
+        finally:
+            site.stop()
+        results["rss_large"] = rss_at(args.rss_pages, work) if args.rss_pages else None
+        results["scaling"] = scaling.measure(work / "scaling.db", sizes, progress=log) if sizes else []
+    results["targets"] = targets(results)
+    print(table(results))
+    print(json.dumps(results, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+def _cpu_model() -> str:
+    """The CPU model named in /proc/cpuinfo."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    main()

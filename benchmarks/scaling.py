@@ -1,0 +1,153 @@
+"""Archive scaling: the cost of recording one page, and FTS search latency, with 1k, 10k, 100k documents archived."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+from measure import percentile
+
+from crawler.article import article_text
+from crawler.extract import Extracted
+from storage import query
+from storage.archive import Archive, ArticleText, PageRecord
+
+EN = [
+    "talks",
+    "minister",
+    "president",
+    "cooperation",
+    "bilateral",
+    "relations",
+    "trade",
+    "energy",
+    "security",
+    "partnership",
+    "strategic",
+    "summit",
+    "dialogue",
+    "investment",
+    "agriculture",
+    "culture",
+    "development",
+    "stability",
+    "multilateral",
+    "region",
+    "visit",
+    "agreement",
+]
+ZH = [
+    "会谈",
+    "合作",
+    "发展",
+    "关系",
+    "战略",
+    "伙伴",
+    "总统",
+    "外长",
+    "双边",
+    "贸易",
+    "能源",
+    "安全",
+    "和平",
+    "友好",
+    "共同",
+    "推动",
+    "加强",
+    "人民",
+    "国际",
+    "地区",
+]
+RU = [
+    "переговоры",
+    "сотрудничество",
+    "развитие",
+    "отношения",
+    "стратегический",
+    "партнёрство",
+    "президент",
+    "министр",
+    "торговля",
+]
+VOCABULARY = [
+    f"{a}{b}{c}" for a in ("ka", "lo", "mi", "ne", "su", "ta", "ve", "zo") for b in "aeiou" for c in range(250)
+]
+QUERIES = ["talks", "strategic partnership", "lomi17 talks", "sue42", "战略伙伴", "переговоры", "taa123 kae9"]
+TIMED = 200  # recordings timed at each size
+SEARCHES = 60  # searches timed at each size
+BUILD_BATCH = 1000  # synthetic documents per transaction while building up to a size
+
+
+def extracted(n: int) -> Extracted:
+    """Readout n as extraction gives it: ~750 words of common and rare words, a Chinese and a Russian line."""
+    rng = random.Random(n)
+    lines = [
+        " ".join(rng.choice(EN) if rng.random() < 0.3 else rng.choice(VOCABULARY) for _ in range(70)) + f" {n}-{i}."
+        for i in range(10)
+    ]
+    lines.append("".join(rng.choice(ZH) for _ in range(30)) + f"（{n}）")
+    lines.append(" ".join(rng.choice(RU) for _ in range(30)) + f" ({n}).")
+    return Extracted(title=f"Readout {n}: talks", lines=tuple(lines))
+
+
+def synthetic(n: int) -> ArticleText:
+    """Readout n as the archive receives it: cleaned, hashed and MinHashed."""
+    article = article_text(extracted(n), frozenset())
+    assert article is not None
+    return article
+
+
+def page(n: int, article: ArticleText) -> PageRecord:
+    """The page record of synthetic readout n."""
+    return PageRecord(url=f"http://127.0.0.2/a/{n}.html", source="bench", host="127.0.0.2", status=200, article=article)
+
+
+def _grow(archive: Archive, start: int, stop: int, workers: Pool) -> None:
+    """Add documents start..stop-1 in batches (the fast path: one transaction per batch, MinHash on all cores)."""
+    for first in range(start, stop, BUILD_BATCH):
+        numbers = range(first, min(stop, first + BUILD_BATCH))
+        articles = workers.map(synthetic, numbers, chunksize=50)
+        with archive._write() as db:
+            for n, article in zip(numbers, articles, strict=True):
+                archive._record(db, page(n, article))
+
+
+def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict[str, float]]:
+    """Return, for each size, the per-document recording cost (ms) and FTS latency p50/p95 (ms)."""
+    archive = Archive(db_path)
+    results = []
+    archived = timed = 0
+    with Pool(os.cpu_count() or 1) as workers:
+        for size in sizes:
+            progress(f"archive scaling: building to {size:,} documents")
+            _grow(archive, archived, size, workers)
+            archived = size
+            costs = []
+            for n in range(10_000_000 + size, 10_000_000 + size + TIMED):  # the real per-page path, timed
+                extraction = extracted(n)
+                started = time.perf_counter()
+                article = article_text(extraction, frozenset())  # hash and MinHash
+                assert article is not None
+                archive.record(page(n, article))  # near-duplicate query, insert, FTS, one transaction
+                costs.append((time.perf_counter() - started) * 1000)
+            timed += TIMED
+            latencies = []
+            for i in range(SEARCHES):
+                started = time.perf_counter()
+                query.search(archive.db, QUERIES[i % len(QUERIES)], limit=20)
+                latencies.append((time.perf_counter() - started) * 1000)
+            results.append(
+                {
+                    "documents": size + timed,
+                    "record_ms_mean": sum(costs) / len(costs),
+                    "record_ms_p50": percentile(costs, 0.5),
+                    "fts_ms_p50": percentile(latencies, 0.5),
+                    "fts_ms_p95": percentile(latencies, 0.95),
+                }
+            )
+    archive.close()
+    return results
