@@ -327,6 +327,52 @@ def schedule(obj: Context, as_list: bool, grace: float) -> None:
 
 
 @main.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback: only this machine)."
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option("--allow-sql", is_flag=True, help="Let visitors run arbitrary read-only SQL (off by default).")
+@click.option("--db", "db_path", metavar="PATH", help="The archive to serve (same as the global --db).")
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, allow_sql: bool, db_path: str | None) -> None:
+    """Browse the archive in a web browser (Datasette): search, meetings side by side, page histories with diffs.
+
+    Read-only and safe while a crawl writes. Arbitrary SQL is off unless --allow-sql; the canned queries (latest
+    readouts, meetings, changes of the last 7 days, source health) always work.
+    """
+    from crawler.web.serve import run as run_web
+
+    if db_path:
+        obj = Context(db_path, obj.sources)
+    obj.reader().close()  # a clear error when there is no archive
+    Archive(obj.db).close()  # bring an older archive's schema up to date (the browsing view)
+    click.echo(f"serving {obj.db} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    run_web(obj.db, host, port, allow_sql)
+
+
+@main.command()
+@click.option("--db", "db_path", metavar="PATH", help="The demo archive  [default: ./readouts-demo.db]")
+@click.pass_context
+def demo(ctx: click.Context, db_path: str | None) -> None:
+    """Try the whole product offline: serve a small sample web, crawl it, edit a readout, re-crawl, report.
+
+    The sample web (the seed readouts republished by a ministry, an embassy and a news portal) runs on loopback;
+    nothing touches the network. A previous demo archive is replaced; any other file is left alone.
+    """
+    from crawler.demo.run import NotADemoArchive, run_demo
+
+    parent = ctx.parent
+    given = parent is not None and parent.get_parameter_source("db") != click.core.ParameterSource.DEFAULT
+    path = Path(db_path or (ctx.obj.db if given else "readouts-demo.db"))
+    try:
+        run_demo(path, click.echo)
+    except NotADemoArchive as exc:
+        raise click.ClickException(str(exc)) from None
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_obj
 def backup(obj: Context, path: str) -> None:

@@ -67,3 +67,33 @@ def meetings(
             "participants": names,
             "documents": documents,
         }
+
+
+def meeting_with_texts(db: Database, meeting_id: int) -> dict[str, Any] | None:
+    """Return one meeting with every document reporting it: title, date, language, text and current copies."""
+    row = db.execute("select * from meetings where id = ?", [meeting_id]).fetchone()
+    if row is None:
+        return None
+    documents = list(
+        db.query(
+            "select id as document_id, title, published, language, text from documents where meeting_id = ? "
+            "order by id",
+            [meeting_id],
+        )
+    )
+    for doc in documents:
+        doc["copies"] = list(
+            db.query(
+                "select url, source, first_seen from copies where document_id = ? and current = 1 order by id",
+                [doc["document_id"]],
+            )
+        )
+    _, date, kind, place, participants = row
+    return {
+        "meeting_id": meeting_id,
+        "date": date,
+        "kind": kind,
+        "place": place,
+        "participants": json.loads(participants),
+        "documents": documents,
+    }

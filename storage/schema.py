@@ -208,3 +208,16 @@ def m0006_meetings(db: Database) -> None:
 def m0007_run_stops(db: Database) -> None:
     """Sources a run stopped early (blocked by 403s, asked to wait too long): {source: reason} as JSON."""
     db.table("runs").add_column("stopped", str, not_null_default="{}")
+
+
+@migrations(name="0008_readouts_view")
+def m0008_readouts_view(db: Database) -> None:
+    """A view of documents for browsing: year, the sources carrying each (JSON list) and its number of copies."""
+    db.create_view(
+        "readouts",
+        """select d.id, d.title, d.published, substr(d.published, 1, 4) as year, d.language,
+       (select json_group_array(distinct c.source) from copies c where c.document_id = d.id) as sources,
+       (select count(*) from copies c where c.document_id = d.id) as copies,
+       d.meeting_id, d.story_id, d.first_seen, d.text
+from documents d""",
+    )

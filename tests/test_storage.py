@@ -42,6 +42,7 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0005_stories",
         "0006_meetings",
         "0007_run_stops",
+        "0008_readouts_view",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

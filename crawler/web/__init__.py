@@ -1,0 +1,1 @@
+"""The web UI: Datasette on the archive, with readouts' metadata, canned queries and pages (a Datasette plugin)."""
