@@ -97,8 +97,7 @@ class DemoSite:
     def base(self) -> str:
         """The site's base URL."""
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{HOSTS[self.name]}:{self.server.server_address[1]}"
 
     def edit(self, stem: str) -> None:
         """Silently edit one readout (the same URL now serves a changed sentence)."""

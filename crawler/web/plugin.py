@@ -87,8 +87,10 @@ def register_routes() -> list[tuple[str, Any]]:
 
 
 @hookimpl
-def render_cell(value: Any, column: str, table: str | None) -> Markup | None:
-    """Link meeting ids to their meeting page and page URLs to their history."""
+def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Markup | None:
+    """Link meeting ids to their meeting page, page URLs to their history, browsing rows to their document."""
+    if table == "readouts" and column == "id" and isinstance(value, int):
+        return Markup('<a href="{}">{}</a>').format(datasette.urls.row(database, "documents", value), value)
     if column == "meeting_id" and isinstance(value, int):
         return Markup('<a href="{}">meeting {}</a>').format(meeting_link(value), value)
     if column == "url" and table in ("pages", "copies", "events") and isinstance(value, str):

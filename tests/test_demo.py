@@ -1,0 +1,55 @@
+"""`readouts demo` end to end: the sample web crawled twice, and a printed summary that matches the archive."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_sources
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_offline_and_reports_what_the_archive_holds(tmp_path: Path, readouts) -> None:
+    db = tmp_path / "readouts-demo.db"
+    result = readouts("demo", "--db", str(db), timeout=300)
+    assert result.code == 0, result.err
+    found = re.search(
+        r"holds (\d+) pages as (\d+) documents \((\d+) published on more than one site\), (\d+) meetings, "
+        r"(\d+) change caught",
+        result.out,
+    )
+    assert found, result.out
+    pages, documents, republished, meetings, changed = map(int, found.groups())
+    with sqlite3.connect(db) as conn:
+        one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+        assert pages == one("select count(*) from pages where content_hash is not null") == 11
+        assert documents == one("select count(*) from documents")
+        assert republished == one(
+            "select count(*) from (select document_id from copies group by document_id having count(*) > 1)"
+        )
+        assert meetings == one("select count(*) from meetings") == 5  # 2014, 2018, 2019, 2022, 2023
+        assert changed == one("select count(*) from events where kind = 'changed'") == 1
+        assert one("select count(*) from runs where status = 'ok'") == 2
+    assert "readouts --db" in result.out and "serve" in result.out  # what to try next
+    for line in (line.strip() for line in result.out.splitlines() if line.strip().startswith("readouts --db")):
+        if " search " in line:
+            query = line.split(" search ", 1)[1]
+            assert readouts("search", query, db=db).out.strip(), line  # the suggested searches find something
+    again = readouts("demo", "--db", str(db), timeout=300)
+    assert again.code == 0 and "removed the previous demo archive" in again.out
+
+
+def test_demo_never_overwrites_a_real_archive(tmp_path: Path, serve, readouts) -> None:
+    db = tmp_path / "mine.db"
+    sources = write_sources(
+        tmp_path / "s.toml", "[source.mine]\nstart_urls = ['http://127.0.0.1:9/']\narticles = ['/a/']\n"
+    )
+    readouts("--sources", str(sources), "crawl", db=db)
+    before = db.read_bytes()
+    result = readouts("demo", "--db", str(db))
+    assert result.code == 1 and "not a demo archive" in result.err
+    assert db.read_bytes() == before

@@ -1,0 +1,201 @@
+"""`readouts serve` against a running Datasette on a demo archive: search, meetings, diffs, SQL off, escaping."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from crawler.demo.web import EDIT
+from storage.archive import Archive, ArticleText, PageRecord
+from tests.conftest import subprocess_env
+
+pytestmark = pytest.mark.slow
+HOSTILE_TITLE = "<script>alert(1)</script> Xi Jinping holds talks with Vladimir Putin"
+HOSTILE_TEXT = "<img src=x onerror=alert(2)> On June 5, 2019 Xi Jinping held talks with Vladimir Putin in Moscow."
+HOSTILE_URL = "http://127.0.0.9/news/hostile.html"
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`readouts serve` in a subprocess."""
+
+    def __init__(self, db: Path, *args: str) -> None:
+        """Start serving the archive and wait until it answers."""
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "crawler", "--db", str(db), "serve", "--port", str(self.port), *args]
+        self.proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=2).read()
+                return
+            except OSError:
+                assert self.proc.poll() is None, self.proc.communicate()[1]
+                time.sleep(0.2)
+        raise AssertionError("readouts serve did not answer")
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET a path; return the status and the body."""
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def json(self, path: str) -> object:
+        """GET a JSON path."""
+        status, body = self.get(path)
+        assert status == 200, body[:500]
+        return json.loads(body)
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self.proc.terminate()
+        self.proc.communicate(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo archive (crawled twice, with an edit), plus a document holding markup in its title and text."""
+    db = tmp_path_factory.mktemp("serve") / "demo.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "demo", "--db", str(db)],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    store = Archive(db)
+    hostile = ArticleText(
+        content_hash="f" * 64,
+        text=HOSTILE_TEXT,
+        title=HOSTILE_TITLE,
+        published="2019-06-05",
+        meeting=("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
+    )
+    store.record(PageRecord(url=HOSTILE_URL, source="hostile", host="127.0.0.9", status=200, article=hostile))
+    store.close()
+    return db
+
+
+@pytest.fixture(scope="module")
+def server(archive: Path) -> Iterator[Server]:
+    """`readouts serve` on the archive, with the defaults."""
+    running = Server(archive)
+    yield running
+    running.stop()
+
+
+def test_search_finds_a_chinese_phrase(server: Server) -> None:
+    rows = server.json("/demo/readouts.json?_shape=array&_search=" + quote("全面战略协作"))
+    assert [r["title"] for r in rows] == ["习近平同俄罗斯总统普京举行会谈"]  # type: ignore[index]
+    rows = server.json("/demo/documents.json?_shape=array&_search=" + quote("普京举行会谈"))
+    assert len(rows) == 1  # type: ignore[arg-type]
+
+
+def test_facets_by_source_language_and_year(server: Server) -> None:
+    page = server.json("/demo/readouts.json")
+    facets = page["facet_results"]  # type: ignore[index]
+    assert {"sources", "language", "year"} <= set(facets)
+    years = {row["value"] for row in facets["year"]["results"]}
+    assert {"2014", "2018", "2019", "2022", "2023"} <= years
+
+
+def test_the_meeting_page_lists_every_copy(server: Server, archive: Path) -> None:
+    with sqlite3.connect(archive) as db:
+        (meeting,) = db.execute("select meeting_id from documents where title like '习近平%'").fetchone()
+        (documents,) = db.execute("select count(*) from documents where meeting_id = ?", [meeting]).fetchone()
+        urls = [
+            url
+            for (url,) in db.execute(
+                "select c.url from copies c join documents d on d.id = c.document_id "
+                "where d.meeting_id = ? and c.current = 1",
+                [meeting],
+            )
+        ]
+    assert len(urls) >= 4  # the ministry (edited), the embassy, the news portal, the Chinese page
+    status, page = server.get(f"/-/readouts/meeting/{meeting}")
+    assert status == 200
+    for url in urls:
+        assert url in page
+    assert "习近平同俄罗斯总统普京举行会谈" in page
+    assert page.count('<section class="readouts-doc"') == documents  # side by side, one column per document
+    assert server.get("/-/readouts/meeting/99999")[0] == 404
+
+
+def test_the_history_page_shows_both_versions_of_the_edited_sentence(server: Server, archive: Path) -> None:
+    with sqlite3.connect(archive) as db:
+        (url,) = db.execute("select url from events where kind = 'changed'").fetchone()
+    status, page = server.get("/-/readouts/history?url=" + quote(url, safe=""))
+    assert status == 200
+    removed = [line for line in page.splitlines() if 'class="removed"' in line]
+    added = [line for line in page.splitlines() if 'class="added"' in line]
+    assert any(EDIT[0] in line for line in removed) and any(EDIT[1] in line for line in added)
+
+
+def test_arbitrary_sql_is_refused_unless_allowed(server: Server, archive: Path) -> None:
+    assert server.get("/demo.json?sql=" + quote("select count(*) from pages"))[0] == 403
+    assert server.json("/demo/latest_readouts.json?_shape=array")  # canned queries still work
+    for name in ("meetings_with_documents", "changes_last_7_days", "source_health"):
+        assert server.get(f"/demo/{name}.json")[0] == 200, name
+    allowed = Server(archive, "--allow-sql")
+    try:
+        rows = allowed.json("/demo.json?_shape=array&sql=" + quote("select count(*) as n from pages"))
+        assert rows[0]["n"] > 0  # type: ignore[index]
+        status, _ = allowed.get("/demo.json?sql=" + quote("delete from pages"))
+        assert status != 200  # still read-only
+    finally:
+        allowed.stop()
+
+
+def test_stored_markup_comes_back_escaped(server: Server, archive: Path) -> None:
+    with sqlite3.connect(archive) as db:
+        document, meeting = db.execute(
+            "select id, meeting_id from documents where content_hash = ?", ["f" * 64]
+        ).fetchone()
+    pages = [
+        server.get(f"/-/readouts/meeting/{meeting}")[1],
+        server.get("/-/readouts/history?url=" + quote(HOSTILE_URL, safe=""))[1],
+        server.get(f"/demo/documents/{document}")[1],
+        server.get("/demo/readouts?_search=" + quote("onerror"))[1],
+    ]
+    for page in pages:
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+def test_the_archive_is_read_live_and_never_written(server: Server, archive: Path) -> None:
+    store = Archive(archive)  # a crawl writing while the server runs
+    late = ArticleText(content_hash="e" * 64, text="A late readout about a phone call.", title="Late phone call")
+    store.record(
+        PageRecord(url="http://127.0.0.9/news/late.html", source="late", host="127.0.0.9", status=200, article=late)
+    )
+    store.close()
+    rows = server.json("/demo/documents.json?_shape=array&title=" + quote("Late phone call"))
+    assert len(rows) == 1  # type: ignore[arg-type]
+    (database,) = server.json("/-/databases.json")  # type: ignore[misc]
+    assert database["is_mutable"] and not database["is_memory"]  # opened mode=ro, never immutable
+
+
+def test_bound_to_loopback_only(server: Server) -> None:
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.2", server.port), timeout=2):
+        pass
