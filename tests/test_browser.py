@@ -49,7 +49,8 @@ def test_search_open_a_result_its_meeting_and_a_diff(page) -> None:  # type: ign
     assert columns.count() >= 3
     text = page.locator(".readouts-side").inner_text()
     assert "习近平同俄罗斯总统普京举行会谈" in text and "Xi Jinping Holds Talks" in text
-    edited = page.locator("section.readouts-doc li", has_text="127.0.0.1").filter(has_text="/news/2019/2019-06-05.html").first
+    copies = page.locator("section.readouts-doc li", has_text="127.0.0.1")  # the ministry's copies
+    edited = copies.filter(has_text="/news/2019/2019-06-05.html").first
     edited.locator("a", has_text="history").click()  # the edited page's history
     page.wait_for_url("**/-/readouts/history*")
     removed = page.locator(".readouts-diff p.removed").all_inner_texts()
