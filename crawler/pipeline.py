@@ -157,8 +157,7 @@ class ArchivePipeline:
             self._store(item, host, None, "soft 404: the page says it is not there")
             return _summary(item)
         self.pending[host].append(_Pending(item, result, new=url not in self.known))
-        _, known_pages = self.archive.site_line_counts(host)
-        if known_pages + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
+        if self.archive.site_page_count(host) + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
             self.flush(host)
         return _summary(item)
 
@@ -218,7 +217,8 @@ class ArchivePipeline:
         """Learn the host's template from its held-back pages, then archive them."""
         batch = self.pending.pop(host, [])
         self.archive.add_site_lines(host, [boilerplate.page_keys(p.extracted.lines) for p in batch if p.new])
-        counts, pages = self.archive.site_line_counts(host)
+        keys = set().union(*(boilerplate.page_keys(p.extracted.lines) for p in batch))
+        counts, pages = self.archive.site_line_counts(host, keys)  # only the lines at hand: sites grow large
         template = boilerplate.template_keys(counts, pages)
         for pending in batch:
             article = article_text(pending.extracted, template)

@@ -7,7 +7,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -433,11 +433,26 @@ class Archive:
 
     # --- per-site template lines ---------------------------------------------------------------------------
 
-    def site_line_counts(self, host: str) -> tuple[dict[str, int], int]:
-        """Return the per-line page counts of a host and how many pages they were counted over."""
-        counts = {k: n for k, n in self.db.execute("select line_key, pages from site_lines where host = ?", [host])}
+    def site_line_counts(self, host: str, keys: Iterable[str] | None = None) -> tuple[dict[str, int], int]:
+        """Return the per-line page counts of a host (only of `keys` when given) and the pages counted over.
+
+        Pass the keys of the lines at hand: a large site has tens of thousands of counted lines.
+        """
+        if keys is None:
+            rows = list(self.db.execute("select line_key, pages from site_lines where host = ?", [host]))
+        else:
+            wanted, rows = list(keys), []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"select line_key, pages from site_lines where host = ? and line_key in ({marks})"
+                rows += self.db.execute(sql, [host, *chunk]).fetchall()
+        return {k: n for k, n in rows}, self.site_page_count(host)
+
+    def site_page_count(self, host: str) -> int:
+        """Return how many pages of a host have had their lines counted."""
         total = self.db.execute("select pages from site_pages where host = ?", [host]).fetchone()
-        return counts, int(total[0]) if total else 0
+        return int(total[0]) if total else 0
 
     def add_site_lines(self, host: str, pages: list[set[str]]) -> None:
         """Count the line keys of newly seen pages of a host (each page's keys once)."""
