@@ -1,0 +1,43 @@
+"""The pipeline benchmark runs end to end at a tiny size and reports every measurement (numbers, never asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import subprocess_env
+
+SCRIPT = Path(__file__).parent.parent / "benchmarks" / "pipeline.py"
+
+
+@pytest.mark.slow
+def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["--pages", "60", "--rss-pages", "80", "--scale", "50,150", "--peer-pages", "20", "--json", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], env=subprocess_env(), capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    crawl = result["crawl"]
+    for value in (
+        crawl["fetch_only"]["pages_per_s"],
+        crawl["full_crawl"]["pages_per_s"],
+        crawl["full_crawl"]["peak_rss_tree_mb"],
+        crawl["recrawl"]["routine_seconds"],
+        crawl["recrawl"]["recheck_seconds"],
+        crawl["reextract"]["pages_per_s"],
+        result["extraction"]["pages_per_s_1"],
+        result["extraction"]["pages_per_s_all"],
+        result["peer"]["pages_per_s"],
+        result["rss_large"]["peak_rss_tree_mb"],
+    ):
+        assert value > 0
+    assert crawl["full_crawl"]["pages_fetched"] == crawl["fetch_only"]["pages"] == 60
+    assert crawl["full_crawl"]["failed"] == 0 and crawl["recrawl"]["unchanged"] == crawl["recrawl"]["rechecked"]
+    assert [s["documents"] for s in result["scaling"]] == [50 + 200, 150 + 400]
+    assert len(result["targets"]) == 9 and "| target |" in done.stdout
