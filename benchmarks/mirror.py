@@ -10,10 +10,12 @@ import json
 import random
 import sys
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 HOSTS = ("127.0.0.51", "127.0.0.52", "127.0.0.53")
 PER_LISTING = 20
+FIRST_DAY = date(2014, 1, 1)
 WORDS = [
     "the",
     "two",
@@ -128,7 +130,8 @@ def plan(pages: int) -> list[Page]:
     while len(out) < pages:
         sites = range(3) if n % 5 == 0 else [n % 3]
         for site in sites:
-            out.append(Page(site, f"/news/{202001 + n % 60:06d}/t{n:08d}.html", n))
+            day = FIRST_DAY + timedelta(days=n // 3)  # dated URLs as the MFA's: /202303/t20230321_11045210.html
+            out.append(Page(site, f"/news/{day:%Y%m}/t{day:%Y%m%d}_{11_000_000 + n}.html", n))
         n += 1
     return out[:pages]
 
@@ -163,7 +166,7 @@ def sources_toml(ports: dict[str, int], concurrency: int) -> str:
         base = f"http://{host}:{ports[host]}"
         entries.append(
             f"[source.site{site}]\nstart_urls = ['{base}/news/index.html']\nfollow = ['/news/index_\\d+\\.html$']\n"
-            f"articles = ['/news/\\d{{6}}/t\\d{{8}}\\.html$']\ndelay = 0\nconcurrency = {concurrency}\n"
+            f"articles = ['/news/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']\ndelay = 0\nconcurrency = {concurrency}\n"
             f"max_pages = 1000000\n"
         )
     return "\n".join(entries)

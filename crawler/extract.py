@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date
 
 import lxml.html
 import trafilatura
@@ -13,6 +12,7 @@ from lxml import etree
 from trafilatura.settings import Document
 
 from crawler.decode import DecodeError, decode_html, sniff_binary
+from crawler.page_meta import page_meta, text_date
 
 logger = logging.getLogger(__name__)
 
@@ -23,15 +23,6 @@ _SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
 _FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
 _COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved", re.I)
 _REGISTRATION = re.compile(r"\d{5,}\s*号|ICP|\b\d{6,}-\d\b")
-_URL_DATES = (
-    re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+"),
-    re.compile(r"/(\d{4})-(\d{2})/(\d{2})/"),
-    re.compile(r"/(\d{4})(\d{2})/(\d{2})/"),
-    re.compile(r"/(\d{4})/(\d{2})/(\d{2})/"),
-    re.compile(r"[/_-](\d{4})(\d{2})(\d{2})[/_.-]"),
-)
-_META_DATES = ("PubDate", "publishdate", "pubdate", "article:published_time", "datePublished", "date", "dc.date")
-_META_TITLES = ("ArticleTitle", "og:title")
 # microformats (h-entry) and schema.org markup for an article's lead paragraph and place
 _LEAD = "//*[not(self::meta)][contains(concat(' ', normalize-space(@class), ' '), ' p-summary ')]"
 _PLACE = "//*[not(self::meta)][contains(concat(' ', normalize-space(@class), ' '), ' p-location ')]"
@@ -81,21 +72,21 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         return Failure(f"unparsable ({exc})")
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
-    meta = _meta(tree)
     lead, place = _marked(tree, _LEAD), _marked(tree, _PLACE)
     _unwrap_layout_tables(tree)
     _drop_link_blocks(tree)
+    meta = page_meta(tree, url)  # after the link blocks are gone: a date searched in the text is not a menu's
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
-        with_metadata=True,
+        with_metadata=False,  # page_meta has it, without trafilatura's costlier whole-page searches
         favor_precision=True,
         include_comments=False,
         include_tables=True,
     )
     if not isinstance(doc, Document) or not doc.text:
         return Failure("empty (no article body found)")
-    title = _clean_line(meta.get("title") or doc.title or "") or None
+    title = _clean_line(meta.title or "") or None
     lines = clean_lines(doc.text.splitlines(), title)
     if not lines:
         return Failure("empty (only boilerplate)")
@@ -104,10 +95,10 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     return Extracted(
         title=title,
         lines=lines,
-        published=_published(meta.get("date"), url, doc.date),
-        author=doc.author or None,
-        sitename=doc.sitename or None,
-        language=(doc.language or tree.get("lang") or tree.get("xml:lang") or language or None),
+        published=meta.published or text_date(tree, url),
+        author=meta.author,
+        sitename=meta.sitename,
+        language=meta.language or language,
         place=place,
     )
 
@@ -161,21 +152,6 @@ def _depth(tree: lxml.html.HtmlElement) -> int:
     return deepest
 
 
-def _meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
-    """Return the title and date that the page declares in its meta tags."""
-    found: dict[str, str] = {}
-    for el in tree.iter("meta"):
-        name = el.get("name") or el.get("property") or el.get("itemprop") or ""
-        content = (el.get("content") or "").strip()
-        if not content:
-            continue
-        if "title" not in found and name in _META_TITLES:
-            found["title"] = content
-        if "date" not in found and name in _META_DATES:
-            found["date"] = content
-    return found
-
-
 def _marked(tree: lxml.html.HtmlElement, xpath: str) -> str | None:
     """Return the text of the first element the xpath finds, whitespace collapsed."""
     found = tree.xpath(xpath)
@@ -208,28 +184,3 @@ def _drop_link_blocks(tree: lxml.html.HtmlElement) -> None:
         linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
         if linked and linked >= 0.5 * len(text) and not el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
             el.drop_tree()
-
-
-def _valid_date(year: int, month: int, day: int) -> str | None:
-    """Return YYYY-MM-DD when the parts make a plausible publication date."""
-    try:
-        found = date(year, month, day)
-    except ValueError:
-        return None
-    return found.isoformat() if 1990 <= year <= date.today().year + 1 else None
-
-
-def _published(meta_date: str | None, url: str, found: str | None) -> str | None:
-    """Return the published date: the page's meta tag, else the URL, else what trafilatura found."""
-    match = re.match(r"\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", meta_date or "")
-    valid = _valid_date(*(int(g) for g in match.groups())) if match else None
-    if valid:
-        return valid
-    for pattern in _URL_DATES:
-        match = pattern.search(url)
-        if match:
-            valid = _valid_date(*(int(g) for g in match.groups()))
-            if valid:
-                return valid
-    match = re.match(r"\s*(\d{4})-(\d{2})-(\d{2})", found or "")
-    return _valid_date(*(int(g) for g in match.groups())) if match else None

@@ -164,7 +164,15 @@ class SourceSpider(Spider):
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         self.seen_articles.add(url)
-        meta = {"article": True, "recheck": True, "dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES}
+        meta = {
+            "article": True,
+            "recheck": True,
+            "dont_redirect": True,
+            "handle_httpstatus_list": RECHECK_STATUSES,
+            # AutoThrottle may raise its delay on a non-200 answer but never lower it, so a run of 304s would
+            # ratchet the delay up to the slowest answer seen; re-checks leave the delay to the site's 200s
+            "autothrottle_dont_adjust_delay": True,
+        }
         return Request(
             url,
             headers=headers,
