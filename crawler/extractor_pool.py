@@ -1,15 +1,19 @@
-"""Extraction in worker processes, under a wall-clock timeout and a memory bound, so one page cannot stall a crawl."""
+"""Extraction and the cleaning after it in worker processes, under a wall-clock timeout and a memory bound."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import resource
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from pebble import ProcessPool
 
+from crawler.article import article_text
 from crawler.extract import Extracted, Failure, extract
+from storage.archive import ArticleText
 
 EXTRACT_TIMEOUT_S = 30.0
 WORKER_MEMORY_BYTES = 2 * 1024**3
@@ -42,16 +46,27 @@ class ExtractorPool:
         self, body: bytes, url: str, content_type: str | None, language: str | None, timeout: float | None = None
     ) -> Extracted | Failure:
         """Extract one page in a worker; a timeout, crash or memory error becomes a Failure."""
+        result = await self._run(extract, (body, url, content_type, language), timeout, "extraction")
+        return result if isinstance(result, Extracted | Failure) else Failure(f"extraction gave {result!r}")
+
+    async def article(
+        self, extracted: Extracted, template: frozenset[str], timeout: float | None = None
+    ) -> ArticleText | Failure | None:
+        """Strip the site's template, hash, fingerprint and recognise the meeting in a worker (None: nothing left)."""
+        return await self._run(article_text, (extracted, template), timeout, "cleaning")  # type: ignore[no-any-return]
+
+    async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
+        """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
-        future = self.pool.schedule(extract, args=(body, url, content_type, language), timeout=seconds)
+        future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
             return await asyncio.wrap_future(future)
         except FutureTimeout:
-            return Failure(f"extraction timed out after {seconds:g}s")
+            return Failure(f"{what} timed out after {seconds:g}s")
         except MemoryError:
-            return Failure("extraction ran out of memory")
+            return Failure(f"{what} ran out of memory")
         except Exception as exc:  # a crashed worker or a bug in extraction must not end the crawl
-            return Failure(f"extraction failed: {type(exc).__name__}: {exc}")
+            return Failure(f"{what} failed: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         """Stop the workers."""

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from scrapy.crawler import Crawler
 
 from crawler import boilerplate
-from crawler.article import article_text
 from crawler.extract import Extracted, Failure
 from crawler.extractor_pool import ExtractorPool
 from crawler.soft404 import looks_missing
@@ -75,6 +74,7 @@ class _Pending:
     item: dict[str, Any]
     extracted: Extracted
     new: bool
+    keys: set[str] = field(default_factory=set)  # the keys of its lines, for template learning
 
 
 @dataclass
@@ -156,9 +156,10 @@ class ArchivePipeline:
         if looks_missing(result):
             self._store(item, host, None, "soft 404: the page says it is not there")
             return _summary(item)
-        self.pending[host].append(_Pending(item, result, new=url not in self.known))
+        keys = boilerplate.page_keys(result.lines)
+        self.pending[host].append(_Pending(item, result, new=url not in self.known, keys=keys))
         if self.archive.site_page_count(host) + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
-            self.flush(host)
+            await self.flush(host)
         return _summary(item)
 
     def _gone_page(self, url: str) -> bool:
@@ -211,18 +212,21 @@ class ArchivePipeline:
     async def close_spider(self) -> None:
         """Archive the pages still held back for template learning."""
         for host in list(self.pending):
-            self.flush(host)
+            await self.flush(host)
 
-    def flush(self, host: str) -> None:
-        """Learn the host's template from its held-back pages, then archive them."""
+    async def flush(self, host: str) -> None:
+        """Learn the host's template from its held-back pages, then archive them (cleaned in a worker)."""
         batch = self.pending.pop(host, [])
-        self.archive.add_site_lines(host, [boilerplate.page_keys(p.extracted.lines) for p in batch if p.new])
-        keys = set().union(*(boilerplate.page_keys(p.extracted.lines) for p in batch))
+        self.archive.add_site_lines(host, [p.keys for p in batch if p.new])
+        keys = set().union(*(p.keys for p in batch))
         counts, pages = self.archive.site_line_counts(host, keys)  # only the lines at hand: sites grow large
         template = boilerplate.template_keys(counts, pages)
         for pending in batch:
-            article = article_text(pending.extracted, template)
-            self._store(pending.item, host, article, None if article else "empty after cleaning")
+            article = await self.pool.article(pending.extracted, template, timeout=self.extract_timeout)
+            if isinstance(article, Failure):
+                self._store(pending.item, host, None, article.reason)
+            else:
+                self._store(pending.item, host, article, None if article else "empty after cleaning")
 
     def _store(self, item: dict[str, Any], host: str, article: ArticleText | None, error: str | None) -> None:
         """Write one page to the archive and count the outcome."""

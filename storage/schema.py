@@ -221,3 +221,15 @@ def m0008_readouts_view(db: Database) -> None:
        d.meeting_id, d.story_id, d.first_seen, d.text
 from documents d""",
     )
+
+
+@migrations(name="0009_fts_reindex_on_text_only")
+def m0009_fts_reindex_on_text_only(db: Database) -> None:
+    """Re-index a document in FTS only when its title or text change, not when its story or meeting is set."""
+    db.execute("drop trigger if exists documents_au")
+    db.execute(
+        """create trigger documents_au after update of title, text on documents begin
+  insert into documents_fts (documents_fts, rowid, title, text) values ('delete', old.rowid, old.title, old.text);
+  insert into documents_fts (rowid, title, text) values (new.rowid, new.title, new.text);
+end"""
+    )

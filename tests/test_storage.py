@@ -43,8 +43,23 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0006_meetings",
         "0007_run_stops",
         "0008_readouts_view",
+        "0009_fts_reindex_on_text_only",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_fts_follows_text_edits_but_not_story_or_meeting_updates(archive: Archive) -> None:
+    archive.record(page("http://127.0.0.2/a.html", "Talks in Kazan on the summit agenda."))
+    db = archive.db
+    (doc_id,) = db.execute("select id from documents").fetchone()
+    writes: list[str] = []
+    db.conn.set_trace_callback(writes.append)
+    db.execute("update documents set story_id = ?, meeting_id = null where id = ?", [doc_id, doc_id])
+    db.conn.set_trace_callback(None)
+    assert not [w for w in writes if "documents_fts" in w]  # no re-index for a story or meeting
+    db.execute("update documents set text = 'Talks in Beijing.' where id = ?", [doc_id])
+    hits = lambda q: db.execute("select count(*) from documents_fts where documents_fts match ?", [q]).fetchone()[0]  # noqa: E731
+    assert hits("Beijing") == 1 and hits("Kazan") == 0
 
 
 def test_same_text_on_three_sites_is_one_document_with_three_copies(archive: Archive) -> None:
