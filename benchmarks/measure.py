@@ -49,9 +49,25 @@ def rss(pid: int) -> int:
     return int(fields[21]) * PAGE if fields else 0
 
 
+def pss(pid: int) -> int:
+    """Return a process's proportional set size in bytes: pages shared with other processes count by their share.
+
+    Summed over a process tree, PSS is the memory the tree really holds; summed RSS counts every page a forked
+    worker still shares with its parent once per process.
+    """
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 @dataclass
 class Run:
-    """A finished command: wall time, peak RSS of its main process and of its whole tree, output."""
+    """A finished command: wall time, peak RSS of its main process and of its whole tree, peak PSS of the tree."""
 
     seconds: float
     peak_main_mb: float
@@ -59,13 +75,14 @@ class Run:
     code: int
     out: str
     err: str
+    peak_pss_tree_mb: float = 0.0
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600) -> Run:
     """Run a command to its end, sampling the memory of its process tree every 100 ms."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    peak = [0, 0]
+    peak = [0, 0, 0]
     done = threading.Event()
 
     def sample() -> None:
@@ -75,6 +92,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600
                 tree = descendants(proc.pid)
             sizes = [rss(pid) for pid in tree]
             peak[0], peak[1] = max(peak[0], sizes[0]), max(peak[1], sum(sizes))
+            peak[2] = max(peak[2], sum(pss(pid) for pid in tree))
             ticks += 1
             done.wait(0.1)
 
@@ -85,7 +103,8 @@ def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600
     finally:
         done.set()
         sampler.join()
-    return Run(time.perf_counter() - started, peak[0] / 2**20, peak[1] / 2**20, proc.returncode, out, err)
+    seconds = time.perf_counter() - started
+    return Run(seconds, peak[0] / 2**20, peak[1] / 2**20, proc.returncode, out, err, peak[2] / 2**20)
 
 
 def percentile(values: list[float], share: float) -> float:

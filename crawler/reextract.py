@@ -10,8 +10,8 @@ from typing import Any
 
 from crawler import boilerplate
 from crawler.article import article_text
-from crawler.extract import Extracted, Failure, extract
-from storage.archive import Archive
+from crawler.extract import Failure, extract
+from storage.archive import Archive, ArticleText
 from storage.changes import latest_captures
 from storage.warc import WarcStore, store_for
 
@@ -27,15 +27,26 @@ class ReextractTally:
     missing: int = 0  # captures whose WARC file could not be read
 
 
-def _extract_capture(job: tuple[str, str, int, str]) -> Extracted | Failure | None:
-    """Read one capture's body from its WARC file and extract it (runs in a worker process)."""
-    directory, file, offset, url = job
+_templates: dict[str, frozenset[str]] = {}  # each worker's copy of the sites' template lines, set at its start
+
+
+def _set_templates(templates: dict[str, frozenset[str]]) -> None:
+    """Give a worker process the template lines of every site (once, rather than with every page)."""
+    _templates.update(templates)
+
+
+def _extract_capture(job: tuple[str, str, int, str, str]) -> ArticleText | Failure | None:
+    """Read one capture's body from its WARC file, extract and clean it (runs in a worker process)."""
+    directory, file, offset, url, host = job
     try:
         captured = WarcStore(directory).read(file, offset)
     except (OSError, ValueError):
         return None
     content_type = next((v for k, v in captured.headers if k.lower() == "content-type"), None)
-    return extract(captured.body, url, content_type)
+    extracted = extract(captured.body, url, content_type)
+    if isinstance(extracted, Failure):
+        return extracted
+    return article_text(extracted, _templates.get(host, frozenset())) or Failure("empty after cleaning")
 
 
 def reextract(
@@ -47,27 +58,21 @@ def reextract(
     tally = ReextractTally()
     try:
         rows: list[dict[str, Any]] = latest_captures(archive.db, source)
-        jobs_list = [(str(store.directory), r["warc_file"], r["warc_offset"], r["url"]) for r in rows]
-        templates: dict[str, frozenset[str]] = {}
-        with ProcessPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+        jobs_list = [(str(store.directory), r["warc_file"], r["warc_offset"], r["url"], r["host"]) for r in rows]
+        templates = {
+            host: boilerplate.template_keys(*archive.site_line_counts(host)) for host in {r["host"] for r in rows}
+        }
+        workers = jobs or os.cpu_count() or 1
+        with ProcessPoolExecutor(workers, initializer=_set_templates, initargs=(templates,)) as pool:
             for row, result in zip(rows, pool.map(_extract_capture, jobs_list, chunksize=16), strict=True):
                 tally.pages += 1
                 if on_page:
                     on_page()
                 if result is None:
                     tally.missing += 1
-                    continue
-                if isinstance(result, Failure):
+                elif isinstance(result, Failure):
                     tally.failed += 1
-                    continue
-                host = row["host"]
-                if host not in templates:
-                    counts, pages = archive.site_line_counts(host)
-                    templates[host] = boilerplate.template_keys(counts, pages)
-                article = article_text(result, templates[host])
-                if article is None:
-                    tally.failed += 1
-                elif archive.reextracted(row["page_id"], article):
+                elif archive.reextracted(row["page_id"], result):
                     tally.updated += 1
                 else:
                     tally.unchanged += 1

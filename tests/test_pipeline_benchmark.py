@@ -28,6 +28,7 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         crawl["fetch_only"]["pages_per_s"],
         crawl["full_crawl"]["pages_per_s"],
         crawl["full_crawl"]["peak_rss_tree_mb"],
+        crawl["full_crawl"]["peak_pss_tree_mb"],
         crawl["recrawl"]["routine_seconds"],
         crawl["recrawl"]["recheck_seconds"],
         crawl["reextract"]["pages_per_s"],
@@ -35,6 +36,7 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         result["extraction"]["pages_per_s_all"],
         result["peer"]["pages_per_s"],
         result["rss_large"]["peak_rss_tree_mb"],
+        result["rss_large"]["peak_pss_tree_mb"],
     ):
         assert value > 0
     assert crawl["full_crawl"]["pages_fetched"] == crawl["fetch_only"]["pages"] == 60
