@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +88,8 @@ class CrawlContext:
     pool: ExtractorPool
     tally: RunTally
     warc: WarcStore
+    # one thread writes the WARC files, in order: gzip and fsync release the GIL, so the reactor goes on meanwhile
+    warc_writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "warc-writer"))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
         """Stay shared when Scrapy deep-copies its settings."""
@@ -99,6 +104,7 @@ class ArchivePipeline:
         self.crawler = crawler
         context: CrawlContext = crawler.settings["READOUTS_CONTEXT"]
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
+        self.warc_writer = context.warc_writer
         self.known: frozenset[str] = getattr(crawler.spidercls, "known_urls", frozenset())
         source = getattr(crawler.spidercls, "source", None)
         self.language: str | None = getattr(source, "language", None)
@@ -138,7 +144,7 @@ class ArchivePipeline:
         if recheck and status in (404, 410):
             self._count(self.archive.record_gone(self._page(item, host, error=f"HTTP {status}")))
             return _summary(item)
-        item["capture"] = self._capture(item)
+        item["capture"] = await self._capture(item)
         if self._gone_page(item["final_url"]):
             self._store(item, host, None, f"soft 404: redirected to the site's {item['final_url']}")
             return _summary(item)
@@ -166,12 +172,13 @@ class ArchivePipeline:
         """Return True when the source says this URL is its page for deleted articles."""
         return bool(url) and self.source is not None and self.source.is_gone_page(url)
 
-    def _capture(self, item: dict[str, Any]) -> CaptureRef | None:
+    async def _capture(self, item: dict[str, Any]) -> CaptureRef | None:
         """Keep the response as a WARC record (a revisit record when an identical body is stored already)."""
         if item["status"] != 200 or not item["body"]:
             return None
         original = self.archive.original_capture(body_sha256(item["body"]))
-        return self.warc.write(
+        write = functools.partial(
+            self.warc.write,
             item["url"],
             item["fetched_at"],
             item["status"],
@@ -181,6 +188,7 @@ class ArchivePipeline:
             original=Original(*original) if original else None,
             metadata={"readouts-source": item["source"], "readouts-final-url": item["final_url"]},
         )
+        return await asyncio.get_running_loop().run_in_executor(self.warc_writer, write)
 
     def _page(self, item: dict[str, Any], host: str, error: str | None = None) -> PageRecord:
         """Return the archive record of a page that yielded no article text."""

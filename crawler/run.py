@@ -96,9 +96,9 @@ def _crawl(
     tally = RunTally()
     pool = ExtractorPool()
     warc = store_for(db_path)
+    context = CrawlContext(archive, pool, tally, warc)
     status = "failed"
     try:
-        context = CrawlContext(archive, pool, tally, warc)
         process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": context})
         crawlers = []
         for source in sources:
@@ -133,6 +133,7 @@ def _crawl(
         except Exception:  # a notification problem never fails the crawl; the events stay in the archive
             logger.exception("could not send notifications")
         pool.close()
+        context.warc_writer.shutdown(wait=True)
         warc.close()
         archive.close()
     return RunResult(run_id, status, tally)

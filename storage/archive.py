@@ -19,6 +19,7 @@ from storage.clock import utcnow
 from storage.diff import unified_diff
 from storage.meetings import assign_meeting
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
+from storage.rows import insert_row, update_row
 from storage.schema import migrations
 from storage.stories import assign_story
 from storage.warc import CaptureRef
@@ -178,10 +179,10 @@ class Archive:
         if art is None:
             fields["error"] = page.error or "no text"
             if row is None:
-                page_id = db.table("pages").insert({"url": page.url, "first_seen": now, **fields}).last_pk
+                page_id = insert_row(db, "pages", {"url": page.url, "first_seen": now, **fields})
             else:
                 page_id = row[0]
-                db.table("pages").update(page_id, fields)
+                update_row(db, "pages", page_id, fields)
             self._capture(db, page, int(page_id or 0))
             return FAILED
         capture_id = None
@@ -203,10 +204,10 @@ class Archive:
         base = now if not had_text or changed else (row[3] or now)
         fields.update(changed_at=base, next_check=next_check(base, now, page.recheck_every))
         if row is None:
-            page_id = int(db.table("pages").insert({"url": page.url, "first_seen": now, **fields}).last_pk or 0)
+            page_id = insert_row(db, "pages", {"url": page.url, "first_seen": now, **fields})
         else:
             page_id = int(row[0])
-            db.table("pages").update(page_id, fields)
+            update_row(db, "pages", page_id, fields)
         capture_id = self._capture(db, page, page_id)
         if had_text and row[2] in (GONE, MOVED):
             self._event(db, "back", page_id, page, art.title, revision=row[4], content_hash=art.content_hash)
@@ -252,7 +253,9 @@ class Archive:
     ) -> int:
         """Add revision `number` of a page and make it the page's newest; return the number."""
         ref = page.capture
-        db.table("revisions").insert(
+        insert_row(
+            db,
+            "revisions",
             {
                 "page_id": page_id,
                 "number": number,
@@ -265,9 +268,9 @@ class Archive:
                 "warc_offset": ref.offset if ref else None,
                 "warc_length": ref.length if ref else None,
                 "capture_id": capture_id,
-            }
+            },
         )
-        db.table("pages").update(page_id, {"revision": number})
+        update_row(db, "pages", page_id, {"revision": number})
         return number
 
     def _capture(self, db: Database, page: PageRecord, page_id: int) -> int | None:
@@ -278,7 +281,9 @@ class Archive:
         original = db.execute(
             "select id from captures where body_sha256 = ? and revisit_of is null order by id limit 1", [ref.sha256]
         ).fetchone()
-        db.table("captures").insert(
+        return insert_row(
+            db,
+            "captures",
             {
                 "page_id": page_id,
                 "url": page.url,
@@ -289,9 +294,8 @@ class Archive:
                 "warc_offset": ref.offset,
                 "warc_length": ref.length,
                 "revisit_of": original[0] if original else None,
-            }
+            },
         )
-        return int(db.execute("select last_insert_rowid()").fetchone()[0])
 
     def _event(
         self,
@@ -307,7 +311,9 @@ class Archive:
         target: str | None = None,
     ) -> None:
         """Record one change event."""
-        db.table("events").insert(
+        insert_row(
+            db,
+            "events",
             {
                 "at": page.fetched_at,
                 "kind": kind,
@@ -320,7 +326,7 @@ class Archive:
                 "content_hash": content_hash,
                 "diff": diff,
                 "target": target,
-            }
+            },
         )
 
     def _known_page(self, db: Database, url: str) -> tuple[int, str | None, str | None, int | None, str | None]:
@@ -333,7 +339,9 @@ class Archive:
     def _after_check(self, db: Database, page_id: int, page: PageRecord, **fields: Any) -> None:
         """Update a re-checked page's status, check time and next due time."""
         base = db.execute("select coalesce(changed_at, first_seen) from pages where id = ?", [page_id]).fetchone()[0]
-        db.table("pages").update(
+        update_row(
+            db,
+            "pages",
             page_id,
             {
                 "status": page.status,
@@ -385,8 +393,8 @@ class Archive:
             if row is None or row[0] == art.content_hash:
                 return False
             document_id, _ = self._document(db, art, utcnow())
-            db.table("pages").update(
-                page_id, {"content_hash": art.content_hash, "document_id": document_id, "title": art.title}
+            update_row(
+                db, "pages", page_id, {"content_hash": art.content_hash, "document_id": document_id, "title": art.title}
             )
             db.execute(
                 "update revisions set content_hash = ?, document_id = ?, title = ? where page_id = ? and number = ?",
@@ -409,19 +417,17 @@ class Archive:
         found = db.execute("select id from documents where content_hash = ?", [art.content_hash]).fetchone()
         if found:
             return int(found[0]), False
-        last_pk = (
-            db.table("documents")
-            .insert(
-                {
-                    "content_hash": art.content_hash,
-                    "title": art.title,
-                    "published": art.published,
-                    "language": art.language,
-                    "text": art.text,
-                    "first_seen": now,
-                }
-            )
-            .last_pk
+        last_pk = insert_row(
+            db,
+            "documents",
+            {
+                "content_hash": art.content_hash,
+                "title": art.title,
+                "published": art.published,
+                "language": art.language,
+                "text": art.text,
+                "first_seen": now,
+            },
         )
         if art.meeting is not None:
             assign_meeting(db, int(last_pk or 0), *art.meeting)

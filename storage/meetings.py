@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage.rows import insert_row
+
 
 def assign_meeting(
     db: Database, document_id: int, kind: str, date: str | None, place: str | None, participants: tuple[str, ...]
@@ -27,7 +29,7 @@ def assign_meeting(
                 break
     if found is None:
         row = {"date": date, "kind": kind, "place": place, "participants": json.dumps(sorted(wanted))}
-        found = int(db.table("meetings").insert(row).last_pk or 0)
+        found = insert_row(db, "meetings", row)
     db.execute("update documents set meeting_id = ? where id = ?", [found, document_id])
     return found
 
