@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -76,11 +77,13 @@ class Run:
     out: str
     err: str
     peak_pss_tree_mb: float = 0.0
+    cpu_seconds: float = 0.0  # user + system time of the command and every descendant it waited for
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600) -> Run:
     """Run a command to its end, sampling the memory of its process tree every 100 ms."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = [0, 0, 0]
     done = threading.Event()
@@ -104,7 +107,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600
         done.set()
         sampler.join()
     seconds = time.perf_counter() - started
-    return Run(seconds, peak[0] / 2**20, peak[1] / 2**20, proc.returncode, out, err, peak[2] / 2**20)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Run(seconds, peak[0] / 2**20, peak[1] / 2**20, proc.returncode, out, err, peak[2] / 2**20, cpu)
 
 
 def percentile(values: list[float], share: float) -> float:

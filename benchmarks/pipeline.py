@@ -3,7 +3,8 @@
 Usage: python benchmarks/pipeline.py [--pages 2000] [--rss-pages 8000] [--scale 1000,10000,100000] [--million]
                                      [--peer-pages 1000] [--json FILE]
 
-Prints a table and the same numbers as JSON. Takes about 15 minutes with the defaults on 2 cores.
+Prints a table and the same numbers as JSON. Takes about 9 minutes with the defaults on 2 cores; docs/benchmarks.md
+holds the latest run and explains each target it misses.
 """
 
 from __future__ import annotations
@@ -128,7 +129,12 @@ def crawl_stages(site: Mirror, work: Path) -> dict[str, Any]:
     cpu0 = site.cpu()
     fetched = checked(run([sys.executable, str(HERE / "fetch_only.py"), str(site.sources)]), "fetch-only")
     pages = json.loads(fetched.out.strip().splitlines()[-1])["pages"]
-    out["fetch_only"] = {"pages": pages, "seconds": fetched.seconds, "pages_per_s": pages / fetched.seconds}
+    out["fetch_only"] = {
+        "pages": pages,
+        "seconds": fetched.seconds,
+        "pages_per_s": pages / fetched.seconds,
+        "cpu_ms_per_page": fetched.cpu_seconds * 1000 / max(pages, 1),
+    }
     out["server_cpu_share_fetch"] = (site.cpu() - cpu0) / fetched.seconds
     db = work / "bench.db"
     log("full crawl into a fresh archive")
@@ -145,6 +151,7 @@ def crawl_stages(site: Mirror, work: Path) -> dict[str, Any]:
         "peak_rss_main_mb": full.peak_main_mb,
         "peak_rss_tree_mb": full.peak_tree_mb,
         "peak_pss_tree_mb": full.peak_pss_tree_mb,
+        "cpu_ms_per_page": full.cpu_seconds * 1000 / max(summary["pages_fetched"], 1),
     }
     out["server_cpu_share_crawl"] = (site.cpu() - cpu0) / full.seconds
     log("routine re-crawl of the unchanged mirror")
@@ -264,12 +271,12 @@ def table(r: dict[str, Any]) -> str:
         "| measurement | value |",
         "|---|---|",
         f"| mirror | {c['pages']} article pages (~{r['mean_page_kb']:.0f} KB), 3 sites, 1/5 republished on all three |",
-        f"| fetch-only (spider, no pipeline) | {c['fetch_only']['pages_per_s']:.1f} pages/s (server CPU {c['server_cpu_share_fetch']:.0%} of a core) |",
+        f"| fetch-only (spider, no pipeline) | {c['fetch_only']['pages_per_s']:.1f} pages/s, {c['fetch_only']['cpu_ms_per_page']:.1f} ms CPU a page (server CPU {c['server_cpu_share_fetch']:.0%} of a core) |",
         f"| extraction-only, 1 process | {r['extraction']['pages_per_s_1']:.1f} pages/s (p50 {r['extraction']['ms_p50']:.1f} ms, p95 {r['extraction']['ms_p95']:.1f} ms) |",
         f"| extraction-only, {r['extraction']['cores']} processes | {r['extraction']['pages_per_s_all']:.1f} pages/s |",
         f"| cleaning after extraction (template, hashes, MinHash, meeting), 1 process | {r['extraction']['cleaning_ms_mean']:.1f} ms/page |",
         f"| machine limit L = min(F, 2/(1/F+1/E)) | {r['machine_limit_pages_per_s']:.1f} pages/s |",
-        f"| full `readouts crawl` | {c['full_crawl']['pages_per_s']:.1f} pages/s ({c['full_crawl']['seconds']:.1f} s; server CPU {c['server_cpu_share_crawl']:.0%}) |",
+        f"| full `readouts crawl` | {c['full_crawl']['pages_per_s']:.1f} pages/s ({c['full_crawl']['seconds']:.1f} s), {c['full_crawl']['cpu_ms_per_page']:.1f} ms CPU a page with its workers (server CPU {c['server_cpu_share_crawl']:.0%}) |",
         f"| peak memory of the crawl | RSS {c['full_crawl']['peak_rss_main_mb']:.0f} MB main process, {c['full_crawl']['peak_rss_tree_mb']:.0f} MB summed with workers; PSS of the tree {c['full_crawl']['peak_pss_tree_mb']:.0f} MB |",
         f"| routine re-crawl | {c['recrawl']['routine_seconds']:.1f} s |",
         f"| forced `--recheck` | {c['recrawl']['recheck_seconds']:.1f} s ({c['recrawl']['unchanged']} unchanged of {c['recrawl']['rechecked']}) |",
