@@ -167,7 +167,7 @@ def sources_toml(ports: dict[str, int], concurrency: int) -> str:
         entries.append(
             f"[source.site{site}]\nstart_urls = ['{base}/news/index.html']\nfollow = ['/news/index_\\d+\\.html$']\n"
             f"articles = ['/news/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']\ndelay = 0\nconcurrency = {concurrency}\n"
-            f"max_pages = 1000000\n"
+            f"max_pages = 1000000\nmax_depth = 100000\n"
         )
     return "\n".join(entries)
 

@@ -208,8 +208,12 @@ def rss_at(pages: int, work: Path) -> dict[str, float]:
         result = checked(run(readouts(root / "rss.db", site.sources, "crawl", "--json")), "crawl")
     finally:
         site.stop()
+    fetched = json.loads(result.out)["pages_fetched"]
+    if fetched != len(site.pages):
+        raise SystemExit(f"the memory crawl fetched {fetched} of {len(site.pages)} pages")
     return {
         "pages": pages,
+        "pages_fetched": fetched,
         "peak_rss_main_mb": result.peak_main_mb,
         "peak_rss_tree_mb": result.peak_tree_mb,
         "peak_pss_tree_mb": result.peak_pss_tree_mb,

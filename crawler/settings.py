@@ -43,6 +43,9 @@ BASE_SETTINGS: dict[str, Any] = {
         "spiders.middlewares.BackoffMiddleware": 560,
     },
     "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
+    # Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response's output (default 100); a page yields one
+    # article or a few dozen links, so 8 keep it moving at a fraction of the tasks, their CPU and their memory
+    "CONCURRENT_ITEMS": 8,
 }
 
 
