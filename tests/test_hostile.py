@@ -17,6 +17,7 @@ from pathlib import Path
 import brotli
 import zstandard
 
+from crawler.settings import BASE_SETTINGS
 from tests.conftest import write_sources
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route
@@ -131,6 +132,9 @@ BAD = {
 }
 
 
+FORGED = "data:text/html,<html><body><article><p>" + "A forged readout of talks that never took place. " * 20 + "</p>"
+
+
 def test_hostile_pages_fail_with_reasons_and_good_pages_are_archived(tmp_path: Path, serve, readouts) -> None:
     other = serve("127.0.0.12", {"/a/stolen.html": Reply(article(3))})
     gbk = "当地时间2019年2月15日，杨洁篪在德国慕尼黑出席第55届慕尼黑安全会议期间会见卢森堡外交大臣阿瑟伯恩。" * 3
@@ -144,9 +148,12 @@ def test_hostile_pages_fail_with_reasons_and_good_pages_are_archived(tmp_path: P
             ),
             "/a/offsite.html": Reply(b"", status=302, headers={"Location": other.url("/a/stolen.html")}),
             "/a/file.html": Reply(b"", status=302, headers={"Location": "file:///etc/passwd"}),
+            "/a/data.html": Reply(b"", status=302, headers={"Location": FORGED}),
+            "/a/ftp.html": Reply(b"", status=302, headers={"Location": "ftp://127.0.0.11/a/readout.html"}),
+            "/a/s3.html": Reply(b"", status=302, headers={"Location": "s3://bucket/a/readout.html"}),
         }
     )
-    links = [p for p in routes if p != "/a/loop2.html"] + [other.url("/a/stolen.html"), "file:///etc/passwd"]
+    links = [p for p in routes if p != "/a/loop2.html"] + [other.url("/a/stolen.html"), "file:///etc/passwd", FORGED]
     routes["/news/"] = Reply("".join(f'<a href="{link}">x</a>' for link in links).encode())
     site = serve("127.0.0.11", routes)
     sources = write_sources(
@@ -183,6 +190,15 @@ def test_hostile_pages_fail_with_reasons_and_good_pages_are_archived(tmp_path: P
     assert not any("127.0.0.12" in path for path in pages)
     assert "size limit" in pages["a/endless.html"][1] and "cut short" in pages["a/cut.html"][1]
     assert "took longer than" in pages["a/drip.html"][1]
+    for scheme in ("file", "data", "ftp", "s3"):  # redirects to other schemes are refused, recorded, never fetched
+        text_hash, error = pages[f"a/{scheme}.html"]
+        assert text_hash is None and error == "HTTP 302", (scheme, error)  # Scrapy follows only http(s) redirects
+
+
+def test_only_http_is_fetched_and_no_console_listens() -> None:
+    handlers = BASE_SETTINGS["DOWNLOAD_HANDLERS"]
+    assert all(handlers[scheme] is None for scheme in ("file", "data", "s3", "ftp"))
+    assert BASE_SETTINGS["TELNETCONSOLE_ENABLED"] is False
 
 
 def site_routes(n: int) -> dict[str, Route]:
