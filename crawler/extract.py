@@ -106,9 +106,8 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
 def clean_lines(raw: list[str], title: str | None = None) -> tuple[str, ...]:
     """Drop lines that are not article text by their shape: file names, and non-sentences at the edges."""
     lines = [line for line in (_clean_line(r) for r in raw) if line and not _FILE_NAME.match(line)]
-    if lines and title and _same_text(lines[0], title):
-        lines.pop(0)
-    while lines and _edge_junk(lines[0]):
+    # the title may come back below a menu line ("Title / 中文 Français / Title / Updated: …"): peel both in turn
+    while lines and ((title and _same_text(lines[0], title)) or _edge_junk(lines[0])):
         lines.pop(0)
     while lines and (_edge_junk(lines[-1]) or _footer(lines[-1])):
         lines.pop()

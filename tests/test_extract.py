@@ -156,3 +156,10 @@ def test_published_date_from_the_url_when_the_page_has_none(url: str, expected: 
     para = "<p>" + "A sentence long enough to count as article text in this test page. " * 4 + "</p>"
     result = extracted(f"<html><body><article>{para}{para}</article></body></html>".encode(), url)
     assert result.published == expected
+
+
+def test_a_title_repeated_below_a_menu_line_is_peeled_off_with_it() -> None:
+    title = "President Xi Jinping Holds Talks with Russian President Vladimir Putin"
+    first = "On the afternoon of February 4, President Xi Jinping held talks with President Vladimir Putin."
+    raw = [title, "中文 Français Contact Us", title, "fmprc.gov.cn| Updated: 2022-02-05", first, "They agreed."]
+    assert clean_lines(raw, title) == (first, "They agreed.")
