@@ -46,8 +46,8 @@ class ExtractorPool:
         self, body: bytes, url: str, content_type: str | None, language: str | None, timeout: float | None = None
     ) -> Extracted | Failure:
         """Extract one page in a worker; a timeout, crash or memory error becomes a Failure."""
-        result = await self._run(extract, (body, url, content_type, language), timeout, "extraction")
-        return result if isinstance(result, Extracted | Failure) else Failure(f"extraction gave {result!r}")
+        args = (body, url, content_type, language)
+        return await self._run(extract, args, timeout, "extraction")  # type: ignore[no-any-return]
 
     async def article(
         self, extracted: Extracted, template: frozenset[str], timeout: float | None = None

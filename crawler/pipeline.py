@@ -77,7 +77,7 @@ class _Pending:
     item: dict[str, Any]
     extracted: Extracted
     new: bool
-    keys: set[str] = field(default_factory=set)  # the keys of its lines, for template learning
+    keys: set[str]  # the keys of its lines, for template learning
 
 
 @dataclass

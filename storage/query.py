@@ -87,8 +87,8 @@ def documents(db: Database, source: str | None = None) -> Iterator[dict[str, Any
         yield {"document_id": doc.pop("id"), **doc, "copies": copies}
 
 
-def _ranked(rows: list[dict[str, Any]], terms: list[str]) -> list[dict[str, Any]]:
-    """Order candidate documents by a bm25-like score of the terms (title matches count thrice), with snippets."""
+def _ranked(rows: list[dict[str, Any]], terms: list[str], limit: int) -> list[dict[str, Any]]:
+    """Return the `limit` best candidates by a bm25-like score of the terms (title counts thrice), with snippets."""
     folded = [t.casefold() for t in terms]
     texts = [(row["title"] or "").casefold() * 3 + "\n" + row["text"].casefold() for row in rows]
     mean_length = sum(len(t) for t in texts) / max(len(texts), 1)
@@ -97,8 +97,10 @@ def _ranked(rows: list[dict[str, Any]], terms: list[str]) -> list[dict[str, Any]
         norm = 1.2 * (0.25 + 0.75 * len(text) / max(mean_length, 1))
         score = sum(w * (n := text.count(term)) * 2.2 / (n + norm) for term, w in zip(folded, weights, strict=True))
         row["rank"] = -score  # as SQLite's bm25: lower is better
+    best = sorted(rows, key=lambda row: row["rank"])[:limit]
+    for row in best:
         row["snippet"] = _snippet(row.pop("text"), folded)
-    return sorted(rows, key=lambda row: row["rank"])
+    return best
 
 
 def _snippet(text: str, terms: list[str]) -> str:
@@ -165,7 +167,6 @@ def search(
         """
         params: list[Any] = [" ".join(db.quote_fts(t) for t in long), *args, RANK_WINDOW]
     elif long:
-        match = query
         sql = f"""
             select d.id as document_id, d.title, d.published, d.language, d.content_hash,
                    snippet(documents_fts, 1, '[', ']', '…', 64) as snippet, documents_fts.rank as rank
@@ -173,7 +174,7 @@ def search(
             where documents_fts match ? and {where}
             order by documents_fts.rank limit ?
         """
-        params = [match, *args, limit]
+        params = [query, *args, limit]
     else:
         sql = f"""
             select d.id as document_id, d.title, d.published, d.language, d.content_hash,
@@ -188,7 +189,7 @@ def search(
         hint = hint if raw else ""
         raise SearchError(f"not a valid search query {query!r}: {exc}{hint}") from None
     if long and not raw:
-        rows = _ranked(rows, terms)[:limit]
+        rows = _ranked(rows, terms, limit)
     for row in rows:
         row["copies"] = list(
             db.query(
