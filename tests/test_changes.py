@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import CLIResult, subprocess_env, write_sources
 from tests.fixtureweb import sites
+from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route, SiteServer, conditional
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -273,6 +274,7 @@ def test_reextract_refreshes_texts_without_fetching(web: tuple[Web, dict[str, An
     assert result.code == 0, result.err
     counts = result.json()
     assert counts["updated"] == 1 and counts["missing"] == 0
+    assert counts["unchanged"] == counts["pages"] - 1  # the rest cleaned as the crawl did, site templates included
     assert sum(len(s.hits) for s in w.servers.values()) == hits
     with sqlite3.connect(db_path) as db:
         assert db.execute("select content_hash from pages where id = ?", [page_id]).fetchone()[0] == good
@@ -299,3 +301,23 @@ def test_mfa_system_page_for_deleted_articles_is_gone(tmp_path: Path) -> None:
         assert [e["url"] for e in gone] == [web.url("ministry", deleted.path)]
     finally:
         web.close()
+
+
+def test_reextract_strips_each_site_template_as_the_crawl_did(tmp_path: Path, serve, readouts) -> None:
+    footer = "This readout is published by the press office of the ministry for the information of the public."
+    routes: dict[str, Route] = {"/news/": Reply("".join(f'<a href="/a/{n}.html">x</a>' for n in range(6)).encode())}
+    for n in range(6):
+        f = FILLERS[n]
+        body = "".join(f"<p>{line}</p>" for line in f.body) + f"<p>{footer}</p>"
+        page = f"<html><head><title>{f.title}</title></head><body><h1>{f.title}</h1><article>{body}</article></body>"
+        routes[f"/a/{n}.html"] = Reply(f"{page}</html>".encode())
+    site = serve("127.0.0.47", routes)
+    sources = write_sources(
+        tmp_path / "s.toml", f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n"
+    )
+    assert readouts("--sources", str(sources), "crawl", "--json").json()["new_documents"] == 6
+    texts = lambda: [r["text"] for r in readouts("export").jsonl()]  # noqa: E731
+    assert len(texts()) == 6 and not any(footer in t for t in texts())  # learned as the site's template
+    counts = readouts("--sources", str(sources), "reextract", "--json").json()
+    assert counts["pages"] == counts["unchanged"] == 6 and counts["updated"] == 0
+    assert not any(footer in t for t in texts())

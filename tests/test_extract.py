@@ -163,3 +163,10 @@ def test_a_title_repeated_below_a_menu_line_is_peeled_off_with_it() -> None:
     first = "On the afternoon of February 4, President Xi Jinping held talks with President Vladimir Putin."
     raw = [title, "中文 Français Contact Us", title, "fmprc.gov.cn| Updated: 2022-02-05", first, "They agreed."]
     assert clean_lines(raw, title) == (first, "They agreed.")
+
+
+def test_a_date_given_only_in_the_text_is_found_there() -> None:
+    body = "".join(f"<p>The two ministers discussed trade, energy and culture at length ({n}).</p>" for n in range(6))
+    page = f"<html><head><title>Talks</title></head><body><h1>Talks</h1><p>Moscow, 21 March 2023</p>{body}</body>"
+    found = extract(f"{page}</html>".encode(), "http://127.0.0.1/a/talks.html", "text/html; charset=utf-8")
+    assert isinstance(found, Extracted) and found.published == "2023-03-21"
