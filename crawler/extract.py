@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 250  # libxml2 stops building the tree near 256 levels: deeper pages are not parsed whole
 MAX_REPLACEMENT_SHARE = 0.01
+FALLBACK_SHARE = float(__import__("os").environ.get("FB", "0.5"))  # cleaning that keeps less than this share of plain extraction's text is undone
 _BLOCKS = ("p", "li", "div")
 _SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
 _FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
@@ -66,13 +68,15 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         return Failure(f"bad-encoding ({exc})")
     if html.count("\ufffd") > MAX_REPLACEMENT_SHARE * max(len(html), 1):
         return Failure("bad-encoding (too many undecodable characters)")
-    try:
-        tree = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError) as exc:
-        return Failure(f"unparsable ({exc})")
+    # parsed as trafilatura parses (its doctype repair, comments removed): libxml2 loses whole bodies after some
+    # doctypes, and a comment left in a paragraph cuts it at the comment
+    tree = trafilatura.load_html(html)
+    if tree is None:
+        return Failure("unparsable (not an HTML document)")
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
     lead, place = _marked(tree, _LEAD), _marked(tree, _PLACE)
+    plain_tree = copy.deepcopy(tree)
     _unwrap_layout_tables(tree)
     _drop_link_blocks(tree)
     meta = page_meta(tree, url)  # after the link blocks are gone: a date searched in the text is not a menu's
@@ -84,12 +88,13 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         include_comments=False,
         include_tables=True,
     )
-    if not isinstance(doc, Document) or not doc.text:
-        return Failure("empty (no article body found)")
     title = _clean_line(meta.title or "") or None
-    lines = clean_lines(doc.text.splitlines(), title)
+    found = isinstance(doc, Document) and bool(doc.text)
+    plain = _plain_lines(plain_tree, url, title)
+    candidates = (clean_lines(doc.text.splitlines(), title) if found else (), clean_lines(plain, title), plain)
+    lines = least_cleaned(candidates, sum(map(len, plain)))
     if not lines:
-        return Failure("empty (only boilerplate)")
+        return Failure("empty (only boilerplate)" if found or plain else "empty (no article body found)")
     if lead and len(lead) > 80 and not any(lead[:60] in line for line in lines):
         lines = (lead, *lines)  # a lead paragraph marked up apart from the body (h-entry p-summary) is part of it
     return Extracted(
@@ -101,6 +106,28 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         language=meta.language or language,
         place=place,
     )
+
+
+def keeps_enough(kept_chars: int, plain_chars: int) -> bool:
+    """Return True unless cleaning removed most of what plain extraction keeps (a sign to fall back, not a result)."""
+    return kept_chars >= FALLBACK_SHARE * plain_chars
+
+
+def least_cleaned(candidates: tuple[tuple[str, ...], ...], plain_chars: int) -> tuple[str, ...]:
+    """Return the first (most cleaned) candidate that keeps enough of plain extraction's text, else the last."""
+    for lines in candidates:
+        if keeps_enough(sum(map(len, lines)), plain_chars):
+            return lines
+    return candidates[-1]
+
+
+def _plain_lines(tree: lxml.html.HtmlElement, url: str, title: str | None) -> tuple[str, ...]:
+    """Return what trafilatura alone keeps of the page (no precision mode, link-block or table rules), title peeled."""
+    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False, include_tables=True)
+    lines = [line for line in map(_clean_line, doc.text.splitlines()) if line] if isinstance(doc, Document) else []
+    while lines and title and _same_text(lines[0], title):
+        lines.pop(0)
+    return tuple(lines)
 
 
 def clean_lines(raw: list[str], title: str | None = None) -> tuple[str, ...]:
