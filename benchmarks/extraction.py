@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from zyte import load_truth, page_counts, predictions, score  # noqa: E402
+from zyte import load_truth, page_counts, predictions, score
 
 HERE = Path(__file__).parent
 BENCHMARKS = {
@@ -61,7 +61,9 @@ def main() -> None:
     for name in args.names or list(BENCHMARKS):
         results[name], losses = compare(BENCHMARKS[name], args.jobs)
         for extractor, r in results[name].items():
-            row = f"{name:<15} {extractor:<12} {r['pages']:>5} {r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>6.4f}"
+            row = (
+                f"{name:<15} {extractor:<12} {r['pages']:>5} {r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>6.4f}"
+            )
             print(row, file=sys.stderr if args.json else sys.stdout)
         for loss, key in losses[: args.worst]:
             if loss > 0:

@@ -90,8 +90,9 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         include_tables=True,
     )
     title = _clean_line(meta.title or "") or None
-    found = isinstance(doc, Document) and bool(doc.text)
-    lines = clean_lines(doc.text.splitlines(), title) if found else ()
+    text = doc.text if isinstance(doc, Document) else None
+    found = bool(text)
+    lines = clean_lines(text.splitlines(), title) if text else ()
     # plain extraction, bound by the page's text, keeps no more than it: run it only when it could keep much more
     if not keeps_enough(_chars(lines), page_chars) and not mostly_links(link_chars, page_chars):
         lines = _fall_back(lines, html, url, title)
@@ -129,7 +130,7 @@ def least_cleaned(candidates: tuple[tuple[str, ...], ...], plain_chars: int) -> 
 
 
 def _fall_back(cleaned: tuple[str, ...], html: str, url: str, title: str | None) -> tuple[str, ...]:
-    """Return the cleaned lines, or plain extraction's lines (shape-cleaned, else raw) when cleaning took most of them."""
+    """Return the cleaned lines, or plain extraction's (shape-cleaned, else raw) when cleaning took most of them."""
     plain = _plain_lines(html, url, title)
     return least_cleaned((cleaned, clean_lines(list(plain), title), plain), _chars(plain))
 
@@ -138,7 +139,8 @@ def _plain_lines(html: str, url: str, title: str | None) -> tuple[str, ...]:
     """Return what trafilatura alone keeps of the page (no precision mode, link-block or table rules), title peeled."""
     tree = trafilatura.load_html(html)
     doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False, include_tables=True)
-    lines = [line for line in map(_clean_line, doc.text.splitlines()) if line] if isinstance(doc, Document) else []
+    text = doc.text if isinstance(doc, Document) else None
+    lines = [line for line in map(_clean_line, text.splitlines()) if line] if text else []
     while lines and title and _same_text(lines[0], title):
         lines.pop(0)
     return tuple(lines)
