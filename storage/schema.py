@@ -233,3 +233,13 @@ def m0009_fts_reindex_on_text_only(db: Database) -> None:
   insert into documents_fts (rowid, title, text) values (new.rowid, new.title, new.text);
 end"""
     )
+
+
+@migrations(name="0013_capture_payload_digest")
+def m0013_capture_payload_digest(db: Database) -> None:
+    """Each capture's WARC payload digest: revisits point to the response record whose stored payload is identical.
+
+    Earlier captures keep none (their records carry another digest algorithm), so no new revisit points to them.
+    """
+    db.table("captures").add_column("payload_digest", str)
+    db.table("captures").create_index(["payload_digest"])
