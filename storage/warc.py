@@ -189,7 +189,12 @@ class WarcStore:
         warc_headers = {"WARC-Date": fetched_at, "WARC-Payload-Digest": digest}
         if original is None:
             record = writer.create_warc_record(
-                url, "response", payload=io.BytesIO(payload), http_headers=http, warc_headers_dict=warc_headers
+                url,
+                "response",
+                payload=io.BytesIO(payload),
+                length=len(payload),  # known, so warcio digests the block without spooling it to a temporary file
+                http_headers=http,
+                warc_headers_dict=warc_headers,
             )
         else:
             record = writer.create_revisit_record(
@@ -214,6 +219,7 @@ class WarcStore:
                         url,
                         "metadata",
                         payload=io.BytesIO(fields),
+                        length=len(fields),
                         warc_content_type="application/warc-fields",
                         warc_headers_dict=concurrent,
                     )
@@ -240,14 +246,22 @@ class WarcStore:
                 payload = record.raw_stream.read()
                 headers = list(http.headers) if http else []
                 encodings = [v for k, v in headers if k.lower() == "content-encoding"]
+                revisit = record.rec_type == "revisit"  # headers only: the payload is the original's
+                digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+                try:
+                    body = b"" if revisit else decode_content(payload, encodings)
+                except (zlib.error, brotli.error, zstandard.ZstdError, EOFError):
+                    if digest and payload_digest(payload) != digest:  # the likelier cause, and the one to report
+                        raise ValueError(f"the bytes at {file}:{offset} no longer match their payload digest") from None
+                    raise
                 return Captured(
                     url=record.rec_headers.get_header("WARC-Target-URI"),
                     status=int(http.get_statuscode()) if http else 0,
                     headers=headers,
-                    body=decode_content(payload, encodings),
-                    revisit=record.rec_type == "revisit",
+                    body=body,
+                    revisit=revisit,
                     payload=payload,
-                    digest=record.rec_headers.get_header("WARC-Payload-Digest") or "",
+                    digest=digest,
                 )
         raise ValueError(f"no WARC record at {file}:{offset}")
 
