@@ -418,3 +418,53 @@ def test_check_finds_missing_truncated_and_altered_captures(crawled: Any, tmp_pa
         assert "no longer match their payload digest" in reasons[key], reasons
     text = archive.cli("check", db=tmp_path / "reworded.db")
     assert text.code == 1 and f"{plain} revision 1: the bytes at" in text.out
+
+
+def test_a_capture_s_records_are_written_under_the_file_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a group of records is written, a copy cannot take its shared lock (it would copy half a record)."""
+    import fcntl
+
+    import storage.warc as warc
+
+    store = WarcStore(tmp_path / "w", archive="a.db")
+    store.write("http://127.0.0.2/a", "2026-01-01T00:00:00Z", 200, [], HTML, [])  # the file exists now
+    blocked: list[bool] = []
+    real_fsync = warc.os.fsync
+
+    def fsync(fd: int) -> None:  # the group is written, not yet released: try what a copy would
+        with open(store.files()[0], "rb") as other:
+            try:
+                fcntl.flock(other.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                blocked.append(False)
+            except BlockingIOError:
+                blocked.append(True)
+        real_fsync(fd)
+
+    monkeypatch.setattr(warc.os, "fsync", fsync)
+    store.write("http://127.0.0.2/b", "2026-01-01T00:00:01Z", 200, [], HTML, [], metadata={"k": "v"})
+    store.close()
+    assert blocked == [True]
+
+
+def test_a_backup_copy_waits_for_the_record_being_written(tmp_path: Path) -> None:
+    import fcntl
+
+    from storage.warc import copy_store
+
+    store = WarcStore(tmp_path / "a.db.warc", archive="a.db")
+    store.write("http://127.0.0.2/a", "2026-01-01T00:00:00Z", 200, [], HTML, [])
+    store.close()
+    [path] = store.files()
+    with open(path, "ab") as writer:
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)  # a crawl in the middle of a record
+        writer.write(b"half a record")
+        writer.flush()
+        copier = threading.Thread(target=copy_store, args=(store, WarcStore(tmp_path / "b.db.warc")))
+        copier.start()
+        copier.join(0.3)
+        assert copier.is_alive()  # waiting for the writer
+        writer.write(b", and the rest")
+        writer.flush()
+        fcntl.flock(writer.fileno(), fcntl.LOCK_UN)
+    copier.join(30)
+    assert (tmp_path / "b.db.warc" / path.name).read_bytes() == path.read_bytes()
