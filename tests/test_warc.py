@@ -468,3 +468,28 @@ def test_a_backup_copy_waits_for_the_record_being_written(tmp_path: Path) -> Non
         fcntl.flock(writer.fileno(), fcntl.LOCK_UN)
     copier.join(30)
     assert (tmp_path / "b.db.warc" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_only_a_record_written_as_revisit_points_to_an_original(tmp_path: Path) -> None:
+    """Two responses with one payload (written before either was archived) stay two originals, as in the WARC."""
+    from storage.archive import Archive as Store
+    from storage.archive import ArticleText, PageRecord
+    from storage.warc import CaptureRef
+
+    archive = Store(tmp_path / "a.db")
+    digest = payload_digest(HTML)
+    refs = [
+        CaptureRef("f", 0, 9, "s", digest),
+        CaptureRef("f", 9, 9, "s", digest),
+        CaptureRef("f", 18, 9, "s", digest, True),
+    ]
+    for n, ref in enumerate(refs):
+        art = ArticleText(content_hash="h", text="readout text", title="t")
+        archive.record(
+            PageRecord(url=f"http://127.0.0.2/{n}", source="s", host="h", status=200, article=art, capture=ref)
+        )
+    rows = archive.db.execute("select id, revisit_of, payload_digest from captures order by id").fetchall()
+    assert [(r[1], r[2]) for r in rows] == [(None, digest), (None, digest), (rows[0][0], digest)]
+    assert (archive.original_capture(digest) or ("",))[0] == "http://127.0.0.2/0"
+    assert archive.original_capture(payload_digest(b"other")) is None
+    archive.close()
