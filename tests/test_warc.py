@@ -493,3 +493,22 @@ def test_only_a_record_written_as_revisit_points_to_an_original(tmp_path: Path) 
     assert (archive.original_capture(digest) or ("",))[0] == "http://127.0.0.2/0"
     assert archive.original_capture(payload_digest(b"other")) is None
     archive.close()
+
+
+def test_the_wire_body_is_kept_only_for_an_encoded_answer_and_never_goes_stale() -> None:
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from spiders.middlewares import WIRE_META, WireBodyMiddleware
+
+    middleware, request = WireBodyMiddleware(), Request("http://127.0.0.2/a")
+    packed = gzip.compress(HTML)
+    encoded = HtmlResponse(
+        request.url, body=packed, headers={"Content-Encoding": "gzip", "ETag": '"1"'}, request=request
+    )
+    assert middleware.process_response(request, encoded) is encoded
+    body, headers = request.meta[WIRE_META]
+    assert body == packed and ("Content-Encoding", "gzip") in headers
+    plain = HtmlResponse(request.url, body=HTML, request=request)  # a retry of the same request answered plainly
+    middleware.process_response(request, plain)
+    assert request.meta[WIRE_META] is None
