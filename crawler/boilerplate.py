@@ -35,3 +35,9 @@ def strip_template(lines: Iterable[str], template: frozenset[str]) -> tuple[str,
     while kept and line_key(kept[-1]) in template:
         kept.pop()
     return tuple(kept)
+
+
+def has_template_edge(text: str, template: frozenset[str]) -> bool:
+    """Return True when a stored text starts or ends with a template line (so cleaning it again would change it)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and (line_key(lines[0]) in template or line_key(lines[-1]) in template)

@@ -101,7 +101,7 @@ def crawl(
     `recheck_every`) are re-checked with conditional requests; listing pages stop at the first page that lists only
     known articles. Prints progress on a terminal and a summary at the end; with --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
-    "unchanged", "changed", "gone", "moved", ...}.
+    "unchanged", "changed", "gone", "moved", "recleaned", ...}.
     """
     from crawler.progress import Progress
     from crawler.run import crawl as run_crawl
