@@ -6,6 +6,9 @@ import sqlite3
 from html import escape
 from pathlib import Path
 
+from crawler.article import article_text
+from crawler.extract import Extracted
+from storage.archive import Archive, PageRecord
 from tests.conftest import write_sources
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, SiteServer
@@ -141,3 +144,25 @@ def test_a_recheck_held_back_with_the_pages_that_teach_the_template_is_not_a_cha
     texts = export()
     assert not texts[a]["text"].startswith(MENU) and not texts[small.url("/a/2.html")]["text"].startswith(MENU)
     assert readouts("changes", "--kind", "changed", "--json").jsonl() == []
+
+
+def test_a_document_still_held_by_another_page_stays_when_one_page_is_cleaned_again(tmp_path: Path) -> None:
+    f = FILLERS[0]
+    stale = article_text(Extracted(f.title, (*f.body, SHARE), published=f.date), frozenset())
+    clean = article_text(Extracted(f.title, f.body, published=f.date), frozenset())
+    assert stale and clean and stale.meeting and stale.signature
+    archive = Archive(tmp_path / "a.db")
+    for n in (1, 2):
+        archive.record(
+            PageRecord(url=f"http://127.0.0.9/a/{n}.html", source="s", host="127.0.0.9", status=200, article=stale)
+        )
+    one = lambda sql, *args: archive.db.execute(sql, args).fetchone()  # noqa: E731
+    (old_doc, meeting) = one("select id, meeting_id from documents")
+    assert archive.recleaned(1, clean) and not archive.recleaned(1, clean)  # the second time there is nothing to do
+    assert one("select count(*) from copies where document_id = ?", old_doc)[0] == 1  # page 2 still holds it
+    assert one("select count(*) from lsh_bands where document_id = ?", old_doc)[0] > 0
+    assert archive.recleaned(2, clean)
+    assert one("select count(*) from documents where id = ?", old_doc)[0] == 0
+    assert one("select count(*) from lsh_bands where document_id = ?", old_doc)[0] == 0
+    assert one("select count(*), min(meeting_id) from documents")[0:2] == (1, meeting)
+    assert one("select count(*) from copies")[0] == 2 and one("select count(*) from events")[0] == 2  # the two new
