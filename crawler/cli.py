@@ -141,6 +141,8 @@ def crawl(
                 f"{t.moved} moved",
                 err=True,
             )
+        if t.recleaned:
+            click.echo(f"  {t.recleaned} archived pages cleaned again of a template learned since", err=True)
         if t.notify_pending:
             click.echo(f"  {t.notify_pending} events could not be notified; `readouts notify` retries", err=True)
         for name, reason in t.stopped.items():

@@ -1,4 +1,4 @@
-"""The template rules on their own: thresholds at their boundaries, a page's lines, which stored texts to clean again."""
+"""The template rules on their own: thresholds at their boundaries, a page's lines, which texts to clean again."""
 
 from __future__ import annotations
 
