@@ -243,11 +243,11 @@ class ArchivePipeline:
     async def flush(self, host: str) -> None:
         """Learn the host's template from its held-back pages, clean what was archived before it, archive them."""
         batch = self.pending.pop(host, [])
-        listings = [p.item["url"] for p in batch if p.extracted is None]
-        self.archive.add_site_lines(host, [p.keys for p in batch if p.new], listings)
+        listings = {p.item["url"]: p.keys for p in batch if p.extracted is None}
+        self.archive.add_site_lines(host, [p.keys for p in batch if p.new and p.extracted is not None], listings)
         keys = set().union(*(p.keys for p in batch))
-        counts, pages = self.archive.site_line_counts(host, keys)  # only the lines at hand: sites grow large
-        template = boilerplate.template_keys(counts, pages)
+        # only the lines at hand: sites grow large
+        template = boilerplate.site_template(self.archive.site_line_counts(host, keys))
         learned = template - self.archive.applied_template(host, template)
         if learned:  # before the batch is stored, so a re-checked page is compared with its cleaned text
             await self._reclean(host, frozenset(learned))
@@ -290,7 +290,7 @@ class ArchivePipeline:
         if isinstance(extracted, Failure):
             return None
         keys = boilerplate.page_keys(extracted.lines)
-        template = boilerplate.template_keys(*self.archive.site_line_counts(host, keys))
+        template = boilerplate.site_template(self.archive.site_line_counts(host, keys))
         article = await self.pool.article(extracted, template, timeout=self.extract_timeout)
         return article if isinstance(article, ArticleText) else None
 

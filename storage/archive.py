@@ -63,6 +63,15 @@ class PageRecord:
 
 
 @dataclass(frozen=True)
+class SiteLineCounts:
+    """How many counted pages of a host carry each line (by key), over how many pages; and how many are articles."""
+
+    seen: dict[str, int]
+    pages: int
+    in_articles: dict[str, int]
+
+
+@dataclass(frozen=True)
 class DueCheck:
     """A known page to re-check, with the validators for a conditional request."""
 
@@ -493,21 +502,22 @@ class Archive:
 
     # --- per-site template lines ---------------------------------------------------------------------------
 
-    def site_line_counts(self, host: str, keys: Iterable[str] | None = None) -> tuple[dict[str, int], int]:
+    def site_line_counts(self, host: str, keys: Iterable[str] | None = None) -> SiteLineCounts:
         """Return the per-line page counts of a host (only of `keys` when given) and the pages counted over.
 
         Pass the keys of the lines at hand: a large site has tens of thousands of counted lines.
         """
+        sql = "select line_key, pages, article_pages from site_lines where host = ?"
         if keys is None:
-            rows = list(self.db.execute("select line_key, pages from site_lines where host = ?", [host]))
+            rows = list(self.db.execute(sql, [host]))
         else:
             wanted, rows = list(keys), []
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                sql = f"select line_key, pages from site_lines where host = ? and line_key in ({marks})"
-                rows += self.db.execute(sql, [host, *chunk]).fetchall()
-        return {k: n for k, n in rows}, self.site_page_count(host)
+                rows += self.db.execute(f"{sql} and line_key in ({','.join('?' * len(chunk))})", [host, *chunk])
+        return SiteLineCounts(
+            {k: n for k, n, _ in rows}, self.site_page_count(host), {k: a for k, _, a in rows if a is not None}
+        )
 
     def site_page_count(self, host: str) -> int:
         """Return how many pages of a host have had their lines counted."""
@@ -518,28 +528,34 @@ class Archive:
         """Return True when the lines of this listing page have been counted already."""
         return self.db.execute("select 1 from site_listings where url = ?", [url]).fetchone() is not None
 
-    def add_site_lines(self, host: str, pages: list[set[str]], listings: Iterable[str] = ()) -> None:
-        """Count the line keys of newly seen pages of a host (each page's keys once), and which listing URLs were."""
-        if not pages:
+    def add_site_lines(
+        self, host: str, articles: list[set[str]], listings: Mapping[str, set[str]] | None = None
+    ) -> None:
+        """Count the line keys of newly seen pages of a host (each page's keys once): articles, and listings by URL."""
+        listings = listings or {}
+        if not articles and not listings:
             return
         with self._write() as db:
             db.conn.executemany(
                 "insert or ignore into site_listings (url, host, counted_at) values (?, ?, ?)",
                 [(url, host, utcnow()) for url in listings],
             )
-            tally: dict[str, int] = {}
-            for keys in pages:
+            tally: dict[str, list[int]] = {}  # key -> [pages, article pages]
+            for keys, article in [*((k, 1) for k in articles), *((k, 0) for k in listings.values())]:
                 for key in keys:
-                    tally[key] = tally.get(key, 0) + 1
+                    seen = tally.setdefault(key, [0, 0])
+                    seen[0] += 1
+                    seen[1] += article
             db.conn.executemany(
-                "insert into site_lines (host, line_key, pages) values (?, ?, ?) "
-                "on conflict (host, line_key) do update set pages = pages + excluded.pages",
-                [(host, k, n) for k, n in tally.items()],
+                "insert into site_lines (host, line_key, pages, article_pages) values (?, ?, ?, ?) "
+                "on conflict (host, line_key) do update set pages = pages + excluded.pages, "
+                "article_pages = coalesce(article_pages, 0) + excluded.article_pages",
+                [(host, k, n, a) for k, (n, a) in tally.items()],
             )
             db.execute(
                 "insert into site_pages (host, pages) values (?, ?) "
                 "on conflict (host) do update set pages = pages + excluded.pages",
-                [host, len(pages)],
+                [host, len(articles) + len(listings)],
             )
 
     def applied_template(self, host: str, keys: Iterable[str]) -> set[str]:

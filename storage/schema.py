@@ -244,3 +244,6 @@ def m0010_site_template(db: Database) -> None:
     # not here yet sends the host's archived pages that start or end with it to be cleaned again from their captures
     db.table("site_template").create({"host": str, "line_key": str}, pk=("host", "line_key"))
     db.table("runs").add_column("recleaned", int, not_null_default=0)  # archived pages cleaned again by a run
+    # how many of a line's pages are articles: a listing shows parts of articles, so listings alone prove nothing
+    db.table("site_lines").add_column("article_pages", int)
+    db.execute("update site_lines set article_pages = pages")  # only article pages were counted until now

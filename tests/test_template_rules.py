@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawler import boilerplate
-from crawler.boilerplate import MIN_PAGES, MIN_SHARE, line_key, template_keys
+from crawler.boilerplate import MIN_ARTICLE_PAGES, MIN_PAGES, MIN_SHARE, line_key, template_keys
 from crawler.page_lines import page_lines
 
 KEY = line_key("Download from Apple Store or Play Store.")
@@ -26,6 +26,19 @@ KEY = line_key("Download from Apple Store or Play Store.")
 )
 def test_a_line_is_template_from_min_pages_and_min_share(seen: int, pages: int, template: bool) -> None:
     assert (KEY in template_keys({KEY: seen}, pages)) is template
+
+
+@pytest.mark.parametrize(
+    ("in_articles", "template"),
+    [
+        (MIN_ARTICLE_PAGES, True),  # the demo's news site: two readouts and their listing carry the app line
+        (MIN_ARTICLE_PAGES - 1, False),  # a one-sentence readout whose text two listing pages show as its lead
+        (0, False),
+    ],
+)
+def test_listing_pages_alone_make_no_line_template(in_articles: int, template: bool) -> None:
+    seen = MIN_ARTICLE_PAGES + 1
+    assert (KEY in template_keys({KEY: seen}, seen, {KEY: in_articles})) is template
 
 
 @pytest.mark.parametrize(
