@@ -122,6 +122,7 @@ def test_template_learned_late_cleans_archived_pages_without_false_changes(tmp_p
     assert third["recleaned"] == 0 and third["changed"] == 0 and third["unchanged"] == 5
     # the listing page, read by every crawl, was counted once: its lines would swamp the site's otherwise
     assert one("select pages from site_pages where host = '127.0.0.61'")[0] == 5
+    db.close()
 
 
 def test_a_recheck_held_back_with_the_pages_that_teach_the_template_is_not_a_change(
@@ -166,3 +167,4 @@ def test_a_document_still_held_by_another_page_stays_when_one_page_is_cleaned_ag
     assert one("select count(*) from lsh_bands where document_id = ?", old_doc)[0] == 0
     assert one("select count(*), min(meeting_id) from documents")[0:2] == (1, meeting)
     assert one("select count(*) from copies")[0] == 2 and one("select count(*) from events")[0] == 2  # the two new
+    archive.close()
