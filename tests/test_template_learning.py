@@ -6,6 +6,8 @@ import sqlite3
 from html import escape
 from pathlib import Path
 
+import pytest
+
 from crawler.article import article_text
 from crawler.extract import Extracted
 from storage.archive import Archive, PageRecord
@@ -49,6 +51,7 @@ def _sources(path: Path, small: SiteServer, wire: SiteServer) -> Path:
     )
 
 
+@pytest.mark.slow  # three crawls in subprocesses (~13 s on an idle 2-core machine)
 def test_template_learned_late_cleans_archived_pages_without_false_changes(tmp_path: Path, serve, readouts) -> None:
     # crawl 1: the small site has a listing and two readouts: its menu is on three pages (learned, the listing
     # counting), its share tool on two (too few): both readouts are archived with it
@@ -125,6 +128,7 @@ def test_template_learned_late_cleans_archived_pages_without_false_changes(tmp_p
     db.close()
 
 
+@pytest.mark.slow  # two crawls in subprocesses (~12 s on an idle 2-core machine)
 def test_a_recheck_held_back_with_the_pages_that_teach_the_template_is_not_a_change(
     tmp_path: Path, serve, readouts
 ) -> None:
