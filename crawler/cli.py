@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +15,13 @@ from typing import Any
 import click
 
 from crawler import export_files
+from crawler.cli_errors import (
+    InputError,
+    archive_problem,
+    database_error_message,
+    os_error_message,
+    writable_output,
+)
 from crawler.cli_types import DAY
 from crawler.config import default_sources_path, load_sources, select
 from crawler.errors import ConfigError
@@ -32,11 +41,37 @@ class Context:
         self.db, self.sources = db, sources
 
     def reader(self) -> Archive:
-        """Open the archive read-only, or exit with a clear message when it does not exist."""
+        """Open the archive read-only, or exit with a clear message when it is missing or not an archive."""
+        problem = archive_problem(Path(self.db), write=False)
+        if problem:  # a missing archive is not bad input (nothing crawled yet): exit 1, as before
+            raise (InputError if os.path.lexists(self.db) else click.ClickException)(problem)
+        archive = Archive(self.db, readonly=True)
+        if not archive.db["pages"].exists():
+            archive.close()
+            raise InputError(f"{self.db} is an SQLite file but not a readouts archive: check --db")
+        return archive
+
+    def writable(self) -> None:
+        """Exit with a clear message, before anything is created, when the archive cannot be written."""
+        problem = archive_problem(Path(self.db), write=True)
+        if problem:
+            raise InputError(problem)
+
+
+class ReadoutsGroup(click.Group):
+    """The command group: an archive or output-file error becomes one line naming the file, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn SQLite and file-system errors into messages."""
         try:
-            return Archive(self.db, readonly=True)
-        except FileNotFoundError as exc:
-            raise click.ClickException(str(exc)) from None
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            db = ctx.obj.db if isinstance(ctx.obj, Context) else DEFAULT_DB
+            raise click.ClickException(database_error_message(exc, db)) from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click ends quietly on a closed pipe
+            raise click.ClickException(os_error_message(exc, "the standard output")) from None
 
 
 def _fail_config(exc: ConfigError) -> None:
@@ -50,7 +85,7 @@ def _emit_json(record: Any) -> None:
     click.echo(json.dumps(record, ensure_ascii=False))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ReadoutsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     metavar="PATH",
@@ -110,6 +145,7 @@ def crawl(
         sources = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
+    obj.writable()
     from crawler.locks import Busy
 
     try:
@@ -218,6 +254,7 @@ def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) 
     """
     if (fmt == "txt") != (output_dir is not None):
         raise click.UsageError("--format txt and --output-dir go together")
+    writable_output(output_dir, folder=True)
     archive = obj.reader()
     rows: Iterable[dict[str, Any]] = query.export_pages(archive.db, source)
     if output_dir is not None:
@@ -380,10 +417,14 @@ def backup(obj: Context, path: str) -> None:
     from storage.maintenance import backup as run_backup
 
     obj.reader().close()
+    if os.path.exists(path):
+        raise click.ClickException(f"{path} exists; choose a new file")  # exit 1, as before
+    writable_output(path)
     try:
         run_backup(obj.db, path)
-    except (FileExistsError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except (OSError, sqlite3.DatabaseError) as exc:
+        Path(path).unlink(missing_ok=True)  # no half-written copy left behind
+        raise click.ClickException(f"cannot copy the archive to {path}: {exc}") from None
     click.echo(f"archive copied to {path}", err=True)
 
 
@@ -398,9 +439,11 @@ def check(obj: Context, as_json: bool) -> None:
     from storage.maintenance import check as run_check
 
     obj.reader().close()
-    archive = Archive(obj.db)
+    # FTS5's own check needs a writable connection: an archive the user may not write is checked read-only
+    writable = archive_problem(Path(obj.db), write=True) is None
+    archive = Archive(obj.db, readonly=not writable)
     try:
-        results = run_check(archive.db)
+        results = run_check(archive.db, fts=writable)
     finally:
         archive.close()
     for result in results:

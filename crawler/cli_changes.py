@@ -109,8 +109,10 @@ def register(main: click.Group) -> None:
         obj: Context, kind: tuple[str, ...], source: str | None, since: str | None, limit: int, output: str | None
     ) -> None:
         """Write an Atom feed of recent change events (newest first)."""
+        from crawler.cli_errors import writable_output
         from crawler.feed import atom_feed
 
+        writable_output(output)
         archive = obj.reader()
         found = changes.events(archive.db, since=since, source=source, kinds=kind, limit=limit)
         xml = atom_feed(list(reversed(found)))
@@ -127,6 +129,9 @@ def register(main: click.Group) -> None:
     @click.pass_obj
     def capture(obj: Context, url: str, revision: int | None, output: str | None) -> None:
         """Write the raw bytes of a page as fetched (from the WARC files beside the archive)."""
+        from crawler.cli_errors import writable_output
+
+        writable_output(output)
         archive = obj.reader()
         try:
             file, offset, _ = changes.capture_location(archive.db, url, revision)
