@@ -118,7 +118,8 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
 @click.option("--full", is_flag=True, help="Walk every listing page (no stop at the first page of known articles).")
 @click.option("--wait", is_flag=True, help="When another process crawls one of these sources, wait for it to end.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's counts.")
-@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level).")
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level) here, not in <archive>.crawl.log.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary unless the run failed.")
 @click.pass_obj
 def crawl(
     obj: Context,
@@ -129,12 +130,14 @@ def crawl(
     wait: bool,
     as_json: bool,
     verbose: bool,
+    quiet: bool,
 ) -> None:
     """Crawl the named sources once (all sources when none are named).
 
     Known pages that are due (1 h, 6 h, 1 d, 3 d, 7 d, 14 d after they appeared or changed, then every
     `recheck_every`) are re-checked with conditional requests; listing pages stop at the first page that lists only
-    known articles. Prints progress on a terminal and a summary at the end; with --json, one object:
+    known articles. Prints progress on a terminal and a summary at the end, errors grouped by cause; Scrapy's own
+    log goes to <archive>.crawl.log (to the terminal with -v). With --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
     "unchanged", "changed", "gone", "moved", ...}.
     """
@@ -146,10 +149,12 @@ def crawl(
     except ConfigError as exc:
         _fail_config(exc)
     obj.writable()
+    from crawler.crawl_summary import summary_lines
     from crawler.locks import Busy
 
+    log_file = None if verbose else f"{obj.db}.crawl.log"
     try:
-        with Progress(enabled=sys.stderr.isatty() and not verbose) as progress:
+        with Progress(enabled=sys.stderr.isatty() and not verbose and not quiet) as progress:
             result = run_crawl(
                 sources,
                 obj.db,
@@ -159,30 +164,15 @@ def crawl(
                 recheck_all=recheck,
                 full=full,
                 wait=wait,
+                log_file=log_file,
             )
     except Busy as exc:
         raise click.ClickException(f"{exc}: it is being crawled now; use --wait to crawl after it") from None
     if as_json:
         _emit_json(result.as_json())
-    else:
-        t = result.tally
-        click.echo(
-            f"run {result.run_id} {result.status}: {t.pages_fetched} article pages fetched, {t.new_pages} new pages, "
-            f"{t.new_documents} new documents, {t.duplicates} duplicates, {t.failed} failed, {t.errors} errors",
-            err=True,
-        )
-        if t.rechecked:
-            click.echo(
-                f"  re-checked {t.rechecked}: {t.unchanged} unchanged, {t.changed} changed, {t.gone} gone, "
-                f"{t.moved} moved",
-                err=True,
-            )
-        if t.notify_pending:
-            click.echo(f"  {t.notify_pending} events could not be notified; `readouts notify` retries", err=True)
-        for name, reason in t.stopped.items():
-            click.echo(f"  stopped {name}: {reason}", err=True)
-        for sample in t.error_samples[:10]:
-            click.echo(f"  error: {sample['url']}: {sample['error']}", err=True)
+    elif not quiet or result.status != "ok":
+        for line in summary_lines(result, len(sources), log_file):
+            click.echo(line, err=True)
     sys.exit(0 if result.status == "ok" else 1)
 
 

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from crawler.causes import (
+    EXTRACTION,
+    HTTP_ERROR,
+    NO_LISTING,
+    OTHER,
+    REFUSED,
+    TIMED_OUT,
+    UNREACHABLE,
+    UNRESOLVED,
+    cause_of,
+    source_cause,
+)
 from crawler.cli import main
 from crawler.fingerprint import content_hash
 from storage.archive import Archive, ArticleText, PageRecord
-from tests.conftest import subprocess_env
+from tests.conftest import subprocess_env, write_sources
 
 URL = "http://127.0.0.1/news/talks.html"
 
@@ -137,3 +151,58 @@ def test_export_to_a_full_disk_says_so(place: Path, fmt: str) -> None:
         )
     assert proc.returncode == 1
     assert proc.stderr.strip() == "Error: no space left writing the standard output: free some space or write elsewhere"
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_first_crawl_offline_is_short_and_names_the_cause(tmp_path: Path, readouts: Any) -> None:
+    port = _closed_port()
+    entries = [f'[source.site{i}]\nstart_urls = ["https://site{i}.invalid/news/"]\n' for i in range(30)]
+    entries += [f'[source.down{i}]\nstart_urls = ["http://127.0.0.{10 + i}:{port}/news/"]\n' for i in range(4)]
+    text = "".join(e + "articles = ['/news/\\\\d+\\\\.html$']\ndelay = 0\n\n" for e in entries)
+    sources = write_sources(tmp_path / "sources.toml", text)
+    result = readouts("--sources", str(sources), "crawl")
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert len(lines) <= 12, result.err
+    assert "Traceback" not in result.err
+    assert "no site could be reached" in result.err
+    assert "  30 sources could not be resolved: check the network or a proxy (site0, site1, site2, site3, …)" in lines
+    assert any(line.startswith("  4 sources refused the connection") for line in lines), result.err
+    log = tmp_path / "archive.db.crawl.log"
+    assert f"the details are in Scrapy's log: {log}" in lines[-1]
+    assert "DNS lookup failed" in log.read_text()  # Scrapy's own lines went to the log file
+    as_json = readouts("--sources", str(sources), "crawl", "--json", "site0", "down0")
+    assert as_json.code == 1 and as_json.err == ""
+    assert set(as_json.json()) >= {"run_id", "status", "errors", "error_samples", "stopped"}  # --json unchanged
+
+
+CAUSES = [
+    ("IgnoreRequest: site skipped this run: robots.txt could not be fetched (CannotResolveHostError)", UNRESOLVED),
+    ("DNSLookupError: DNS lookup failed: no results for hostname lookup: x.invalid.", UNRESOLVED),
+    ("ConnectionRefusedError: Connection was refused by other side: 111: Connection refused.", REFUSED),
+    ("TimeoutError: Getting http://x/ took longer than 3.0 seconds.", TIMED_OUT),
+    ("TCPTimedOutError: TCP connection timed out: 110", TIMED_OUT),
+    ("ResponseNeverReceived: the connection closed before an answer", UNREACHABLE),
+    ("HTTP 404", HTTP_ERROR),
+    ("no listing page, feed or sitemap could be read", NO_LISTING),
+    ("extraction timed out after 30s", EXTRACTION),
+    ("size limit", OTHER),
+]
+
+
+@pytest.mark.parametrize(("error", "cause"), CAUSES)
+def test_cause_of_an_error(error: str, cause: str) -> None:
+    assert cause_of(error) == cause
+
+
+def test_a_source_is_explained_by_its_first_specific_error() -> None:
+    assert source_cause(["no listing page, feed or sitemap could be read", "HTTP 503", "DNSLookupError"]) == HTTP_ERROR
+    assert source_cause(["no listing page, feed or sitemap could be read"]) == NO_LISTING
+    assert source_cause([]) == OTHER
