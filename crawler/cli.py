@@ -20,6 +20,7 @@ from crawler.cli_errors import (
     archive_problem,
     database_error_message,
     os_error_message,
+    stdout_to,
     writable_output,
 )
 from crawler.cli_types import DAY
@@ -235,7 +236,8 @@ def sources(obj: Context, names: tuple[str, ...], as_json: bool, check: bool) ->
     help="With --format txt: the folder to write one text file per document into.",
 )
 @click.pass_obj
-def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) -> None:
+@click.option("--output", metavar="FILE", help="Write to this file (made whole at the end), not stdout.")
+def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None, output: str | None) -> None:
     """Export one record per archived article page to stdout, or one text file per document to a folder.
 
     Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
@@ -245,7 +247,16 @@ def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) 
     if (fmt == "txt") != (output_dir is not None):
         raise click.UsageError("--format txt and --output-dir go together")
     writable_output(output_dir, folder=True)
+    writable_output(output)
     archive = obj.reader()
+    if source and source not in (known := query.source_names(archive.db)):
+        raise InputError(f"no source {source!r} in {obj.db} (it has {', '.join(known) or 'none yet'})")
+    with stdout_to(output):
+        _export(archive, fmt, source, output_dir)
+
+
+def _export(archive: Archive, fmt: str, source: str | None, output_dir: Path | None) -> None:
+    """Write the export to stdout, or the text files to output_dir."""
     rows: Iterable[dict[str, Any]] = query.export_pages(archive.db, source)
     if output_dir is not None:
         written = export_files.write_documents(rows, output_dir)
@@ -273,6 +284,8 @@ def documents(obj: Context, source: str | None, as_json: bool) -> None:
         show(f"#{doc['document_id']}  {doc['published'] or '----------'}  {doc['title'] or '(no title)'}")
         for copy in doc["copies"]:
             show(f"      {copy['source']}: {copy['url']}")
+        for copy in doc["superseded"]:
+            show(f"      superseded (the page's text was edited since): {copy['source']}: {copy['url']}")
 
 
 @main.command()
@@ -296,21 +309,24 @@ def search(
 ) -> None:
     """Full-text search of titles and texts (Chinese and Russian too), best match first.
 
-    Every word must match; "quoted words" match as a phrase.
+    Every word must match; "quoted words" match as a phrase. A query starting with "-" goes after `--`:
+    `readouts search -- -word`.
     """
     archive = obj.reader()
     try:
         rows = query.search(archive.db, query_text, source=source, since=since, until=until, limit=limit, raw=raw)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from None
-    for row in rows:
+    if not rows and not as_json:
+        click.echo(f"no matches for {query_text!r}", err=True)
+    for rank, row in enumerate(rows, 1):
         if as_json:
             _emit_json(row)
             continue
-        show(f"#{row['document_id']}  {row['published'] or '----------'}  {row['title'] or '(no title)'}")
-        show("      " + " ".join((row["snippet"] or "").split()))
+        show(f"{rank:>2}. {row['published'] or '----------'}  {row['title'] or '(no title)'}")
+        show(f"    document id {row['document_id']}: " + " ".join((row["snippet"] or "").split()))
         for copy in row["copies"]:
-            show(f"      {copy['source']}: {copy['url']}")
+            show(f"    {copy['source']}: {copy['url']}")
 
 
 @main.command()
@@ -324,15 +340,21 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
         if as_json:
             _emit_json(run)
             continue
+        rechecks = (
+            f" (re-checked {run['rechecked']}: {run['changed']} changed, {run['gone']} gone, {run['moved']} moved)"
+            if run.get("rechecked")
+            else ""
+        )
         show(
             f"{run['run_id']:>5}  {run['started']}  {run['status']:<8} {run['trigger']:<9} "
             f"{','.join(run['sources'])}: {run['pages_fetched']} fetched, {run['new_documents']} new documents, "
-            f"{run['failed']} failed, {run['errors']} errors"
+            f"{run['failed']} failed, {run['errors']} errors{rechecks}"
         )
 
 
 @main.command()
 @click.option("--list", "as_list", is_flag=True, help="Print each source's schedule and next run time, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object per source.")
 @click.option(
     "--grace",
     type=click.FloatRange(min=0),
@@ -341,16 +363,35 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
     help="Seconds a running crawl may take to finish after SIGTERM.",
 )
 @click.pass_obj
-def schedule(obj: Context, as_list: bool, grace: float) -> None:
+def schedule(obj: Context, as_list: bool, as_json: bool, grace: float) -> None:
     """Run the scheduling daemon: each source with `every` or `cron` is crawled on its schedule until SIGTERM.
 
     One daemon per archive; each crawl runs in its own process with the source's `timeout`. Next run times are kept
     in <archive>.jobs.sqlite, so a restart continues the schedule (a missed run happens once when back).
+    With --list, a table of each source's schedule and next run (--json: {"source", "every", "cron", "timeout",
+    "next_run", "following_run"}); a source the daemon has not run yet runs when it starts.
     """
     import scheduler
 
-    args = ["--db", obj.db, "--sources", obj.sources, "--grace", str(grace)]
-    sys.exit(scheduler.main([*args, "--list"] if as_list else args))
+    if not as_list:
+        sys.exit(scheduler.main(["--db", obj.db, "--sources", obj.sources, "--grace", str(grace)]))
+    try:
+        rows = scheduler.list_schedule(obj.db, load_sources(obj.sources))
+    except ConfigError as exc:
+        _fail_config(exc)
+    for row in rows:
+        if as_json:
+            _emit_json(row)
+            continue
+        plan = f"every {row['every']}" if row["every"] else f"cron {row['cron']}" if row["cron"] else "manual"
+        if not (row["every"] or row["cron"]):
+            when = "-"
+        elif row["next_run"]:
+            when = row["next_run"]
+        else:
+            then = f"every {row['every']}" if row["every"] else row["following_run"]
+            when = f"when the daemon starts, then {then}"
+        show(f"{row['source']:<28} {plan:<18} next: {when}")
 
 
 @main.command()

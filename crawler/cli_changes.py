@@ -12,6 +12,7 @@ from crawler.cli_types import MOMENT
 from crawler.config import load_sources, select
 from crawler.errors import ConfigError
 from crawler.terminal import printable, show
+from crawler.word_diff import line_runs, words_changed
 from storage import changes
 from storage.archive import EVENT_KINDS
 from storage.warc import store_for
@@ -26,8 +27,9 @@ def _emit(record: Any) -> None:
 
 
 def _colour_diff(diff: str) -> None:
-    """Print a unified diff, coloured when stdout is a terminal."""
-    for line in diff.splitlines():
+    """Print a unified diff, coloured when stdout is a terminal, the changed words of a changed paragraph marked."""
+    lines = diff.splitlines()
+    for line, runs in zip(lines, line_runs(lines), strict=True):
         colour = None
         if line.startswith(("+++", "---")):
             colour = "bright_white"
@@ -37,7 +39,8 @@ def _colour_diff(diff: str) -> None:
             colour = "red"
         elif line.startswith("@@"):
             colour = "cyan"
-        click.secho(printable(line), fg=colour)
+        styled = "".join(click.style(printable(text), fg=colour, reverse=changed) for text, changed in runs)
+        click.echo(styled)
 
 
 def register(main: click.Group) -> None:
@@ -69,20 +72,28 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @click.argument("url")
+    @click.option("--text", "full", is_flag=True, help="Print each revision's whole text, not one line per revision.")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per revision.")
     @click.pass_obj
-    def history(obj: Context, url: str, as_json: bool) -> None:
-        """Show the revisions of a page: times, hashes and texts."""
+    def history(obj: Context, url: str, full: bool, as_json: bool) -> None:
+        """Show the revisions of a page: one line each (when, hash, words added and removed), or the texts (--text)."""
         archive = obj.reader()
         revisions = changes.history(archive.db, url)
         if not revisions:
             raise click.ClickException(f"no revisions of {url} in the archive")
+        previous = ""
         for rev in revisions:
             if as_json:
                 _emit(rev)
                 continue
-            show(f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}  {rev['title']}")
-            show("    " + rev["text"].replace("\n", "\n    "))
+            head = f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}"
+            if full:
+                show(f"{head}  {rev['title']}")
+                show("    " + rev["text"].replace("\n", "\n    "))
+            else:
+                added, removed = words_changed(previous, rev["text"])
+                show(f"{head}  +{added} -{removed} words  {rev['title']}")
+            previous = rev["text"]
 
     @main.command()
     @click.argument("url")

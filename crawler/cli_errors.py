@@ -5,6 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import click
@@ -94,3 +97,22 @@ def database_error_message(exc: sqlite3.DatabaseError, db: str) -> str:
     if "readonly" in str(exc):
         return f"the archive {db} is read-only: {exc}; make it writable or work on a copy"
     return f"cannot use the archive {db}: {exc} (is --db a readouts archive? `readouts check` tells)"
+
+
+@contextmanager
+def stdout_to(path: str | None) -> Iterator[None]:
+    """Send stdout to the file at `path` (when given), written beside it and renamed at the end: never half a file."""
+    if path is None:
+        yield
+        return
+    target = Path(path)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out, redirect_stdout(out):
+            yield
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+        os.replace(temp, target)
+    finally:
+        Path(temp).unlink(missing_ok=True)

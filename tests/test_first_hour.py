@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -206,3 +207,126 @@ def test_a_source_is_explained_by_its_first_specific_error() -> None:
     assert source_cause(["no listing page, feed or sitemap could be read", "HTTP 503", "DNSLookupError"]) == HTTP_ERROR
     assert source_cause(["no listing page, feed or sitemap could be read"]) == NO_LISTING
     assert source_cause([]) == OTHER
+
+
+OLD = "The two heads of state spoke highly of relations since the establishment of diplomatic relations 70 years ago."
+NEW = "The two heads of state spoke highly of relations over the 70 years since diplomatic ties began."
+EDITED = "http://127.0.0.1/news/edited.html"
+
+
+@pytest.fixture
+def monitored(tmp_path: Path) -> Path:
+    """An archive with an edited page (two revisions), a page with one, a re-check run and two failed runs."""
+    db = tmp_path / "m.db"
+    archive = Archive(db)
+    archive.record(_page(URL, "Xi Jinping held talks with Vladimir Putin in Moscow on Wednesday.", "Talks"))
+    archive.record(_page(EDITED, f"First paragraph stays.\n{OLD}\nLast paragraph stays.", "Edited"))
+    archive.record(_page(EDITED, f"First paragraph stays.\n{NEW}\nLast paragraph stays.", "Edited"))
+    counts = {"pages_fetched": 2, "rechecked": 2, "unchanged": 1, "changed": 1, "gone": 0, "moved": 0}
+    archive.finish_run(archive.start_run(["ministry"], "manual"), "ok", counts, [], {"ministry": "blocked: 10 403s"})
+    for _ in range(2):
+        samples = [
+            {"url": "http://127.0.0.1/news/", "error": "DNSLookupError: DNS lookup failed: 127.0.0.1"},
+            {"url": "ministry", "error": "no listing page, feed or sitemap could be read"},
+        ]
+        archive.finish_run(archive.start_run(["ministry"], "manual"), "failed", {"errors": 2}, samples)
+    archive.close()
+    return db
+
+
+def _cli(db: Path, *args: str, color: bool = False) -> Any:
+    """Run `readouts --db DB ARGS` in-process."""
+    return CliRunner().invoke(main, ["--db", str(db), *args], color=color)
+
+
+def test_search_numbers_results_and_says_when_nothing_matches(monitored: Path) -> None:
+    found = _cli(monitored, "search", "relations")
+    lines = found.stdout.splitlines()
+    assert lines[0].startswith(" 1. ") and "Edited" in lines[0]
+    assert lines[1].startswith("    document id ")
+    none = _cli(monitored, "search", "zebras")
+    assert none.exit_code == 0 and none.stdout == "" and none.stderr.strip() == "no matches for 'zebras'"
+    dashed = _cli(monitored, "search", "--", "-zebras")  # a query starting with "-" after "--"
+    assert dashed.exit_code == 0 and "no matches for '-zebras'" in dashed.stderr
+    assert _cli(monitored, "search", "zebras", "--json").stderr == ""  # JSON: no lines, nothing said
+
+
+def test_diff_marks_the_changed_words_and_names_revisions_right(monitored: Path) -> None:
+    result = _cli(monitored, "diff", EDITED, color=True)
+    assert result.exit_code == 0, result.output
+    removed = next(line for line in result.stdout.splitlines() if "establishment" in line)
+    added = next(line for line in result.stdout.splitlines() if "diplomatic ties began" in line)
+    reverse, plain = "\x1b[7m", "\x1b[27m"
+    assert f"{reverse}since diplomatic ties began." in added  # the changed words stand out
+    assert f"{plain} the 70 years " in added and f"{reverse}the 70 years" not in added  # the kept ones do not
+    assert f"{reverse} establishment of diplomatic relations" in removed and f"{reverse}ago." in removed
+    assert "First paragraph stays" in _cli(monitored, "diff", EDITED).stdout  # plain text when not a terminal
+    wrong = _cli(monitored, "diff", EDITED, "--to", "5")
+    assert wrong.exit_code == 1 and f"{EDITED} has no revision 5 (it has 1, 2)" in wrong.stderr
+    wrong = _cli(monitored, "diff", EDITED, "--from", "3")
+    assert wrong.exit_code == 1 and "has no revision 3 (it has 1, 2)" in wrong.stderr
+    single = _cli(monitored, "diff", URL)
+    assert single.exit_code == 1 and f"{URL} has a single revision, nothing to compare" in single.stderr
+
+
+def test_history_summarises_revisions_and_shows_texts_on_request(monitored: Path) -> None:
+    lines = _cli(monitored, "history", EDITED).stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("revision 1  ") and "+24 -0 words  Edited" in lines[0]
+    assert lines[1].startswith("revision 2  ") and "+5 -6 words  Edited" in lines[1]
+    full = _cli(monitored, "history", EDITED, "--text").stdout
+    assert OLD in full and NEW in full
+
+
+def test_runs_show_what_rechecks_found_and_stopped_is_an_object(monitored: Path) -> None:
+    lines = _cli(monitored, "runs").stdout.splitlines()
+    assert lines[-1].endswith("(re-checked 2: 1 changed, 0 gone, 0 moved)")
+    assert "re-checked" not in lines[0]
+    runs = [json.loads(line) for line in _cli(monitored, "runs", "--json").stdout.splitlines()]
+    assert runs[-1]["stopped"] == {"ministry": "blocked: 10 403s"} and runs[0]["stopped"] == {}
+
+
+def test_sources_alert_says_why(monitored: Path, tmp_path: Path) -> None:
+    sources = write_sources(
+        tmp_path / "s.toml", "[source.ministry]\nstart_urls = ['http://127.0.0.1/news/']\narticles = ['/news/']\n"
+    )
+    out = _cli(monitored, "--sources", str(sources), "sources").stdout
+    assert "ALERT: 2 failed runs in a row; the last failed with: DNSLookupError: DNS lookup failed" in out
+
+
+def test_export_names_known_sources_and_writes_a_file(monitored: Path, tmp_path: Path) -> None:
+    unknown = _cli(monitored, "export", "--source", "nope")
+    assert unknown.exit_code == 2 and "no source 'nope' in" in unknown.stderr and "(it has ministry)" in unknown.stderr
+    target = tmp_path / "out.csv"
+    done = _cli(monitored, "export", "--format", "csv", "--output", str(target))
+    assert done.exit_code == 0 and done.stdout == ""
+    assert target.read_text().startswith("url,source,title") and EDITED in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []  # no temporary file left
+
+
+def test_documents_show_a_superseded_document_with_its_page(monitored: Path) -> None:
+    out = _cli(monitored, "documents").stdout
+    old = out.split("#2 ")[1].split("#3 ")[0]
+    assert f"superseded (the page's text was edited since): ministry: {EDITED}" in old
+    docs = [json.loads(line) for line in _cli(monitored, "documents", "--json").stdout.splitlines()]
+    assert docs[1]["copies"] == [] and docs[1]["superseded"][0]["url"] == EDITED
+
+
+def test_schedule_list_is_a_table_with_next_runs_before_the_daemon_ran(tmp_path: Path) -> None:
+    sources = write_sources(
+        tmp_path / "s.toml",
+        "[source.a]\nstart_urls = ['http://127.0.0.1/']\narticles = ['/a/']\nevery = '6h'\n\n"
+        "[source.b]\nstart_urls = ['http://127.0.0.1/']\narticles = ['/b/']\ncron = '0 3 * * *'\n\n"
+        "[source.c]\nstart_urls = ['http://127.0.0.1/']\narticles = ['/c/']\n",
+    )
+    db = tmp_path / "none.db"
+    lines = _cli(db, "--sources", str(sources), "schedule", "--list").stdout.splitlines()
+    assert lines[0].split() == ["a", "every", "6h", "next:", "when", "the", "daemon", "starts,", "then", "every", "6h"]
+    assert lines[1].split()[:3] == ["b", "cron", "0"] and lines[1].endswith("T03:00:00Z")
+    assert lines[2].split() == ["c", "manual", "next:", "-"]
+    rows = [
+        json.loads(line)
+        for line in _cli(db, "--sources", str(sources), "schedule", "--list", "--json").stdout.splitlines()
+    ]
+    assert rows[1]["following_run"].endswith("T03:00:00Z") and rows[2]["following_run"] is None
+    assert not db.exists()

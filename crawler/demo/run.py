@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -19,6 +20,14 @@ DEMO_PREFIX = "demo-"
 
 class NotADemoArchive(Exception):
     """The target file exists and is not an archive made by `readouts demo`."""
+
+
+def this_command(argv0: str | None = None) -> str:
+    """Return how to run the `readouts` now running, as a shell command that works when copied (not on PATH)."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    if script.name == "readouts":
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m crawler"
 
 
 def is_demo_archive(path: Path) -> bool:
@@ -103,10 +112,11 @@ def run_demo(db: Path, say: Callable[[str], None]) -> dict[str, Any]:
         f"{found['changed']} change caught."
     )
     say("Try next:")
-    say(f"  readouts --db {db} search Putin")
-    say(f"  readouts --db {db} search 全面战略协作")
-    say(f"  readouts --db {db} meetings --participant Xi")
-    say(f"  readouts --db {db} changes")
-    say(f"  readouts --db {db} diff {found['changed_url']}")
-    say(f"  readouts --db {db} serve   (then open http://127.0.0.1:8001/-/readouts/meeting/{found['largest_meeting']})")
+    run = f"{this_command()} --db {shlex.quote(str(db))}"
+    say(f"  {run} search Putin")
+    say(f"  {run} search 全面战略协作")
+    say(f"  {run} meetings --participant Xi")
+    say(f"  {run} changes")
+    say(f"  {run} diff {found['changed_url']}")
+    say(f"  {run} serve   (then open http://127.0.0.1:8001/-/readouts/meeting/{found['largest_meeting']})")
     return found
