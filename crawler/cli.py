@@ -181,21 +181,49 @@ def crawl(
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @click.option("--check", is_flag=True, help="Only validate the file (patterns, names, starts); touch no archive.")
+@click.option(
+    "--try", "dry_run", is_flag=True, help="Dry run of the one source named: what it would follow and archive."
+)
+@click.option("--max-pages", type=click.IntRange(min=1), default=10, show_default=True, help="Requests of --try.")
+@click.option("--new", nargs=2, metavar="NAME URL", help="Propose a source entry from the listing page at URL.")
+@click.option("-v", "--verbose", is_flag=True, help="With --try or --new: show Scrapy's log.")
 @click.pass_obj
-def sources(obj: Context, names: tuple[str, ...], as_json: bool, check: bool) -> None:
+def sources(
+    obj: Context,
+    names: tuple[str, ...],
+    as_json: bool,
+    check: bool,
+    dry_run: bool,
+    max_pages: int,
+    new: tuple[str, str] | None,
+    verbose: bool,
+) -> None:
     """Check the sources file and show how each source is doing (exit 2 when the file is invalid).
 
     Per source: schedule, last run, last success, consecutive failures, pages and new documents in the last run and
     the last 7 days, and alerts: no new article for `stale_after` (default 14d), or more than 20% of the last run's
     pages failing extraction (a sign that the site's template changed).
+
+    `--try NAME` fetches a few pages of one source as a crawl would and prints the links it would follow and archive
+    and one article's title, date and first lines, writing nothing. `--new NAME URL` proposes an entry from a listing
+    page: the shape most of its links share, its pagination, the feeds and sitemaps it links to.
     """
+    from crawler import cli_preview
     from storage.clock import utcnow
     from storage.health import source_health
 
+    if new:
+        cli_preview.new_source(new[0], new[1], verbose)
+        return
     try:
         selected = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
+    if dry_run:
+        if len(names) != 1:
+            raise click.UsageError("--try takes the name of one source")
+        cli_preview.try_source(selected[0], max_pages, verbose)
+        return
     if check:
         scheduled = sum(1 for s in selected if s.every or s.cron)
         click.echo(f"ok: {obj.sources}: {len(selected)} sources, {scheduled} scheduled")
