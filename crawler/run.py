@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import signals
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 
 from crawler.causes import cause_of, source_cause
 from crawler.config import Source, load_sources, select
@@ -27,7 +27,8 @@ from spiders.source_spider import SourceSpider
 from storage.archive import Archive
 from storage.warc import store_for
 
-ProgressCallback = Callable[[RunTally], None]
+# (the run's tally, a source, the responses it got so far, whether its crawl ended)
+ProgressCallback = Callable[[RunTally, str, int, bool], None]
 logger = logging.getLogger(__name__)
 
 
@@ -116,7 +117,7 @@ def _crawl(
             spider_cls = SourceSpider.for_source(source, known, settings, due=due, full=full)
             crawler = process.create_crawler(spider_cls)
             if on_progress:
-                crawler.signals.connect(lambda *a, **k: on_progress(tally), signal=signals.item_scraped)
+                _report_progress(crawler, source.name, tally, on_progress)
             process.crawl(crawler)
             crawlers.append(crawler)
         process.start()
@@ -151,6 +152,20 @@ def _crawl(
         warc.close()
         archive.close()
     return result
+
+
+def _report_progress(crawler: Crawler, name: str, tally: RunTally, on_progress: ProgressCallback) -> None:
+    """Call on_progress after each response and item of a source's crawl, and when it ends."""
+
+    def report(finished: bool) -> None:
+        """Report the source's count of responses and the run's tally."""
+        stats = crawler.stats
+        on_progress(tally, name, (stats.get_value("downloader/response_count") or 0) if stats else 0, finished)
+
+    # weak=False: the dispatcher holds receivers weakly, and nothing else holds these closures
+    for signal in (signals.response_received, signals.item_scraped):
+        crawler.signals.connect(lambda *a, **k: report(False), signal=signal, weak=False)
+    crawler.signals.connect(lambda *a, **k: report(True), signal=signals.spider_closed, weak=False)
 
 
 def main(argv: list[str] | None = None) -> int:

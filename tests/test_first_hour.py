@@ -32,6 +32,8 @@ from crawler.cli import main
 from crawler.fingerprint import content_hash
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env, write_sources
+from tests.fixtureweb import sites
+from tests.mockserver import Reply
 
 URL = "http://127.0.0.1/news/talks.html"
 
@@ -330,3 +332,46 @@ def test_schedule_list_is_a_table_with_next_runs_before_the_daemon_ran(tmp_path:
     ]
     assert rows[1]["following_run"].endswith("T03:00:00Z") and rows[2]["following_run"] is None
     assert not db.exists()
+
+
+PROGRESS_SCRIPT = """
+import io, json, sys
+from rich.console import Console
+from crawler.config import load_sources
+from crawler.progress import Progress
+from crawler.run import crawl
+progress = Progress(enabled=True, console=Console(file=io.StringIO()))
+live = []
+def update(tally, source, responses, finished):
+    live.append(finished)
+    progress.update(tally, source, responses, finished)
+with progress:
+    crawl(list(load_sources(sys.argv[1]).values()), sys.argv[2], on_progress=update, log_file=sys.argv[2] + ".log")
+print(json.dumps([progress.lines(), live.count(False)]))
+"""
+
+
+def test_the_live_progress_has_a_line_per_source(tmp_path: Path, serve) -> None:
+    lines = []
+    for site, host in (("ministry", "127.0.0.31"), ("embassy", "127.0.0.32")):
+        routes = {p: Reply(page.body, page.status, page.content_type) for p, page in sites.build_site(site).items()}
+        server = serve(host, routes)
+        lines.append(
+            f"[source.{site}]\nstart_urls = ['{server.url(sites.listing_paths(site)[0])}']\n"
+            f"follow = ['index_\\d+']\narticles = ['/t\\d{{8}}_\\d+\\.html?$']\ndelay = 0\n"
+        )
+    sources = write_sources(tmp_path / "s.toml", "\n".join(lines))
+    proc = subprocess.run(
+        [sys.executable, "-c", PROGRESS_SCRIPT, str(sources), str(tmp_path / "p.db")],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    shown, updates = json.loads(proc.stdout)
+    assert updates >= 14  # updated while the sources were crawled (a response or an item each), not only at the end
+    assert shown[0].startswith("8 article pages fetched, 7 new documents"), shown
+    assert sorted(shown[1:]) == ["  embassy: 7 pages, done", "  ministry: 7 pages, done"], (
+        shown
+    )  # robots, 2 listings, 4
