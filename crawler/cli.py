@@ -26,7 +26,7 @@ from crawler.cli_errors import (
 from crawler.cli_types import DAY
 from crawler.config import default_sources_path, load_sources, select
 from crawler.errors import ConfigError
-from crawler.terminal import show
+from crawler.terminal import printable, show
 from storage import query
 from storage.archive import Archive
 from storage.errors import SearchError
@@ -110,6 +110,12 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
     Crawl the configured sources into one SQLite archive, then search, browse and export it.
     """
     ctx.obj = Context(db, sources_path)
+    from crawler.people_file import use_user_people
+
+    try:
+        use_user_people(sources_path)
+    except ConfigError as exc:
+        _fail_config(exc)
 
 
 @main.command()
@@ -526,13 +532,15 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     "source", "language"}]}.
     """
     from crawler.meetings import canonical
+    from crawler.people_file import user_people_path
     from storage.meetings import meetings as list_meetings
 
     name = None
     if participant:
         name = canonical(participant)
         if name is None:
-            raise click.ClickException(f"unknown person {participant!r} (known: crawler/people.toml)")
+            where = user_people_path(obj.sources)
+            raise click.ClickException(f"unknown person {participant!r} (known: crawler/people.toml and {where})")
     archive = obj.reader()
     for meeting in list_meetings(archive.db, name, since, until):
         if as_json:
@@ -544,6 +552,28 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
         )
         for doc in meeting["documents"]:
             show(f"      {doc['source']}: {doc['title']}  {doc['url']}")
+    if not as_json and not participant:
+        _unnamed_readouts(archive, obj.sources)
+
+
+def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
+    """Say which readouts of meetings name no known person, and where to add people."""
+    from crawler.meetings import meeting_kind
+    from crawler.people_file import user_people_path
+    from storage.meetings import documents_without_meeting
+
+    unnamed = [(i, t) for i, t in documents_without_meeting(archive.db) if meeting_kind(t)]
+    if not unnamed:
+        return
+    click.echo(
+        f"{len(unnamed)} readouts of meetings name no known person, so they are in no meeting; add the people to "
+        f'{user_people_path(sources_path)} ("Full Name" = ["Full Name", "other spellings"]):',
+        err=True,
+    )
+    for doc_id, title in unnamed[:5]:
+        click.echo(f"  document id {doc_id}: {printable(title or '')}", err=True)
+    if len(unnamed) > 5:
+        click.echo(f"  … and {len(unnamed) - 5} more", err=True)
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)

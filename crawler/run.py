@@ -16,11 +16,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
 from crawler.causes import cause_of, source_cause
-from crawler.config import Source, load_sources, select
+from crawler.config import Source, default_sources_path, load_sources, select
 from crawler.deliver import deliver
 from crawler.errors import ConfigError
 from crawler.extractor_pool import ExtractorPool
 from crawler.locks import Busy, FileLock, source_lock
+from crawler.people_file import use_user_people
 from crawler.pipeline import CrawlContext, RunTally
 from crawler.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         sources = select(load_sources(args.sources), args.names)
+        use_user_people(args.sources or default_sources_path())
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from crawler.causes import (
 )
 from crawler.cli import main
 from crawler.fingerprint import content_hash
+from crawler.people_file import PEOPLE_ENV
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
@@ -375,3 +376,61 @@ def test_the_live_progress_has_a_line_per_source(tmp_path: Path, serve) -> None:
     assert sorted(shown[1:]) == ["  embassy: 7 pages, done", "  ministry: 7 pages, done"], (
         shown
     )  # robots, 2 listings, 4
+
+
+DING = "Ding Xuexiang Holds Talks with Greek Minister of Development Takis Theodorikakos"
+
+
+@pytest.fixture
+def clean_people() -> Iterator[None]:
+    """Forget the people read by this process (the user's file changes between tests)."""
+    from crawler import meetings
+
+    yield
+    os.environ.pop(PEOPLE_ENV, None)
+    meetings.people.cache_clear()
+    meetings._alias_patterns.cache_clear()
+
+
+def test_a_users_people_file_extends_the_bundled_one(tmp_path: Path, clean_people: None) -> None:
+    from crawler import meetings
+
+    archive = Archive(tmp_path / "p.db")
+    archive.record(_page(URL, "Ding Xuexiang held talks in Athens on Monday with Takis Theodorikakos.", DING))
+    archive.close()
+    sources = write_sources(
+        tmp_path / "sources.toml", "[source.a]\nstart_urls = ['http://127.0.0.1/']\narticles = ['/a/']\n"
+    )
+    listed = _cli(tmp_path / "p.db", "--sources", str(sources), "meetings")
+    assert listed.exit_code == 0
+    assert (
+        "1 readouts of meetings name no known person, so they are in no meeting; "
+        f"add the people to {tmp_path}/people.toml" in listed.stderr
+    )
+    assert f"document id 1: {DING}" in listed.stderr
+    assert "name no known person" not in _cli(tmp_path / "p.db", "meetings", "--json").stderr
+    unknown = _cli(tmp_path / "p.db", "--sources", str(sources), "meetings", "--participant", "丁薛祥")
+    assert (
+        unknown.exit_code == 1
+        and f"unknown person '丁薛祥' (known: crawler/people.toml and {tmp_path}/people.toml)" in unknown.stderr
+    )
+    (tmp_path / "people.toml").write_text('"Ding Xuexiang" = ["Ding Xuexiang", "丁薛祥"]\n"Xi Jinping" = ["习主席"]\n')
+    meetings.people.cache_clear()  # a new process reads the files afresh; this one remembers
+    known = _cli(tmp_path / "p.db", "--sources", str(sources), "meetings", "--participant", "丁薛祥")
+    assert known.exit_code == 0, known.output
+    assert os.environ[PEOPLE_ENV] == str(tmp_path / "people.toml")  # what extraction workers and crawls inherit
+    meetings.people.cache_clear()
+    meetings._alias_patterns.cache_clear()
+    found = meetings.recognise(DING, "Ding Xuexiang held talks in Athens on Monday.", "2024-05-06")
+    assert found is not None and found.participants == ("Ding Xuexiang",)
+    assert meetings.canonical("习主席") == "Xi Jinping" and meetings.canonical("Xi") == "Xi Jinping"  # added, kept
+
+
+def test_a_bad_people_file_is_refused_naming_it(tmp_path: Path, clean_people: None) -> None:
+    sources = write_sources(
+        tmp_path / "sources.toml", "[source.a]\nstart_urls = ['http://127.0.0.1/']\narticles = ['/a/']\n"
+    )
+    (tmp_path / "people.toml").write_text('"Ding Xuexiang" = "Ding"\n')
+    result = CliRunner().invoke(main, ["--sources", str(sources), "--db", str(tmp_path / "x.db"), "meetings"])
+    assert result.exit_code == 2
+    assert f"key 'Ding Xuexiang': {tmp_path}/people.toml: give a list of spellings" in result.stderr
