@@ -16,10 +16,12 @@ import click
 
 from crawler import export_files
 from crawler.cli_errors import (
+    QUIET,
     InputError,
     archive_problem,
     database_error_message,
     os_error_message,
+    say,
     stdout_to,
     writable_output,
 )
@@ -271,7 +273,10 @@ def sources(
 )
 @click.pass_obj
 @click.option("--output", metavar="FILE", help="Write to this file (made whole at the end), not stdout.")
-def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None, output: str | None) -> None:
+@QUIET
+def export(
+    obj: Context, fmt: str, source: str | None, output_dir: Path | None, output: str | None, quiet: bool
+) -> None:
     """Export one record per archived article page to stdout, or one text file per document to a folder.
 
     Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
@@ -286,15 +291,15 @@ def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None, 
     if source and source not in (known := query.source_names(archive.db)):
         raise InputError(f"no source {source!r} in {obj.db} (it has {', '.join(known) or 'none yet'})")
     with stdout_to(output):
-        _export(archive, fmt, source, output_dir)
+        _export(archive, fmt, source, output_dir, quiet)
 
 
-def _export(archive: Archive, fmt: str, source: str | None, output_dir: Path | None) -> None:
+def _export(archive: Archive, fmt: str, source: str | None, output_dir: Path | None, quiet: bool) -> None:
     """Write the export to stdout, or the text files to output_dir."""
     rows: Iterable[dict[str, Any]] = query.export_pages(archive.db, source)
     if output_dir is not None:
         written = export_files.write_documents(rows, output_dir)
-        click.echo(f"wrote {len(written)} documents to {output_dir}", err=True)
+        say(f"wrote {len(written)} documents to {output_dir}", quiet)
     elif fmt == "jsonl":
         for row in rows:
             _emit_json(row)
@@ -476,8 +481,9 @@ def demo(ctx: click.Context, db_path: str | None) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
+@QUIET
 @click.pass_obj
-def backup(obj: Context, path: str) -> None:
+def backup(obj: Context, path: str, quiet: bool) -> None:
     """Copy the archive to PATH safely, even while a crawl writes (SQLite's online backup API)."""
     from storage.maintenance import backup as run_backup
 
@@ -490,7 +496,7 @@ def backup(obj: Context, path: str) -> None:
     except (OSError, sqlite3.DatabaseError) as exc:
         Path(path).unlink(missing_ok=True)  # no half-written copy left behind
         raise click.ClickException(f"cannot copy the archive to {path}: {exc}") from None
-    click.echo(f"archive copied to {path}", err=True)
+    say(f"archive copied to {path}", quiet)
 
 
 @main.command()

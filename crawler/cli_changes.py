@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli_errors import QUIET, say
 from crawler.cli_types import MOMENT
 from crawler.config import load_sources, select
 from crawler.errors import ConfigError
@@ -162,8 +163,9 @@ def register(main: click.Group) -> None:
     @click.option("--source", help="Only pages of this source.")
     @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
+    @QUIET
     @click.pass_obj
-    def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool) -> None:
+    def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool, quiet: bool) -> None:
         """Re-run extraction over the stored captures and refresh texts, without fetching anything."""
         from crawler.reextract import reextract as run_reextract
 
@@ -172,10 +174,10 @@ def register(main: click.Group) -> None:
         if as_json:
             _emit(vars(tally))
         else:
-            click.echo(
+            say(
                 f"{tally.pages} pages: {tally.updated} updated, {tally.unchanged} unchanged, {tally.failed} failed, "
                 f"{tally.missing} captures missing",
-                err=True,
+                quiet,
             )
 
     @main.command()

@@ -22,6 +22,15 @@ class InputError(click.ClickException):
     exit_code = EXIT_INPUT
 
 
+QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and the output asked for).")
+
+
+def say(message: str, quiet: bool) -> None:
+    """Tell the user how it went, on stderr, unless quiet."""
+    if not quiet:
+        click.echo(message, err=True)
+
+
 def archive_problem(path: Path, write: bool) -> str | None:
     """Say why the archive at `path` cannot be read (or, with `write`, crawled into); None when it can."""
     if path.is_dir():

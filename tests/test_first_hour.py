@@ -434,3 +434,31 @@ def test_a_bad_people_file_is_refused_naming_it(tmp_path: Path, clean_people: No
     result = CliRunner().invoke(main, ["--sources", str(sources), "--db", str(tmp_path / "x.db"), "meetings"])
     assert result.exit_code == 2
     assert f"key 'Ding Xuexiang': {tmp_path}/people.toml: give a list of spellings" in result.stderr
+
+
+def test_quiet_prints_nothing_but_errors(monitored: Path, tmp_path: Path) -> None:
+    loud = _cli(monitored, "backup", str(tmp_path / "loud.db"))
+    assert loud.exit_code == 0 and "archive copied to" in loud.stderr
+    quiet = _cli(monitored, "backup", "--quiet", str(tmp_path / "quiet.db"))
+    assert quiet.exit_code == 0 and quiet.output == "" and (tmp_path / "quiet.db").exists()
+    out = tmp_path / "texts"
+    assert "wrote 2 documents" in _cli(monitored, "export", "--format", "txt", "--output-dir", str(out)).stderr
+    quiet = _cli(monitored, "export", "-q", "--format", "txt", "--output-dir", str(tmp_path / "t2"))
+    assert quiet.exit_code == 0 and quiet.output == "" and len(list((tmp_path / "t2").iterdir())) == 2
+    assert "pages:" in _cli(monitored, "reextract", "--jobs", "1").stderr
+    quiet = _cli(monitored, "reextract", "--jobs", "1", "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_a_quiet_crawl_says_nothing_when_it_went_well(tmp_path: Path, serve, readouts) -> None:
+    routes = {p: Reply(page.body, page.status, page.content_type) for p, page in sites.build_site("agency").items()}
+    server = serve("127.0.0.33", routes)
+    sources = write_sources(
+        tmp_path / "s.toml",
+        f"[source.agency]\nstart_urls = ['{server.url('/news/index.htm')}']\narticles = ['/c_\\\\d+\\\\.htm$']\n"
+        "delay = 0\n",
+    )
+    quiet = readouts("--sources", str(sources), "crawl", "--quiet")
+    assert quiet.code == 0 and quiet.err == "" and quiet.out == ""
+    loud = readouts("--sources", str(sources), "crawl", "--recheck")
+    assert loud.code == 0 and loud.err.startswith("run 2 ok: ")
