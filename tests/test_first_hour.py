@@ -462,3 +462,14 @@ def test_a_quiet_crawl_says_nothing_when_it_went_well(tmp_path: Path, serve, rea
     assert quiet.code == 0 and quiet.err == "" and quiet.out == ""
     loud = readouts("--sources", str(sources), "crawl", "--recheck")
     assert loud.code == 0 and loud.err.startswith("run 2 ok: ")
+
+
+@pytest.mark.slow
+def test_a_read_only_archive_is_served(place: Path) -> None:
+    from tests.test_serve import Server
+
+    server = Server(place / "frozen.db")
+    try:
+        assert "Talks" in server.get("/frozen/documents.json")[1]
+    finally:
+        server.stop()
