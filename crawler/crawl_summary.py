@@ -34,8 +34,8 @@ def summary_lines(result: RunResult, sources: int, log_file: str | None) -> list
         lines.append(f"  stopped {name}: {reason}")
     if t.errors and not result.unreached:
         lines.extend(f"  error: {s['url']}: {s['error']}" for s in t.error_samples[:SAMPLES_SHOWN])
-    if log_file and t.errors:
-        lines.append(f"  the details are in Scrapy's log: {log_file}")
+    if log_file:
+        lines.append(f"  the details are in Scrapy's log: {log_file}" if t.errors else f"  Scrapy's log: {log_file}")
     return lines
 
 

@@ -462,6 +462,7 @@ def test_a_quiet_crawl_says_nothing_when_it_went_well(tmp_path: Path, serve, rea
     assert quiet.code == 0 and quiet.err == "" and quiet.out == ""
     loud = readouts("--sources", str(sources), "crawl", "--recheck")
     assert loud.code == 0 and loud.err.startswith("run 2 ok: ")
+    assert loud.err.splitlines()[-1] == f"  Scrapy's log: {tmp_path / 'archive.db'}.crawl.log"
 
 
 @pytest.mark.slow
