@@ -459,8 +459,9 @@ def serve(obj: Context, host: str, port: int, allow_sql: bool, db_path: str | No
 
 @main.command()
 @click.option("--db", "db_path", metavar="PATH", help="The demo archive  [default: ./readouts-demo.db]")
+@QUIET
 @click.pass_context
-def demo(ctx: click.Context, db_path: str | None) -> None:
+def demo(ctx: click.Context, db_path: str | None, quiet: bool) -> None:
     """Try the whole product offline: serve a small sample web, crawl it, edit a readout, re-crawl, report.
 
     The sample web (the seed readouts republished by a ministry, an embassy and a news portal) runs on loopback;
@@ -472,7 +473,7 @@ def demo(ctx: click.Context, db_path: str | None) -> None:
     given = parent is not None and parent.get_parameter_source("db") != click.core.ParameterSource.DEFAULT
     path = Path(db_path or (ctx.obj.db if given else "readouts-demo.db"))
     try:
-        run_demo(path, click.echo)
+        run_demo(path, click.echo, quiet)
     except NotADemoArchive as exc:
         raise click.ClickException(str(exc)) from None
     except RuntimeError as exc:

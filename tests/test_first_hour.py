@@ -474,3 +474,12 @@ def test_a_read_only_archive_is_served(place: Path) -> None:
         assert "Talks" in server.get("/frozen/documents.json")[1]
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_a_quiet_demo_prints_only_what_it_found_and_what_to_try(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--quiet", "--db", str(tmp_path / "d.db")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'd.db'} now holds 11 pages") and lines[1] == "Try next:"
+    assert len(lines) == 8 and "serving" not in result.output and "crawl 1" not in result.output

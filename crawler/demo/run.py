@@ -81,31 +81,33 @@ def summary(db: Path) -> dict[str, Any]:
         }
 
 
-def run_demo(db: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    """Serve the sample web, crawl it, edit one readout, re-crawl, and print what happened; return the summary."""
+def run_demo(db: Path, say: Callable[[str], None], quiet: bool = False) -> dict[str, Any]:
+    """Serve the sample web, crawl it, edit one readout, re-crawl, and print what happened (with `quiet`, only what
+    the archive holds and what to try next); return the summary."""
+    step = (lambda _: None) if quiet else say
     if reset(db):
-        say(f"removed the previous demo archive {db}")
+        step(f"removed the previous demo archive {db}")
     sites = [DemoSite(name).start() for name in SITES]
     try:
         with tempfile.TemporaryDirectory(prefix="readouts-demo-") as tmp:
             sources = Path(tmp) / "demo-sources.toml"
             sources.write_text(sources_toml(sites), encoding="utf-8")
-            say(f"serving a sample web on loopback: {', '.join(f'{s.name} {s.base}' for s in sites)}")
+            step(f"serving a sample web on loopback: {', '.join(f'{s.name} {s.base}' for s in sites)}")
             first = crawl(db, sources)
-            say(
+            step(
                 f"crawl 1: {first['pages_fetched']} pages fetched, {first['new_documents']} documents, "
                 f"{first['duplicates']} republished copies recognised"
             )
             site, stem = EDITED
             next(s for s in sites if s.name == site).edit(stem)
-            say(f"the {site} silently edits one sentence of its {stem} readout")
+            step(f"the {site} silently edits one sentence of its {stem} readout")
             second = crawl(db, sources, "--recheck")
-            say(f"crawl 2 (--recheck): {second['rechecked']} pages re-checked, {second['changed']} changed")
+            step(f"crawl 2 (--recheck): {second['rechecked']} pages re-checked, {second['changed']} changed")
     finally:
         for s in sites:
             s.stop()
     found = summary(db)
-    say("")
+    step("")
     say(
         f"{db} now holds {found['pages']} pages as {found['documents']} documents "
         f"({found['republished']} published on more than one site), {found['meetings']} meetings, "
