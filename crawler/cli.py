@@ -148,7 +148,7 @@ def crawl(
     known articles. Prints progress on a terminal and a summary at the end, errors grouped by cause; Scrapy's own
     log goes to <archive>.crawl.log (to the terminal with -v). With --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
-    "unchanged", "changed", "gone", "moved", ...}.
+    "unchanged", "changed", "gone", "moved", "recleaned", ...}.
     """
     from crawler.progress import Progress
     from crawler.run import crawl as run_crawl

@@ -28,6 +28,8 @@ def summary_lines(result: RunResult, sources: int, log_file: str | None) -> list
         lines.append(f"  {_count(len(names), 'source')} {cause} ({shown})")
     for cause, count in result.page_causes.most_common():
         lines.append(f"  {_count(count, 'request')} {cause}")
+    if t.recleaned:
+        lines.append(f"  {t.recleaned} archived pages cleaned again of a template learned since")
     if t.notify_pending:
         lines.append(f"  {t.notify_pending} events could not be notified; `readouts notify` retries")
     for name, reason in t.stopped.items():
