@@ -480,3 +480,21 @@ def test_a_quiet_demo_prints_only_what_it_found_and_what_to_try(tmp_path: Path) 
     lines = result.output.splitlines()
     assert lines[0].startswith(f"{tmp_path / 'd.db'} now holds 11 pages") and lines[1] == "Try next:"
     assert len(lines) == 8 and "serving" not in result.output and "crawl 1" not in result.output
+
+
+def test_the_summary_of_a_crawl_that_went_partly_well() -> None:
+    from collections import Counter
+
+    from crawler.crawl_summary import summary_lines
+    from crawler.pipeline import RunTally
+    from crawler.run import RunResult
+
+    tally = RunTally(pages_fetched=5, errors=3, rechecked=2, unchanged=1, changed=1, recleaned=2)
+    result = RunResult(7, "ok", tally, {UNRESOLVED: ["a"]}, Counter({HTTP_ERROR: 2}))
+    assert summary_lines(result, 2, "x.db.crawl.log")[1:] == [
+        "  re-checked 2: 1 unchanged, 1 changed, 0 gone, 0 moved",
+        f"  1 source {UNRESOLVED} (a)",
+        f"  2 requests {HTTP_ERROR}",
+        "  2 archived pages cleaned again of a template learned since",
+        "  the details are in Scrapy's log: x.db.crawl.log",
+    ]  # one source of two reached: not "no site could be reached"
