@@ -6,6 +6,7 @@ import csv
 import errno
 import json
 import os
+import shutil
 import sqlite3
 import sys
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from crawler.terminal import printable, show
 from storage import query
 from storage.archive import Archive
 from storage.errors import SearchError
+from storage.warc import store_for
 
 DEFAULT_DB = "readouts.db"
 
@@ -482,10 +484,14 @@ def demo(ctx: click.Context, db_path: str | None, quiet: bool) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--no-captures", is_flag=True, help="Copy only the database, not its WARC captures (`capture` fails on the copy)."
+)
 @QUIET
 @click.pass_obj
-def backup(obj: Context, path: str, quiet: bool) -> None:
-    """Copy the archive to PATH safely, even while a crawl writes (SQLite's online backup API)."""
+def backup(obj: Context, path: str, no_captures: bool, quiet: bool) -> None:
+    """Copy the archive to PATH safely, even while a crawl writes: the database (SQLite's online backup API), then
+    its WARC captures to PATH.warc/. Restore by using PATH (with PATH.warc/ beside it) as --db."""
     from storage.maintenance import backup as run_backup
 
     obj.reader().close()
@@ -493,18 +499,27 @@ def backup(obj: Context, path: str, quiet: bool) -> None:
         raise click.ClickException(f"{path} exists; choose a new file")  # exit 1, as before
     writable_output(path)
     try:
-        run_backup(obj.db, path)
+        report = run_backup(obj.db, path, captures=not no_captures)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
     except (OSError, sqlite3.DatabaseError) as exc:
         Path(path).unlink(missing_ok=True)  # no half-written copy left behind
+        if not no_captures:  # PATH.warc/ did not exist before (run_backup refuses one that does)
+            shutil.rmtree(store_for(path).directory, ignore_errors=True)
         raise click.ClickException(f"cannot copy the archive to {path}: {exc}") from None
-    say(f"archive copied to {path}", quiet)
+    if report.captures is None:
+        say(f"archive copied to {path}; captures NOT copied (--no-captures): `capture` fails on it", quiet)
+    else:
+        size = f"{report.warc_bytes / 1e6:.1f} MB"
+        say(f"archive copied to {path}; {report.warc_files} WARC files ({size}) to {report.captures}", quiet)
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per check.")
 @click.pass_obj
 def check(obj: Context, as_json: bool) -> None:
-    """Check the archive: SQLite integrity, the FTS index, and that copies, pages and documents agree (exit 1 if not).
+    """Check the archive: SQLite integrity, the FTS index, that copies, pages and documents agree, and that every
+    revision's capture is in the WARC files with the bytes its digests name (exit 1 if not).
 
     Safe while a crawl writes; FTS5's own integrity check needs a writable connection but changes nothing.
     """
@@ -515,14 +530,16 @@ def check(obj: Context, as_json: bool) -> None:
     writable = archive_problem(Path(obj.db), write=True) is None
     archive = Archive(obj.db, readonly=not writable)
     try:
-        results = run_check(archive.db, fts=writable)
+        results = run_check(archive.db, store_for(obj.db), fts=writable)
     finally:
         archive.close()
     for result in results:
         if as_json:
             _emit_json(result)
-        else:
-            show(f"{'ok  ' if result['ok'] else 'FAIL'}  {result['check']}  {result['detail']}")
+            continue
+        show(f"{'ok  ' if result['ok'] else 'FAIL'}  {result['check']}  {result['detail']}")
+        for problem in result.get("problems", []):
+            show(f"      {problem['url']} revision {problem['revision']}: {problem['reason']}")
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 

@@ -247,3 +247,13 @@ def m0010_site_template(db: Database) -> None:
     # how many of a line's pages are articles: a listing shows parts of articles, so listings alone prove nothing
     db.table("site_lines").add_column("article_pages", int)
     db.execute("update site_lines set article_pages = pages")  # only article pages were counted until now
+
+
+@migrations(name="0013_capture_payload_digest")
+def m0013_capture_payload_digest(db: Database) -> None:
+    """Each capture's WARC payload digest: revisits point to the response record whose stored payload is identical.
+
+    Earlier captures keep none (their records carry another digest algorithm), so no new revisit points to them.
+    """
+    db.table("captures").add_column("payload_digest", str)
+    db.table("captures").create_index(["payload_digest"])
