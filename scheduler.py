@@ -25,7 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.config import Source, load_sources
+from crawler.config.sources import Source, load_sources
 from crawler.errors import ConfigError
 from crawler.locks import Busy, daemon_lock
 from storage.archive import Archive

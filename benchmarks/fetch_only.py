@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
-from crawler.config import load_sources
-from crawler.settings import BASE_SETTINGS, source_settings
+from crawler.config.sources import load_sources
+from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from measure import percentile
 
-from crawler.article import article_text
-from crawler.extract import Extracted
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted
 from storage import query
 from storage.archive import Archive, ArticleText, PageRecord
 

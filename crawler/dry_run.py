@@ -9,9 +9,9 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.http import Response
 
-from crawler.config import Source
-from crawler.extract import Extracted, extract
-from crawler.settings import BASE_SETTINGS, source_settings
+from crawler.config.sources import Source
+from crawler.extraction.extract import Extracted, extract
+from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 
 LISTING_CALLBACKS = ("parse_listing", "parse_feed", "parse_sitemap")

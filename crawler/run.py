@@ -15,15 +15,15 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
-from crawler.causes import cause_of, source_cause
-from crawler.config import Source, default_sources_path, load_sources, select
-from crawler.deliver import deliver
+from crawler.cli.causes import cause_of, source_cause
+from crawler.config.people_file import use_user_people
+from crawler.config.sources import Source, default_sources_path, load_sources, select
 from crawler.errors import ConfigError
-from crawler.extractor_pool import ExtractorPool
+from crawler.extraction.pool import ExtractorPool
 from crawler.locks import Busy, FileLock, source_lock
-from crawler.people_file import use_user_people
-from crawler.pipeline import CrawlContext, RunTally
-from crawler.settings import BASE_SETTINGS, source_settings
+from crawler.monitor.deliver import deliver
+from spiders.pipeline import CrawlContext, RunTally
+from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import Archive
 from storage.warc import store_for

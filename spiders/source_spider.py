@@ -17,7 +17,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
-from crawler.config import Source
+from crawler.config.sources import Source
 from spiders.middlewares import WIRE_META, SourceStopped, header_pairs
 
 logger = logging.getLogger(__name__)

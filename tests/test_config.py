@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_sources, parse_interval, parse_sources
+from crawler.config.sources import load_sources, parse_interval, parse_sources
 from crawler.errors import ConfigError
 from tests.conftest import write_sources
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.feed import atom_feed
+from crawler.monitor.feed import atom_feed
 
 NS = "http://www.w3.org/2005/Atom"
 ATOM = f"{{{NS}}}"

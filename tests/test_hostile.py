@@ -17,7 +17,7 @@ from pathlib import Path
 import brotli
 import zstandard
 
-from crawler.settings import BASE_SETTINGS
+from spiders.settings import BASE_SETTINGS
 from tests.conftest import write_sources
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route

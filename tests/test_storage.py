@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fingerprint import content_hash
+from crawler.extraction.fingerprint import content_hash
 from storage import query
 from storage.archive import DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
 from storage.errors import SearchError

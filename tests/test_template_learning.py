@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.article import article_text
-from crawler.extract import Extracted
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted
 from storage.archive import Archive, PageRecord
 from tests.conftest import write_sources
 from tests.fixtureweb.fillers import FILLERS

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.export_files import file_name, slug
-from crawler.terminal import printable
+from crawler.cli.export_files import file_name, slug
+from crawler.cli.terminal import printable
 from storage.archive import Archive, ArticleText, PageRecord
 
 HOSTILE_TITLES = [

@@ -16,7 +16,7 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
-from crawler.word_diff import line_runs
+from crawler.monitor.word_diff import line_runs
 from storage.changes import history
 from storage.meetings import meeting_with_texts
 

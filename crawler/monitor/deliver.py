@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from crawler.config import Source
+from crawler.config.sources import Source
 from storage import changes
 from storage.archive import Archive
 from storage.clock import utcnow
@@ -27,7 +27,9 @@ def deliver(archive: Archive, sources: list[Source], since: str | None = None) -
         found = changes.events(archive.db, since=since, sources=names, pending=since is None)
         if not found:
             continue
-        from crawler.notify import send  # Apprise loads its plugins on import: only when there is something to send
+        from crawler.monitor.notify import (
+            send,  # Apprise loads its plugins on import: only when there is something to send
+        )
 
         if send(list(urls), found):
             changes.mark_notified(archive.db, [e["id"] for e in found], utcnow())

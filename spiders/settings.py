@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.config import Source
+from crawler.config.sources import Source
 
 USER_AGENT = "readouts/0.1 (+https://github.com/readouts/readouts; archive of official meeting readouts)"
 
@@ -33,7 +33,7 @@ BASE_SETTINGS: dict[str, Any] = {
     "LOG_INSTALL_ROOT_HANDLER": True,
     # quiet by default; the CLI shows progress itself
     "LOG_LEVEL": "WARNING",
-    "ITEM_PIPELINES": {"crawler.pipeline.ArchivePipeline": 300},
+    "ITEM_PIPELINES": {"spiders.pipeline.ArchivePipeline": 300},
     # runs for every request, redirects included (Scrapy's offsite filter lets dont_filter requests through)
     "DOWNLOADER_MIDDLEWARES": {
         "spiders.middlewares.AllowedHostsMiddleware": 50,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from crawler import boilerplate
-from crawler.extract import Extracted, clean_lines
-from crawler.fingerprint import content_hash, normalise
-from crawler.meetings import recognise
-from crawler.neardup import fingerprint
+from crawler.extraction import boilerplate
+from crawler.extraction.extract import Extracted, clean_lines
+from crawler.extraction.fingerprint import content_hash, normalise
+from crawler.extraction.meetings import recognise
+from crawler.extraction.neardup import fingerprint
 from storage.archive import ArticleText
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from crawler import export_files
-from crawler.cli_errors import (
+from crawler.cli import export_files
+from crawler.cli.file_errors import (
     QUIET,
     InputError,
     archive_problem,
@@ -26,10 +26,10 @@ from crawler.cli_errors import (
     stdout_to,
     writable_output,
 )
-from crawler.cli_types import DAY
-from crawler.config import default_sources_path, load_sources, select
+from crawler.cli.params import DAY
+from crawler.cli.terminal import printable, show
+from crawler.config.sources import default_sources_path, load_sources, select
 from crawler.errors import ConfigError
-from crawler.terminal import printable, show
 from storage import query
 from storage.archive import Archive
 from storage.errors import SearchError
@@ -114,7 +114,7 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
     Crawl the configured sources into one SQLite archive, then search, browse and export it.
     """
     ctx.obj = Context(db, sources_path)
-    from crawler.people_file import use_user_people
+    from crawler.config.people_file import use_user_people
 
     try:
         use_user_people(sources_path)
@@ -152,7 +152,7 @@ def crawl(
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
     "unchanged", "changed", "gone", "moved", "recleaned", ...}.
     """
-    from crawler.progress import Progress
+    from crawler.cli.progress import Progress
     from crawler.run import crawl as run_crawl
 
     try:
@@ -160,7 +160,7 @@ def crawl(
     except ConfigError as exc:
         _fail_config(exc)
     obj.writable()
-    from crawler.crawl_summary import summary_lines
+    from crawler.cli.crawl_summary import summary_lines
     from crawler.locks import Busy
 
     log_file = None if verbose else f"{obj.db}.crawl.log"
@@ -218,7 +218,7 @@ def sources(
     and one article's title, date and first lines, writing nothing. `--new NAME URL` proposes an entry from a listing
     page: the shape most of its links share, its pagination, the feeds and sitemaps it links to.
     """
-    from crawler import cli_preview
+    from crawler.cli import preview as cli_preview
     from storage.clock import utcnow
     from storage.health import source_health
 
@@ -555,8 +555,8 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     JSON: {"meeting_id", "date", "kind", "place", "participants", "documents": [{"document_id", "title", "url",
     "source", "language"}]}.
     """
-    from crawler.meetings import canonical
-    from crawler.people_file import user_people_path
+    from crawler.config.people_file import user_people_path
+    from crawler.extraction.meetings import canonical
     from storage.meetings import meetings as list_meetings
 
     name = None
@@ -564,7 +564,9 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
         name = canonical(participant)
         if name is None:
             where = user_people_path(obj.sources)
-            raise click.ClickException(f"unknown person {participant!r} (known: crawler/people.toml and {where})")
+            raise click.ClickException(
+                f"unknown person {participant!r} (known: crawler/config/people.toml and {where})"
+            )
     archive = obj.reader()
     for meeting in list_meetings(archive.db, name, since, until):
         if as_json:
@@ -582,8 +584,8 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
 
 def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
     """Say which readouts of meetings name no known person, and where to add people."""
-    from crawler.meetings import meeting_kind
-    from crawler.people_file import user_people_path
+    from crawler.config.people_file import user_people_path
+    from crawler.extraction.meetings import meeting_kind
     from storage.meetings import documents_without_meeting
 
     unnamed = [(i, t) for i, t in documents_without_meeting(archive.db) if meeting_kind(t)]
@@ -600,6 +602,6 @@ def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
         click.echo(f"  … and {len(unnamed) - 5} more", err=True)
 
 
-from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
+from crawler.cli.changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
 
 register(main)

@@ -11,9 +11,9 @@ from typing import Any
 
 from pebble import ProcessPool
 
-from crawler.article import article_text
-from crawler.extract import Extracted, Failure, extract
-from crawler.page_lines import page_lines
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted, Failure, extract
+from crawler.extraction.page_lines import page_lines
 from storage.archive import ArticleText
 
 EXTRACT_TIMEOUT_S = 30.0

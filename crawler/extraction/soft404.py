@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.extract import Extracted
+from crawler.extraction.extract import Extracted
 
 MAX_NOTICE_CHARS = 600  # a "not found" notice is short; a readout that mentions "404" is not
 _MISSING = re.compile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from crawler.fingerprint import normalise
+from crawler.extraction.fingerprint import normalise
 from storage.archive import SiteLineCounts
 
 MIN_PAGES = 3  # a line must be seen on at least this many pages of a site…

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from crawler.pipeline import RunTally
+from spiders.pipeline import RunTally
 
 
 class Progress:

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
 
-from crawler import boilerplate
-from crawler.extract import Extracted, Failure
-from crawler.extractor_pool import ExtractorPool
-from crawler.soft404 import looks_missing
+from crawler.extraction import boilerplate
+from crawler.extraction.extract import Extracted, Failure
+from crawler.extraction.pool import ExtractorPool
+from crawler.extraction.soft404 import looks_missing
 from storage.archive import (
     CHANGED,
     DUPLICATE,

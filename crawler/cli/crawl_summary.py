@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.causes import NETWORK
+from crawler.cli.causes import NETWORK
 from crawler.run import RunResult
 
 NAMES_SHOWN = 4  # sources named on a cause's line

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
-from crawler.people_file import all_people
+from crawler.config.people_file import all_people
 
 MONTHS = {
     m: i

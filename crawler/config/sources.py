@@ -187,7 +187,7 @@ def _cron(name: str, value: object) -> str:
 
 def _notify_urls(name: str, key: str, value: object) -> tuple[str, ...]:
     """Return a list of Apprise URLs, refusing any that Apprise does not understand."""
-    from crawler.notify import valid_url  # Apprise loads its plugins on import: only when notifications are set
+    from crawler.monitor.notify import valid_url  # Apprise loads its plugins on import: only when notifications are set
 
     urls = _str_list(name, key, value)
     for url in urls:
@@ -262,7 +262,7 @@ def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
 
 def default_sources_path() -> str:
     """Return the sources file to use: $READOUTS_SOURCES, else the bundled file."""
-    return os.environ.get("READOUTS_SOURCES") or str(resources.files("crawler").joinpath(BUNDLED_SOURCES))
+    return os.environ.get("READOUTS_SOURCES") or str(resources.files("crawler.config").joinpath(BUNDLED_SOURCES))
 
 
 def load_sources(path: str | Path | None = None) -> dict[str, Source]:

@@ -15,7 +15,7 @@ FILE_NAME = "people.toml"
 
 def bundled_people_path() -> Path:
     """Return the path of the bundled people.toml."""
-    return Path(str(resources.files("crawler").joinpath(FILE_NAME)))
+    return Path(str(resources.files("crawler.config").joinpath(FILE_NAME)))
 
 
 def user_people_path(sources_path: str | Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import lxml.html
 from lxml import etree
 
-from crawler.decode import DecodeError, decode_html, sniff_binary
+from crawler.extraction.decode import DecodeError, decode_html, sniff_binary
 
 # elements that start a new line of text; a block holding none of them is one line (split at <br>)
 BLOCKS = frozenset(

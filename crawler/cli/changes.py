@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli_errors import QUIET, say
-from crawler.cli_types import MOMENT
-from crawler.config import load_sources, select
+from crawler.cli.file_errors import QUIET, say
+from crawler.cli.params import MOMENT
+from crawler.cli.terminal import printable, show
+from crawler.config.sources import load_sources, select
 from crawler.errors import ConfigError
-from crawler.terminal import printable, show
-from crawler.word_diff import line_runs, words_changed
+from crawler.monitor.word_diff import line_runs, words_changed
 from storage import changes
 from storage.archive import EVENT_KINDS
 from storage.warc import store_for
 
 if TYPE_CHECKING:
-    from crawler.cli import Context
+    from crawler.cli.main import Context
 
 
 def _emit(record: Any) -> None:
@@ -121,8 +121,8 @@ def register(main: click.Group) -> None:
         obj: Context, kind: tuple[str, ...], source: str | None, since: str | None, limit: int, output: str | None
     ) -> None:
         """Write an Atom feed of recent change events (newest first)."""
-        from crawler.cli_errors import writable_output
-        from crawler.feed import atom_feed
+        from crawler.cli.file_errors import writable_output
+        from crawler.monitor.feed import atom_feed
 
         writable_output(output)
         archive = obj.reader()
@@ -149,7 +149,7 @@ def register(main: click.Group) -> None:
         `history`'s body_sha256. With --wire, the payload as it came over the wire. What was written is said on
         stderr.
         """
-        from crawler.cli_errors import writable_output
+        from crawler.cli.file_errors import writable_output
 
         writable_output(output)
         archive = obj.reader()
@@ -184,7 +184,7 @@ def register(main: click.Group) -> None:
     @click.pass_obj
     def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool, quiet: bool) -> None:
         """Re-run extraction over the stored captures and refresh texts, without fetching anything."""
-        from crawler.reextract import reextract as run_reextract
+        from crawler.extraction.reextract import reextract as run_reextract
 
         obj.reader().close()  # a clear message when there is no archive
         tally = run_reextract(obj.db, source, jobs)
@@ -203,7 +203,7 @@ def register(main: click.Group) -> None:
     @click.pass_obj
     def notify(obj: Context, names: tuple[str, ...], since: str | None) -> None:
         """Send change events to the sources' notification URLs ([notify] urls and per-source notify)."""
-        from crawler.deliver import deliver
+        from crawler.monitor.deliver import deliver
         from storage.archive import Archive
 
         try:

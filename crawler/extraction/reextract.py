@@ -8,9 +8,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from crawler import boilerplate
-from crawler.article import article_text
-from crawler.extract import Failure, extract
+from crawler.extraction import boilerplate
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Failure, extract
 from storage.archive import Archive, ArticleText
 from storage.changes import latest_captures
 from storage.warc import WarcStore, store_for

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from crawler.config import Source, parse_sources
+from crawler.cli.terminal import show
+from crawler.config.sources import Source, parse_sources
 from crawler.errors import ConfigError
-from crawler.terminal import show
 
 SHOWN = 10  # links listed per kind
 SAMPLE_LINES = 3
@@ -46,8 +46,8 @@ def try_source(source: Source, max_pages: int, verbose: bool) -> None:
 
 def new_source(name: str, url: str, verbose: bool) -> None:
     """Fetch one listing page and print a proposed source entry (TOML) for the user to edit."""
+    from crawler.config.propose import propose
     from crawler.dry_run import preview
-    from crawler.propose import propose
 
     probe_toml = f"[source.{name}]\nstart_urls = [\"{url}\"]\narticles = ['(?!)']\n"  # articles: match nothing
     try:

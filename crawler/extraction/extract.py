@@ -11,8 +11,8 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Document
 
-from crawler.decode import DecodeError, decode_html, sniff_binary
-from crawler.page_meta import page_meta, text_date
+from crawler.extraction.decode import DecodeError, decode_html, sniff_binary
+from crawler.extraction.page_meta import page_meta, text_date
 
 logger = logging.getLogger(__name__)
 
