@@ -17,18 +17,9 @@ from crawler.extraction import boilerplate
 from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
 from crawler.extraction.soft404 import looks_missing
-from storage.archive import (
-    CHANGED,
-    DUPLICATE,
-    FAILED,
-    GONE,
-    MOVED,
-    NEW_DOCUMENT,
-    UNCHANGED,
-    Archive,
-    ArticleText,
-    PageRecord,
-)
+from crawler.model import Outcome
+from crawler.monitor.classify import Answer, Verdict, classify
+from storage.archive import Archive, ArticleText, PageRecord
 from storage.changes import latest_captures
 from storage.clock import utcnow
 from storage.recheck import DEFAULT_RECHECK_EVERY
@@ -36,6 +27,16 @@ from storage.warc import CaptureRef, Original, WarcStore, payload_digest
 
 logger = logging.getLogger(__name__)
 
+# the tally's counter of each outcome the archive gives
+TALLIED = {
+    Outcome.NEW_DOCUMENT: "new_documents",
+    Outcome.DUPLICATE: "duplicates",
+    Outcome.FAILED: "failed",
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.CHANGED: "changed",
+    Outcome.GONE: "gone",
+    Outcome.MOVED: "moved",
+}
 # a site's first pages are held back until this many are known, so its template lines can be learned first
 TEMPLATE_WARMUP_PAGES = 4
 
@@ -64,6 +65,12 @@ class RunTally:
     def counts(self) -> dict[str, int]:
         """Return the counters the runs table keeps."""
         return {k: v for k, v in vars(self).items() if isinstance(v, int) and not k.startswith("notif")}
+
+    def count(self, outcome: Outcome) -> None:
+        """Count what the archive did with a page."""
+        name = TALLIED.get(outcome)
+        if name:
+            setattr(self, name, getattr(self, name) + 1)
 
     def error(self, url: str, reason: str) -> None:
         """Count an error and keep a sample of it."""
@@ -130,43 +137,43 @@ class ArchivePipeline:
         url, host, status = item["url"], urlsplit(item["url"]).hostname or "", item["status"]
         recheck = bool(item.get("recheck"))
         self.tally.rechecked += recheck
-        if item.get("error"):
-            self.tally.error(url, item["error"])
+        answer = Answer(
+            status=status,
+            recheck=recheck,
+            error=item.get("error"),
+            location=item.get("location") or "",
+            final_url=item["final_url"],
+            location_is_gone_page=self._gone_page(item.get("location") or ""),
+            final_is_gone_page=self._gone_page(item["final_url"]),
+        )
+        verdict = classify(answer)
+        if verdict.outcome == Outcome.ERROR:
+            self.tally.error(url, verdict.reason or "")
             if not recheck:  # a known page that fails to answer keeps its text and stays due
-                self._store(item, host, None, item["error"])
+                self._store(item, host, None, verdict.reason)
             return _summary(item)
-        if recheck and status == 304:
-            self._count(self.archive.record_not_modified(self._page(item, host)))
-            return _summary(item)
-        target = item.get("location") or ""
-        if recheck and 300 <= status < 400 and not self._gone_page(target):
-            self._count(self.archive.record_moved(self._page(item, host), target))
-            return _summary(item)
-        if recheck and (300 <= status < 400 or self._gone_page(item["final_url"])):
-            where = target or item["final_url"]
-            self._count(self.archive.record_gone(self._page(item, host, error=f"soft 404: the site's {where}")))
-            return _summary(item)
-        if recheck and status in (404, 410):
-            self._count(self.archive.record_gone(self._page(item, host, error=f"HTTP {status}")))
+        if verdict.outcome in (Outcome.UNCHANGED, Outcome.MOVED, Outcome.GONE):
+            self._settle(item, host, verdict)
             return _summary(item)
         item["capture"] = await self._capture(item)
-        if self._gone_page(item["final_url"]):
-            self._store(item, host, None, f"soft 404: redirected to the site's {item['final_url']}")
+        if verdict.outcome == Outcome.FAILED:
+            self._store(item, host, None, verdict.reason)
             return _summary(item)
         result = await self.pool.extract(
             item["body"], item["final_url"], item.get("content_type"), self.language, timeout=self.extract_timeout
         )
-        if recheck and (isinstance(result, Failure) or looks_missing(result)):
-            reason = result.reason if isinstance(result, Failure) else "the page says it is not there"
-            self._count(self.archive.record_gone(self._page(item, host, error=f"soft 404: {reason}")))
+        failure = result.reason if isinstance(result, Failure) else None
+        missing = isinstance(result, Extracted) and looks_missing(result)
+        verdict = classify(replace(answer, extracted=True, failure=failure, missing=missing))
+        if verdict.outcome == Outcome.GONE:
+            self._settle(item, host, verdict)
             return _summary(item)
-        if isinstance(result, Failure):
-            logger.info("no article text at %s: %s", url, result.reason)
-            self._store(item, host, None, result.reason)
+        if verdict.outcome == Outcome.FAILED:
+            if failure:
+                logger.info("no article text at %s: %s", url, failure)
+            self._store(item, host, None, verdict.reason)
             return _summary(item)
-        if looks_missing(result):
-            self._store(item, host, None, "soft 404: the page says it is not there")
-            return _summary(item)
+        assert isinstance(result, Extracted)  # classify() gives ARTICLE only to an extracted text
         keys = boilerplate.page_keys(result.lines)
         await self._hold(host, _Pending(item, result, new=url not in self.known, keys=keys))
         return _summary(item)
@@ -226,16 +233,16 @@ class ArchivePipeline:
             recheck_every=self.recheck_every,
         )
 
-    def _count(self, outcome: str) -> None:
-        """Count a re-check's outcome."""
-        if outcome == UNCHANGED:
-            self.tally.unchanged += 1
-        elif outcome == CHANGED:
-            self.tally.changed += 1
-        elif outcome == GONE:
-            self.tally.gone += 1
-        elif outcome == MOVED:
-            self.tally.moved += 1
+    def _settle(self, item: dict[str, Any], host: str, verdict: Verdict) -> None:
+        """Record a known page's answer that needs no text: unchanged, moved or gone."""
+        page = self._page(item, host, error=verdict.reason)
+        if verdict.outcome == Outcome.UNCHANGED:
+            outcome = self.archive.record_not_modified(page)
+        elif verdict.outcome == Outcome.MOVED:
+            outcome = self.archive.record_moved(page, verdict.target or "")
+        else:
+            outcome = self.archive.record_gone(page)
+        self.tally.count(Outcome(outcome))
 
     async def close_spider(self) -> None:
         """Archive the pages still held back for template learning."""
@@ -300,16 +307,8 @@ class ArchivePipeline:
         """Write one page to the archive and count the outcome."""
         record = replace(self._page(item, host, error), article=article)
         outcome, page_created = self.archive.record(record)
-        if outcome == FAILED:
-            self.tally.failed += 1
-        if page_created:
-            self.tally.new_pages += 1
-        if outcome == NEW_DOCUMENT:
-            self.tally.new_documents += 1
-        elif outcome == DUPLICATE:
-            self.tally.duplicates += 1
-        else:
-            self._count(outcome)
+        self.tally.new_pages += page_created
+        self.tally.count(Outcome(outcome))
 
 
 def _summary(item: dict[str, Any]) -> dict[str, Any]:
