@@ -15,6 +15,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler.config.sources import load_sources
+from crawler.model import FetchedPage
 from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 
@@ -23,9 +24,9 @@ def main(path: str) -> None:
     """Crawl every source of the file once, counting article pages fetched, and print the count."""
     fetched = {"pages": 0, "bytes": 0}
 
-    def count(item: dict, **_: object) -> None:
+    def count(item: FetchedPage, **_: object) -> None:
         fetched["pages"] += 1
-        fetched["bytes"] += len(item.get("body") or b"")
+        fetched["bytes"] += len(item.body)
 
     process = CrawlerProcess({**BASE_SETTINGS, "ITEM_PIPELINES": {}})
     for source in load_sources(path).values():

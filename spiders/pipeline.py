@@ -17,7 +17,7 @@ from crawler.extraction import boilerplate
 from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
 from crawler.extraction.soft404 import looks_missing
-from crawler.model import Outcome
+from crawler.model import FetchedPage, Outcome
 from crawler.monitor.classify import Answer, Verdict, classify
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.changes import latest_captures
@@ -80,10 +80,19 @@ class RunTally:
 
 
 @dataclass
+class _Got:
+    """A fetched page as the pipeline handles it: when it came, and the WARC record of its body once written."""
+
+    page: FetchedPage
+    fetched_at: str
+    capture: CaptureRef | None = None
+
+
+@dataclass
 class _Pending:
     """An extracted page waiting for its site's template to be known (or a listing page, only learned from)."""
 
-    item: dict[str, Any]
+    got: _Got
     extracted: Extracted | None  # None: a listing page, counted for the template and never archived
     new: bool
     keys: set[str]  # the keys of its lines, for template learning
@@ -127,65 +136,66 @@ class ArchivePipeline:
         """Build the pipeline for a crawler."""
         return cls(crawler)
 
-    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    async def process_item(self, item: FetchedPage) -> FetchedPage:
         """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer)."""
-        if item.get("listing"):
+        if item.listing:
             await self._learn_listing(item)
             return _summary(item)
         self.tally.pages_fetched += 1
-        item["fetched_at"] = utcnow()
-        url, host, status = item["url"], urlsplit(item["url"]).hostname or "", item["status"]
-        recheck = bool(item.get("recheck"))
+        got = _Got(item, fetched_at=utcnow())
+        url, host, status = got.page.url, urlsplit(got.page.url).hostname or "", got.page.status
+        recheck = bool(got.page.recheck)
         self.tally.rechecked += recheck
         answer = Answer(
             status=status,
             recheck=recheck,
-            error=item.get("error"),
-            location=item.get("location") or "",
-            final_url=item["final_url"],
-            location_is_gone_page=self._gone_page(item.get("location") or ""),
-            final_is_gone_page=self._gone_page(item["final_url"]),
+            error=got.page.error,
+            location=got.page.location or "",
+            final_url=got.page.final_url,
+            location_is_gone_page=self._gone_page(got.page.location or ""),
+            final_is_gone_page=self._gone_page(got.page.final_url),
         )
         verdict = classify(answer)
         if verdict.outcome == Outcome.ERROR:
             self.tally.error(url, verdict.reason or "")
             if not recheck:  # a known page that fails to answer keeps its text and stays due
-                self._store(item, host, None, verdict.reason)
+                self._store(got, host, None, verdict.reason)
             return _summary(item)
         if verdict.outcome in (Outcome.UNCHANGED, Outcome.MOVED, Outcome.GONE):
-            self._settle(item, host, verdict)
+            self._settle(got, host, verdict)
             return _summary(item)
-        item["capture"] = await self._capture(item)
+        got.capture = await self._capture(got)
         if verdict.outcome == Outcome.FAILED:
-            self._store(item, host, None, verdict.reason)
+            self._store(got, host, None, verdict.reason)
             return _summary(item)
         result = await self.pool.extract(
-            item["body"], item["final_url"], item.get("content_type"), self.language, timeout=self.extract_timeout
+            got.page.body, got.page.final_url, got.page.content_type, self.language, timeout=self.extract_timeout
         )
         failure = result.reason if isinstance(result, Failure) else None
         missing = isinstance(result, Extracted) and looks_missing(result)
         verdict = classify(replace(answer, extracted=True, failure=failure, missing=missing))
         if verdict.outcome == Outcome.GONE:
-            self._settle(item, host, verdict)
+            self._settle(got, host, verdict)
             return _summary(item)
         if verdict.outcome == Outcome.FAILED:
             if failure:
                 logger.info("no article text at %s: %s", url, failure)
-            self._store(item, host, None, verdict.reason)
+            self._store(got, host, None, verdict.reason)
             return _summary(item)
         assert isinstance(result, Extracted)  # classify() gives ARTICLE only to an extracted text
         keys = boilerplate.page_keys(result.lines)
-        await self._hold(host, _Pending(item, result, new=url not in self.known, keys=keys))
+        await self._hold(host, _Pending(got, result, new=url not in self.known, keys=keys))
         return _summary(item)
 
-    async def _learn_listing(self, item: dict[str, Any]) -> None:
+    async def _learn_listing(self, item: FetchedPage) -> None:
         """Count the lines of a listing page not counted before among its site's pages (it is never archived)."""
-        url, host = item["url"], urlsplit(item["url"]).hostname or ""
-        if self.archive.listing_counted(url) or any(p.item["url"] == url for p in self.pending.get(host, [])):
+        url, host = item.url, urlsplit(item.url).hostname or ""
+        if self.archive.listing_counted(url) or any(p.got.page.url == url for p in self.pending.get(host, [])):
             return
-        lines = await self.pool.page_lines(item["body"], item.get("content_type"), timeout=self.extract_timeout)
+        lines = await self.pool.page_lines(item.body, item.content_type, timeout=self.extract_timeout)
         if lines:
-            await self._hold(host, _Pending(item, None, new=True, keys=boilerplate.page_keys(lines)))
+            got = _Got(item, fetched_at=utcnow())
+            await self._hold(host, _Pending(got, None, new=True, keys=boilerplate.page_keys(lines)))
 
     async def _hold(self, host: str, pending: _Pending) -> None:
         """Hold a page back until enough pages of its site are known to learn the template, then flush them."""
@@ -197,45 +207,45 @@ class ArchivePipeline:
         """Return True when the source says this URL is its page for deleted articles."""
         return bool(url) and self.source is not None and self.source.is_gone_page(url)
 
-    async def _capture(self, item: dict[str, Any]) -> CaptureRef | None:
+    async def _capture(self, got: _Got) -> CaptureRef | None:
         """Keep the response as a WARC record (a revisit record when an identical payload is stored already)."""
-        if item["status"] != 200 or not item["body"]:
+        if got.page.status != 200 or not got.page.body:
             return None
-        wire = item.get("wire_body")
-        original = self.archive.original_capture(payload_digest(item["body"] if wire is None else wire))
+        wire = got.page.wire_body
+        original = self.archive.original_capture(payload_digest(got.page.body if wire is None else wire))
         write = functools.partial(
             self.warc.write,
-            item["url"],
-            item["fetched_at"],
-            item["status"],
-            item.get("headers") or [],
-            item["body"],
-            item.get("request_headers") or [],
+            got.page.url,
+            got.fetched_at,
+            got.page.status,
+            got.page.headers,
+            got.page.body,
+            got.page.request_headers,
             original=Original(*original) if original else None,
-            metadata={"readouts-source": item["source"], "readouts-final-url": item["final_url"]},
+            metadata={"readouts-source": got.page.source, "readouts-final-url": got.page.final_url},
             wire=wire,
         )
         return await asyncio.get_running_loop().run_in_executor(self.warc_writer, write)
 
-    def _page(self, item: dict[str, Any], host: str, error: str | None = None) -> PageRecord:
+    def _page(self, got: _Got, host: str, error: str | None = None) -> PageRecord:
         """Return the archive record of a page that yielded no article text."""
         return PageRecord(
-            url=item["url"],
-            source=item["source"],
+            url=got.page.url,
+            source=got.page.source,
             host=host,
-            status=item["status"],
+            status=got.page.status,
             error=error,
-            etag=item.get("etag"),
-            last_modified=item.get("last_modified"),
-            content_type=item.get("content_type"),
-            fetched_at=item["fetched_at"],
-            capture=item.get("capture"),
+            etag=got.page.etag,
+            last_modified=got.page.last_modified,
+            content_type=got.page.content_type,
+            fetched_at=got.fetched_at,
+            capture=got.capture,
             recheck_every=self.recheck_every,
         )
 
-    def _settle(self, item: dict[str, Any], host: str, verdict: Verdict) -> None:
+    def _settle(self, got: _Got, host: str, verdict: Verdict) -> None:
         """Record a known page's answer that needs no text: unchanged, moved or gone."""
-        page = self._page(item, host, error=verdict.reason)
+        page = self._page(got, host, error=verdict.reason)
         if verdict.outcome == Outcome.UNCHANGED:
             outcome = self.archive.record_not_modified(page)
         elif verdict.outcome == Outcome.MOVED:
@@ -252,7 +262,7 @@ class ArchivePipeline:
     async def flush(self, host: str) -> None:
         """Learn the host's template from its held-back pages, clean what was archived before it, archive them."""
         batch = self.pending.pop(host, [])
-        listings = {p.item["url"]: p.keys for p in batch if p.extracted is None}
+        listings = {p.got.page.url: p.keys for p in batch if p.extracted is None}
         self.archive.add_site_lines(host, [p.keys for p in batch if p.new and p.extracted is not None], listings)
         keys = set().union(*(p.keys for p in batch))
         # only the lines at hand: sites grow large
@@ -266,9 +276,9 @@ class ArchivePipeline:
                 continue
             article = await self.pool.article(pending.extracted, template, timeout=self.extract_timeout)
             if isinstance(article, Failure):
-                self._store(pending.item, host, None, article.reason)
+                self._store(pending.got, host, None, article.reason)
             else:
-                self._store(pending.item, host, article, None if article else "empty after cleaning")
+                self._store(pending.got, host, article, None if article else "empty after cleaning")
 
     async def _reclean(self, host: str, learned: frozenset[str]) -> None:
         """Clean the archived pages of a host that start or end with newly learned template lines, from their captures.
@@ -303,14 +313,14 @@ class ArchivePipeline:
         article = await self.pool.article(extracted, template, timeout=self.extract_timeout)
         return article if isinstance(article, ArticleText) else None
 
-    def _store(self, item: dict[str, Any], host: str, article: ArticleText | None, error: str | None) -> None:
+    def _store(self, got: _Got, host: str, article: ArticleText | None, error: str | None) -> None:
         """Write one page to the archive and count the outcome."""
-        record = replace(self._page(item, host, error), article=article)
+        record = replace(self._page(got, host, error), article=article)
         outcome, page_created = self.archive.record(record)
         self.tally.new_pages += page_created
         self.tally.count(Outcome(outcome))
 
 
-def _summary(item: dict[str, Any]) -> dict[str, Any]:
-    """Return the item without its body, so logs and feeds stay small."""
-    return {k: v for k, v in item.items() if k != "body"}
+def _summary(item: FetchedPage) -> FetchedPage:
+    """Return the item without its bodies, so logs and feeds stay small."""
+    return replace(item, body=b"", wire_body=None)

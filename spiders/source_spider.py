@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
 from crawler.config.sources import Source
+from crawler.model import FetchedPage
 from spiders.middlewares import WIRE_META, SourceStopped, header_pairs
 
 logger = logging.getLogger(__name__)
@@ -204,20 +205,22 @@ class SourceSpider(Spider):
                 if self._allowed(url) and not self.source.is_article(url) and not self._trap(url):
                     yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
 
-    def parse_listing(self, response: Response) -> Iterator[Request | dict[str, Any]]:
+    def parse_listing(self, response: Response) -> Iterator[Request | FetchedPage]:
         """Follow a listing page's pagination and article links; the listing is never archived, only learned from."""
         self.crawler.stats.inc_value("readouts/listing_pages")
         if not isinstance(response, TextResponse):
             logger.warning("listing page %s is not text (%s)", response.url, response.headers.get("Content-Type"))
             return
         # its menus and footers are the site's template too: the pipeline learns them (a small site has few articles)
-        yield {
-            "listing": True,
-            "url": canonical_url(response.url),
-            "source": self.source.name,
-            "body": response.body,
-            "content_type": _header(response.headers, b"Content-Type"),
-        }
+        yield FetchedPage(
+            url=canonical_url(response.url),
+            final_url=response.url,
+            source=self.source.name,
+            status=response.status,
+            body=response.body,
+            content_type=_header(response.headers, b"Content-Type"),
+            listing=True,
+        )
         yield from self._links(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -259,7 +262,7 @@ class SourceSpider(Spider):
                 if request:
                     yield request
 
-    def parse_article(self, response: Response) -> Iterator[dict[str, Any] | Request]:
+    def parse_article(self, response: Response) -> Iterator[FetchedPage | Request]:
         """Yield the raw article page for the pipeline to extract and archive (and follow a moved page)."""
         headers = response.headers
         request = response.request
@@ -268,28 +271,27 @@ class SourceSpider(Spider):
             target = _header(headers, b"Location")
             location = canonical_url(response.urljoin(target)) if target else None
         wire = response.meta.get(WIRE_META)  # (body, headers) as received, when it came content-encoded
-        yield {
-            "url": canonical_url(request.url if request else response.url),
-            "final_url": response.url,
-            "source": self.source.name,
-            "status": response.status,
-            "body": response.body,
-            "wire_body": wire[0] if wire else None,
-            "content_type": _header(headers, b"Content-Type"),
-            "etag": _header(headers, b"ETag"),
-            "last_modified": _header(headers, b"Last-Modified"),
-            "headers": wire[1] if wire else header_pairs(headers),
-            "request_headers": header_pairs(request.headers) if request else [],
-            "recheck": bool(response.meta.get("recheck")),
-            "location": location,
-            "error": None,
-        }
+        yield FetchedPage(
+            url=canonical_url(request.url if request else response.url),
+            final_url=response.url,
+            source=self.source.name,
+            status=response.status,
+            body=response.body,
+            wire_body=wire[0] if wire else None,
+            content_type=_header(headers, b"Content-Type"),
+            etag=_header(headers, b"ETag"),
+            last_modified=_header(headers, b"Last-Modified"),
+            headers=wire[1] if wire else header_pairs(headers),
+            request_headers=header_pairs(request.headers) if request else [],
+            recheck=bool(response.meta.get("recheck")),
+            location=location,
+        )
         if location and self.source.is_article(location):
             follow = self._article_request(location)
             if follow:
                 yield follow
 
-    def article_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+    def article_failed(self, failure: Failure) -> Iterator[FetchedPage]:
         """Yield a failed article fetch so the page is recorded with its error."""
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(SourceStopped):
@@ -301,21 +303,14 @@ class SourceSpider(Spider):
         logger.warning("article %s failed: %s", request.url, reason)
         # a redirect refused or failed is recorded on the URL the source asked for
         url = canonical_url((request.meta.get("redirect_urls") or [request.url])[0])
-        yield {
-            "url": url,
-            "final_url": request.url,
-            "source": self.source.name,
-            "status": response.status if response is not None else 0,
-            "body": b"",
-            "content_type": None,
-            "etag": None,
-            "last_modified": None,
-            "headers": [],
-            "request_headers": [],
-            "recheck": bool(request.meta.get("recheck")),
-            "location": None,
-            "error": reason,
-        }
+        yield FetchedPage(
+            url=url,
+            final_url=request.url,
+            source=self.source.name,
+            status=response.status if response is not None else 0,
+            recheck=bool(request.meta.get("recheck")),
+            error=reason,
+        )
 
     def listing_failed(self, failure: Failure) -> None:
         """Log and count a listing, feed or sitemap that could not be fetched."""
