@@ -109,13 +109,13 @@ def _crawl(
     result = RunResult(run_id, status, tally)
     logs = {"LOG_FILE": log_file, "LOG_FILE_APPEND": False} if log_file else {}
     try:
-        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": context, **logs})
+        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, **logs})
         crawlers = []
         for source in sources:
             known = frozenset(archive.known_urls(source.name))
             due = tuple((d.url, d.etag, d.last_modified) for d in archive.due_pages(source.name, every=recheck_all))
             settings = source_settings(source, max_pages)
-            spider_cls = SourceSpider.for_source(source, known, settings, due=due, full=full)
+            spider_cls = SourceSpider.for_source(source, known, settings, due=due, full=full, context=context)
             crawler = process.create_crawler(spider_cls)
             if on_progress:
                 _report_progress(crawler, source.name, tally, on_progress)

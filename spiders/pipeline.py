@@ -8,11 +8,13 @@ import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
+from crawler.config.sources import Source
 from crawler.extraction import boilerplate
 from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
@@ -22,8 +24,10 @@ from crawler.monitor.classify import Answer, Verdict, classify
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.changes import latest_captures
 from storage.clock import utcnow
-from storage.recheck import DEFAULT_RECHECK_EVERY
 from storage.warc import CaptureRef, Original, WarcStore, payload_digest
+
+if TYPE_CHECKING:
+    from spiders.source_spider import SourceSpider
 
 logger = logging.getLogger(__name__)
 
@@ -109,32 +113,28 @@ class CrawlContext:
     # one thread writes the WARC files, in order: gzip and fsync release the GIL, so the reactor goes on meanwhile
     warc_writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "warc-writer"))
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
-        """Stay shared when Scrapy deep-copies its settings."""
-        return self
-
 
 class ArchivePipeline:
     """Turn each fetched article page into an archive row."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        """Take the shared archive, extractor pool and tally from the crawler's settings."""
-        self.crawler = crawler
-        context: CrawlContext = crawler.settings["READOUTS_CONTEXT"]
+    def __init__(self, context: CrawlContext, source: Source, known: frozenset[str]) -> None:
+        """Take the run's shared archive, extraction pool and tally, and the source's settings."""
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
         self.warc_writer = context.warc_writer
-        self.known: frozenset[str] = getattr(crawler.spidercls, "known_urls", frozenset())
-        source = getattr(crawler.spidercls, "source", None)
-        self.language: str | None = getattr(source, "language", None)
-        self.extract_timeout: float | None = getattr(source, "extract_timeout_seconds", None)
-        self.recheck_every: float = getattr(source, "recheck_every_seconds", DEFAULT_RECHECK_EVERY)
+        self.known = known
         self.source = source
+        self.language = source.language
+        self.extract_timeout: float | None = source.extract_timeout_seconds
+        self.recheck_every: float = source.recheck_every_seconds
         self.pending: dict[str, list[_Pending]] = defaultdict(list)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        """Build the pipeline for a crawler."""
-        return cls(crawler)
+        """Build the pipeline from the spider class the crawl made for one source (SourceSpider.for_source)."""
+        spider = cast("type[SourceSpider]", crawler.spidercls)
+        if spider.context is None:
+            raise NotConfigured("the spider was made without a crawl context (no archive to write to)")
+        return cls(spider.context, spider.source, spider.known_urls)
 
     async def process_item(self, item: FetchedPage) -> FetchedPage:
         """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer)."""
@@ -205,7 +205,7 @@ class ArchivePipeline:
 
     def _gone_page(self, url: str) -> bool:
         """Return True when the source says this URL is its page for deleted articles."""
-        return bool(url) and self.source is not None and self.source.is_gone_page(url)
+        return bool(url) and self.source.is_gone_page(url)
 
     async def _capture(self, got: _Got) -> CaptureRef | None:
         """Keep the response as a WARC record (a revisit record when an identical payload is stored already)."""

@@ -20,6 +20,7 @@ from w3lib.url import canonicalize_url
 from crawler.config.sources import Source
 from crawler.model import FetchedPage
 from spiders.middlewares import WIRE_META, SourceStopped, header_pairs
+from spiders.pipeline import CrawlContext
 
 logger = logging.getLogger(__name__)
 
@@ -89,13 +90,15 @@ class SourceSpider(Spider):
     due: ClassVar[tuple[tuple[str, str | None, str | None], ...]] = ()
     # walk every listing page even when one holds only known articles
     full: ClassVar[bool] = False
+    # what the item pipeline writes to: the run's archive, extraction pool and tally (None: no pipeline)
+    context: ClassVar[CrawlContext | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Build the link extractors from the source's patterns."""
         super().__init__(*args, **kwargs)
         src = self.source
         self.allowed_domains = list(src.allowed_domains)
-        # hosts are checked by _allowed (LinkExtractor's allow_domains compares host:port, so ports would not match)
+        # hosts are checked by allows (LinkExtractor's allow_domains compares host:port, so ports would not match)
         self._article_links = LinkExtractor(allow=src.articles, unique=True)
         self._follow_links = LinkExtractor(allow=src.follow, unique=True) if src.follow else None
         self.seen_articles: set[str] = set()
@@ -108,10 +111,11 @@ class SourceSpider(Spider):
         settings: dict[str, Any],
         due: tuple[tuple[str, str | None, str | None], ...] = (),
         full: bool = False,
+        context: CrawlContext | None = None,
     ) -> type[SourceSpider]:
         """Return a spider class bound to one source, with that source's politeness settings and due re-checks."""
         attrs = {"name": source.name, "source": source, "known_urls": known_urls, "custom_settings": settings}
-        return type(f"SourceSpider_{source.name}", (cls,), {**attrs, "due": due, "full": full})
+        return type(f"SourceSpider_{source.name}", (cls,), {**attrs, "due": due, "full": full, "context": context})
 
     async def start(self) -> AsyncIterator[Any]:
         """Request the due re-checks, then the source's listing pages, feeds and sitemaps."""
@@ -124,7 +128,7 @@ class SourceSpider(Spider):
         for url in self.source.sitemaps:
             yield Request(url, callback=self.parse_sitemap, errback=self.listing_failed)
 
-    def _allowed(self, url: str) -> bool:
+    def allows(self, url: str) -> bool:
         """Return True when the URL is on one of the source's allowed hosts (or their subdomains)."""
         host = urlsplit(url).hostname or ""
         return any(host == d or host.endswith("." + d) for d in self.source.allowed_domains)
@@ -132,7 +136,7 @@ class SourceSpider(Spider):
     def _article_request(self, url: str) -> Request | None:
         """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""
         url = canonical_url(url)
-        if not self._allowed(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
+        if not self.allows(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
             return None
         self.seen_articles.add(url)
         # dont_filter: articles are deduplicated above; the dupe filter would silently drop a redirect loop
@@ -198,11 +202,11 @@ class SourceSpider(Spider):
             return
         if self._follow_links:
             following = _counted_next_page(response)
-            if following and self.source.is_followed(following) and self._allowed(following):
+            if following and self.source.is_followed(following) and self.allows(following):
                 yield Request(following, callback=self.parse_listing, errback=self.listing_failed)
             for link in self._follow_links.extract_links(response):
                 url = canonical_url(link.url)
-                if self._allowed(url) and not self.source.is_article(url) and not self._trap(url):
+                if self.allows(url) and not self.source.is_article(url) and not self._trap(url):
                     yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
 
     def parse_listing(self, response: Response) -> Iterator[Request | FetchedPage]:
@@ -253,7 +257,7 @@ class SourceSpider(Spider):
         self.crawler.stats.inc_value("readouts/listing_pages")
         for entry in sitemap:
             loc = entry.get("loc", "").strip()
-            if not loc or not self._allowed(loc):
+            if not loc or not self.allows(loc):
                 continue
             if sitemap.type == "sitemapindex":
                 yield Request(loc, callback=self.parse_sitemap, errback=self.listing_failed)
