@@ -8,14 +8,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-
-class Busy(Exception):
-    """The lock is held by another process."""
-
-    def __init__(self, what: str, pid: int | None) -> None:
-        """Name what is locked and the holder's PID (when known)."""
-        self.what, self.pid = what, pid
-        super().__init__(f"{what} is held by process {pid if pid else '(unknown)'}")
+from crawler.errors import Busy
 
 
 class FileLock:

@@ -44,3 +44,41 @@ def test_reading_a_missing_archive_is_a_clear_error(tmp_path: Path, readouts, co
 def test_sources_lists_the_bundled_sources(readouts) -> None:
     result = readouts("sources")
     assert result.code == 0 and "mfa-activities" in result.out and "kremlin-news" in result.out
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["history", "http://a.example/1"], "no revisions of http://a.example/1 in the archive"),
+        (["diff", "http://a.example/1"], "no revisions of http://a.example/1 in the archive"),
+        (["capture", "http://a.example/1"], "no capture of http://a.example/1 in the archive"),
+        (["capture", "http://a.example/1", "--revision", "2"], "no capture of http://a.example/1 revision 2"),
+    ],
+)
+def test_a_page_not_in_the_archive_is_a_clear_error(tmp_path: Path, command: list[str], message: str) -> None:
+    from storage.archive import Archive
+
+    db = tmp_path / "a.db"
+    Archive(db).close()
+    result = CliRunner().invoke(main, ["--db", str(db), *command])
+    assert result.exit_code == 1 and f"Error: {message}" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_not_found_is_a_lookup_error_of_the_archive_listed_with_every_error(tmp_path: Path) -> None:
+    from crawler import errors
+    from storage import changes
+    from storage.archive import Archive
+
+    assert issubclass(errors.NotFound, errors.ArchiveError) and issubclass(errors.NotFound, LookupError)
+    for name in ("ConfigError", "Busy", "NotADemoArchive", "DecodeError"):
+        assert issubclass(getattr(errors, name), errors.ReadoutsError)
+        assert name in (errors.__doc__ or "")
+    archive = Archive(tmp_path / "a.db")
+    try:
+        with pytest.raises(errors.NotFound, match="no revisions"):
+            changes.revision_diff(archive.db, "http://a.example/1")
+        with pytest.raises(errors.NotFound, match="no capture"):
+            changes.capture_location(archive.db, "http://a.example/1")
+    finally:
+        archive.close()

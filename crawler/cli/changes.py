@@ -12,7 +12,7 @@ from crawler.cli.file_errors import QUIET, say
 from crawler.cli.params import MOMENT
 from crawler.cli.terminal import printable, show
 from crawler.config.sources import load_sources, select
-from crawler.errors import ConfigError
+from crawler.errors import ConfigError, NotFound
 from crawler.monitor.word_diff import line_runs, words_changed
 from storage import changes
 from storage.archive import EVENT_KINDS
@@ -106,8 +106,8 @@ def register(main: click.Group) -> None:
         archive = obj.reader()
         try:
             text = changes.revision_diff(archive.db, url, old, new)
-        except KeyError as exc:
-            raise click.ClickException(str(exc.args[0])) from None
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
         _colour_diff(text)
 
     @main.command()
@@ -156,8 +156,8 @@ def register(main: click.Group) -> None:
         try:
             file, offset, _ = changes.capture_location(archive.db, url, revision)
             captured = store_for(obj.db).read(file, offset)
-        except KeyError as exc:
-            raise click.ClickException(str(exc.args[0])) from None
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"cannot read the capture: {exc}") from None
         body = captured.payload if wire else captured.body

@@ -7,6 +7,8 @@ import re
 
 import charset_normalizer
 
+from crawler.errors import DecodeError
+
 _MAGIC = (
     (b"%PDF-", "pdf"),
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -21,10 +23,6 @@ _MAGIC = (
 )
 _TEXTUAL = re.compile(r"^(text/|application/(xhtml\+xml|xml)|$)", re.I)
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-
-
-class DecodeError(ValueError):
-    """The body could not be decoded as text in any plausible encoding."""
 
 
 def sniff_binary(body: bytes, content_type: str | None) -> str | None:
