@@ -109,11 +109,8 @@ def _crawl_once(name: str, timeout: float, cmd: list[str], db: str) -> None:
         reason = f"exited with code {code}"
     if SETTINGS.get("stopping") and reason and code < 0:
         reason = f"terminated at shutdown ({reason})"
-    archive = Archive(db)
-    try:
+    with Archive(db) as archive:
         run_id = archive.settle_run(proc.pid, [name], "scheduled", code, duration, reason or "ok")
-    finally:
-        archive.close()
     counts: dict[str, Any] = {}
     try:
         counts = json.loads(out.decode("utf-8").strip().splitlines()[-1]) if out.strip() else {}
@@ -152,11 +149,8 @@ def _end(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 def _skipped(event: JobSubmissionEvent) -> None:
     """Record an overrun: the source's previous crawl was still running at its next run time."""
     name = event.job_id.removeprefix(JOB_PREFIX)
-    archive = Archive(SETTINGS["db"])
-    try:
+    with Archive(SETTINGS["db"]) as archive:
         run_id = archive.record_skipped([name], "scheduled", "previous crawl still running")
-    finally:
-        archive.close()
     log_run(name, run_id, "skipped", 0.0, None, "previous crawl still running", {})
 
 

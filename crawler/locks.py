@@ -40,6 +40,15 @@ class FileLock:
         handle.flush()
         self._file = handle
 
+    def __enter__(self) -> FileLock:
+        """Take the lock for a `with` block (raise Busy when another process holds it)."""
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Give the lock up at the end of the `with` block."""
+        self.release()
+
     def release(self) -> None:
         """Give the lock up."""
         if self._file is not None:

@@ -87,15 +87,20 @@ EVENT_KINDS = ("new", "changed", "gone", "back", "moved")
 _ZERO_COUNTS = {k: 0 for k in ("pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors")}
 
 
+def require(path: str | Path) -> None:
+    """Raise FileNotFoundError, with what to do, when there is no archive at `path`."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no archive at {path}: run `readouts crawl` first")
+
+
 class Archive:
-    """Read and write access to one archive file."""
+    """Read and write access to one archive file (a context manager that closes it)."""
 
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         """Open (and for writers create and migrate) the archive at `path`."""
         self.path = str(path)
         if readonly:
-            if not Path(self.path).exists():
-                raise FileNotFoundError(f"no archive at {self.path}: run `readouts crawl` first")
+            require(self.path)
             conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
         else:
             conn = sqlite3.connect(self.path, check_same_thread=False)
@@ -111,6 +116,14 @@ class Archive:
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    def __enter__(self) -> Archive:
+        """Use the archive in a `with` block, which closes it."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the connection at the end of the `with` block."""
+        self.close()
 
     @contextmanager
     def _write(self) -> Iterator[Database]:

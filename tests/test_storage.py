@@ -193,3 +193,34 @@ def test_plain_search_ranks_the_newest_matches_and_raw_ranks_all(archive: Archiv
     assert plain[0] == "Readout 3" and set(plain) == {"Readout 1", "Readout 2", "Readout 3"}  # the 3 newest, best first
     assert "[Talks] [talks]" in query.search(archive.db, "talks")[0]["snippet"]
     assert query.search(archive.db, "talks", raw=True)[0]["title"] == "Readout 0"  # bm25 over all
+
+
+def test_archive_is_a_context_manager_that_closes(tmp_path: Path) -> None:
+    with Archive(tmp_path / "a.db") as archive:
+        assert archive.known_urls() == set()
+    with pytest.raises(sqlite3.ProgrammingError):
+        archive.db.execute("select 1")
+
+
+def test_a_missing_archive_is_named_before_anything_opens_it(tmp_path: Path) -> None:
+    from storage.archive import require
+
+    with pytest.raises(FileNotFoundError, match=r"no archive at .*none\.db: run `readouts crawl` first"):
+        require(tmp_path / "none.db")
+    assert not (tmp_path / "none.db").exists()
+    Archive(tmp_path / "a.db").close()
+    require(tmp_path / "a.db")
+
+
+def test_a_file_lock_is_a_context_manager(tmp_path: Path) -> None:
+    import os
+
+    from crawler.locks import Busy, FileLock, holder
+
+    path = tmp_path / "x.lock"
+    with FileLock(path, "x") as lock:
+        assert holder(path) == os.getpid() and lock.path == path
+        with pytest.raises(Busy), FileLock(path, "x"):
+            pass
+    with FileLock(path, "x"):  # released at the end of the block
+        pass

@@ -186,7 +186,7 @@ def register(main: click.Group) -> None:
         """Re-run extraction over the stored captures and refresh texts, without fetching anything."""
         from crawler.extraction.reextract import reextract as run_reextract
 
-        obj.reader().close()  # a clear message when there is no archive
+        obj.require()
         tally = run_reextract(obj.db, source, jobs)
         if as_json:
             _emit(vars(tally))
@@ -213,11 +213,8 @@ def register(main: click.Group) -> None:
             sys.exit(2)
         if not any(s.notify for s in sources):
             raise click.ClickException("no notification URLs in the sources file ([notify] urls = [...])")
-        obj.reader().close()
-        archive = Archive(obj.db)
-        try:
+        obj.require()
+        with Archive(obj.db) as archive:
             delivered, pending = deliver(archive, sources, since=since)
-        finally:
-            archive.close()
         click.echo(f"{delivered} events delivered, {pending} could not be delivered", err=True)
         sys.exit(1 if pending else 0)

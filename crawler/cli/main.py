@@ -45,6 +45,11 @@ class Context:
         """Keep the archive path and the sources-file path."""
         self.db, self.sources = db, sources
 
+    def require(self) -> None:
+        """Exit with a clear message when the archive is missing or not an archive (the checks reader() makes)."""
+        with self.reader():
+            pass
+
     def reader(self) -> Archive:
         """Open the archive read-only, or exit with a clear message when it is missing or not an archive."""
         problem = archive_problem(Path(self.db), write=False)
@@ -453,7 +458,7 @@ def serve(obj: Context, host: str, port: int, allow_sql: bool, db_path: str | No
 
     if db_path:
         obj = Context(db_path, obj.sources)
-    obj.reader().close()  # a clear error when there is no archive
+    obj.require()
     Archive(obj.db).close()  # bring an older archive's schema up to date (the browsing view)
     click.echo(f"serving {obj.db} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     run_web(obj.db, host, port, allow_sql)
@@ -494,7 +499,7 @@ def backup(obj: Context, path: str, no_captures: bool, quiet: bool) -> None:
     its WARC captures to PATH.warc/. Restore by using PATH (with PATH.warc/ beside it) as --db."""
     from storage.maintenance import backup as run_backup
 
-    obj.reader().close()
+    obj.require()
     if os.path.exists(path):
         raise click.ClickException(f"{path} exists; choose a new file")  # exit 1, as before
     writable_output(path)
@@ -525,14 +530,11 @@ def check(obj: Context, as_json: bool) -> None:
     """
     from storage.maintenance import check as run_check
 
-    obj.reader().close()
+    obj.require()
     # FTS5's own check needs a writable connection: an archive the user may not write is checked read-only
     writable = archive_problem(Path(obj.db), write=True) is None
-    archive = Archive(obj.db, readonly=not writable)
-    try:
+    with Archive(obj.db, readonly=not writable) as archive:
         results = run_check(archive.db, store_for(obj.db), fts=writable)
-    finally:
-        archive.close()
     for result in results:
         if as_json:
             _emit_json(result)
