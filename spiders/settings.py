@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.config.intervals import DEFAULT_PAGE_TIMEOUT
 from crawler.config.sources import Source
 
 USER_AGENT = "readouts/0.1 (+https://github.com/readouts/readouts; archive of official meeting readouts)"
@@ -21,7 +22,7 @@ BASE_SETTINGS: dict[str, Any] = {
     # bounded downloads: size after decompression, whole-download deadline, redirect chains
     "DOWNLOAD_MAXSIZE": 32 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 8 * 1024 * 1024,
-    "DOWNLOAD_TIMEOUT": 60,
+    "DOWNLOAD_TIMEOUT": DEFAULT_PAGE_TIMEOUT.seconds,
     "DOWNLOAD_FAIL_ON_DATALOSS": True,
     "REDIRECT_MAX_TIMES": 10,
     "RETRY_TIMES": 2,

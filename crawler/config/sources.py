@@ -5,17 +5,26 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.config.intervals import (
+    DEFAULT_EXTRACT_TIMEOUT,
+    DEFAULT_PAGE_TIMEOUT,
+    DEFAULT_RECHECK_EVERY,
+    DEFAULT_STALE_AFTER,
+    DEFAULT_TIMEOUT,
+    Interval,
+    parse_interval,
+)
 from crawler.errors import ConfigError
 
+__all__ = ["Interval", "Source", "default_sources_path", "load_sources", "parse_interval", "parse_sources", "select"]
+
 BUNDLED_SOURCES = "sources.toml"
-_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -34,22 +43,46 @@ class Source:
     delay: float = 1.0
     concurrency: int = 1
     language: str | None = None
-    every: str | None = None
+    every: Interval | None = None
     cron: str | None = None  # a crontab line ("0 */6 * * *"), instead of `every`
-    timeout: str = "1h"  # a scheduled crawl running longer is terminated and recorded as failed
-    stale_after: str = "14d"  # alert when no new article was found for this long
-    recheck_every: str = "30d"
+    timeout: Interval = DEFAULT_TIMEOUT
+    stale_after: Interval = DEFAULT_STALE_AFTER
+    recheck_every: Interval = DEFAULT_RECHECK_EVERY
     gone_urls: tuple[str, ...] = ()  # regexes of URLs a site sends for deleted pages (redirect target or final URL)
     notify: tuple[str, ...] = ()  # Apprise URLs: this source's own, then the file's global [notify] urls
-    every_seconds: float | None = field(default=None, compare=False)
-    recheck_every_seconds: float = field(default=30 * 86400.0, compare=False)
-    page_timeout: str = "60s"  # whole-download deadline of one page (a slow drip or endless body ends here)
-    extract_timeout: str = "30s"  # wall-clock bound on extracting one page (in a worker process)
+    page_timeout: Interval = DEFAULT_PAGE_TIMEOUT  # one download's deadline (a slow drip or endless body ends here)
+    extract_timeout: Interval = DEFAULT_EXTRACT_TIMEOUT  # wall-clock bound on extracting one page (in a worker)
     max_depth: int = 100  # links followed from a start URL before a chain is cut (0: no bound); traps end here
-    timeout_seconds: float = field(default=3600.0, compare=False)
-    stale_after_seconds: float = field(default=14 * 86400.0, compare=False)
-    page_timeout_seconds: float = field(default=60.0, compare=False)
-    extract_timeout_seconds: float = field(default=30.0, compare=False)
+
+    @property
+    def every_seconds(self) -> float | None:
+        """Return the schedule interval in seconds (None when not scheduled by `every`)."""
+        return self.every.seconds if self.every else None
+
+    @property
+    def timeout_seconds(self) -> float:
+        """Return the scheduled crawl's time bound in seconds."""
+        return self.timeout.seconds
+
+    @property
+    def stale_after_seconds(self) -> float:
+        """Return the staleness alert's threshold in seconds."""
+        return self.stale_after.seconds
+
+    @property
+    def recheck_every_seconds(self) -> float:
+        """Return the re-check interval past the ladder in seconds."""
+        return self.recheck_every.seconds
+
+    @property
+    def page_timeout_seconds(self) -> float:
+        """Return one download's deadline in seconds."""
+        return self.page_timeout.seconds
+
+    @property
+    def extract_timeout_seconds(self) -> float:
+        """Return the extraction bound of one page in seconds."""
+        return self.extract_timeout.seconds
 
     def is_article(self, url: str) -> bool:
         """Return True when the URL matches one of the source's article patterns."""
@@ -62,14 +95,6 @@ class Source:
     def is_followed(self, url: str) -> bool:
         """Return True when the URL matches one of the source's listing/pagination patterns."""
         return any(re.search(p, url) for p in self.follow)
-
-
-def parse_interval(value: str) -> float:
-    """Return the number of seconds in an interval such as "90s", "15m", "6h", "1d", "2w"."""
-    match = _INTERVAL.match(value) if isinstance(value, str) else None
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"{value!r} is not an interval like '30m', '6h' or '1d'")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def _check_url(name: str, key: str, url: object) -> str:
@@ -109,10 +134,10 @@ def _number(name: str, key: str, value: object, kind: type, minimum: float) -> A
     return kind(value)
 
 
-def _interval(name: str, key: str, value: object) -> tuple[str, float]:
-    """Return the interval text and its seconds, else raise ConfigError."""
+def _interval(name: str, key: str, value: object) -> Interval:
+    """Return the interval, else raise ConfigError."""
     try:
-        return str(value), parse_interval(value)  # type: ignore[arg-type]
+        return Interval(value)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ConfigError(name, key, str(exc)) from None
 
@@ -123,7 +148,7 @@ def _source(name: str, entry: object) -> Source:
         raise ConfigError(name, "name", "source names use letters, digits, '.', '_' and '-'")
     if not isinstance(entry, dict):
         raise ConfigError(name, "", "expected a table of keys")
-    known = {f for f in Source.__dataclass_fields__ if f != "name" and not f.endswith("_seconds")}
+    known = {f for f in Source.__dataclass_fields__ if f != "name"}
     for key in entry:
         if key not in known:
             raise ConfigError(name, key, f"unknown key (known keys: {', '.join(sorted(known))})")
@@ -162,7 +187,7 @@ def _source(name: str, entry: object) -> Source:
         kwargs["max_depth"] = _number(name, "max_depth", entry["max_depth"], int, 0)
     for key in ("every", "recheck_every", "timeout", "stale_after", "page_timeout", "extract_timeout"):
         if key in entry:
-            kwargs[key], kwargs[f"{key}_seconds"] = _interval(name, key, entry[key])
+            kwargs[key] = _interval(name, key, entry[key])
     if "cron" in entry:
         if "every" in entry:
             raise ConfigError(name, "cron", "give either every or cron, not both")

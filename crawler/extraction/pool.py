@@ -11,12 +11,12 @@ from typing import Any
 
 from pebble import ProcessPool
 
+from crawler.config.intervals import DEFAULT_EXTRACT_TIMEOUT
 from crawler.extraction.article import article_text
 from crawler.extraction.extract import Extracted, Failure, extract
 from crawler.extraction.page_lines import page_lines
 from storage.archive import ArticleText
 
-EXTRACT_TIMEOUT_S = 30.0
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500
 
@@ -32,7 +32,10 @@ class ExtractorPool:
     """A pool of extraction workers; `await pool.extract(...)` gives an Extracted or a Failure, never raises."""
 
     def __init__(
-        self, workers: int | None = None, timeout: float = EXTRACT_TIMEOUT_S, memory_bytes: int = WORKER_MEMORY_BYTES
+        self,
+        workers: int | None = None,
+        timeout: float = DEFAULT_EXTRACT_TIMEOUT.seconds,
+        memory_bytes: int = WORKER_MEMORY_BYTES,
     ) -> None:
         """Start the worker processes, each limited to memory_bytes of address space."""
         self.timeout = timeout
