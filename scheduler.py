@@ -5,7 +5,6 @@ Usage: python scheduler.py [--db PATH] [--sources PATH] [--grace SECONDS] [--lis
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import logging.handlers
@@ -25,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawler.config.paths import entry_parser
 from crawler.config.sources import Source, load_sources
 from crawler.errors import ConfigError
 from crawler.locks import Busy, daemon_lock
@@ -299,9 +299,7 @@ def _wait_idle(seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: run the daemon, or list the schedule."""
-    parser = argparse.ArgumentParser(prog="scheduler.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=os.environ.get("READOUTS_DB") or "readouts.db", help="the archive")
-    parser.add_argument("--sources", default=None, help="the sources file (default: $READOUTS_SOURCES or bundled)")
+    parser = entry_parser("scheduler.py", (__doc__ or "").splitlines()[0])
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE, help="seconds a crawl may finish after SIGTERM")
     parser.add_argument("--list", action="store_true", help="print each source's schedule and next run, then exit")
     args = parser.parse_args(argv)

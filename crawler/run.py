@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
 from crawler.cli.causes import cause_of, source_cause
+from crawler.config.paths import entry_parser
 from crawler.config.people_file import use_user_people
 from crawler.config.sources import Source, default_sources_path, load_sources, select
 from crawler.errors import ConfigError
@@ -171,10 +171,8 @@ def _report_progress(crawler: Crawler, name: str, tally: RunTally, on_progress: 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry for one crawl in its own process (used by the scheduler)."""
-    parser = argparse.ArgumentParser(prog="python -m crawler.run", description=__doc__)
+    parser = entry_parser("python -m crawler.run", __doc__ or "")
     parser.add_argument("names", nargs="*", help="sources to crawl (default: all)")
-    parser.add_argument("--db", default=os.environ.get("READOUTS_DB", "readouts.db"))
-    parser.add_argument("--sources", default=None)
     parser.add_argument("--trigger", default="manual", choices=["manual", "scheduled"])
     parser.add_argument("--max-pages", type=int, default=None)
     parser.add_argument("--wait", action="store_true", help="wait for a crawl of the same source to end")

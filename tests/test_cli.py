@@ -82,3 +82,25 @@ def test_not_found_is_a_lookup_error_of_the_archive_listed_with_every_error(tmp_
             changes.capture_location(archive.db, "http://a.example/1")
     finally:
         archive.close()
+
+
+@pytest.mark.parametrize(("env", "expected"), [("", "readouts.db"), ("x/a.db", "x/a.db")])
+def test_every_entry_point_takes_db_from_one_definition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str, expected: str
+) -> None:
+    import scheduler
+    from crawler import run
+    from crawler.config.paths import entry_parser
+
+    monkeypatch.setenv("READOUTS_DB", env)  # an empty READOUTS_DB means the default, everywhere
+    monkeypatch.chdir(tmp_path)
+    assert entry_parser("p", "d").parse_args([]).db == expected
+    result = CliRunner().invoke(main, ["runs"])
+    assert result.exit_code == 1 and f"no archive at {expected}" in result.output
+    parsers: list[str] = []
+    monkeypatch.setattr(run, "entry_parser", lambda *a: parsers.append("run") or entry_parser(*a))
+    monkeypatch.setattr(scheduler, "entry_parser", lambda *a: parsers.append("scheduler") or entry_parser(*a))
+    for entry in (run.main, scheduler.main):
+        with pytest.raises(SystemExit):
+            entry(["--help"])
+    assert parsers == ["run", "scheduler"]

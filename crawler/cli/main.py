@@ -28,14 +28,13 @@ from crawler.cli.file_errors import (
 )
 from crawler.cli.params import DAY
 from crawler.cli.terminal import printable, show
+from crawler.config.paths import DB_DEFAULT_SHOWN, DB_HELP, SOURCES_DEFAULT_SHOWN, SOURCES_HELP, default_db
 from crawler.config.sources import default_sources_path, load_sources, select
 from crawler.errors import ConfigError
 from storage import query
 from storage.archive import Archive
 from storage.errors import SearchError
 from storage.warc import store_for
-
-DEFAULT_DB = "readouts.db"
 
 
 class Context:
@@ -76,7 +75,7 @@ class ReadoutsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except sqlite3.DatabaseError as exc:
-            db = ctx.obj.db if isinstance(ctx.obj, Context) else DEFAULT_DB
+            db = ctx.obj.db if isinstance(ctx.obj, Context) else default_db()
             raise click.ClickException(database_error_message(exc, db)) from None
         except OSError as exc:
             if exc.errno == errno.EPIPE:
@@ -99,17 +98,17 @@ def _emit_json(record: Any) -> None:
 @click.option(
     "--db",
     metavar="PATH",
-    default=lambda: os.environ.get("READOUTS_DB") or DEFAULT_DB,
-    show_default="$READOUTS_DB, else ./readouts.db",
-    help="The archive (an SQLite file).",
+    default=default_db,
+    show_default=DB_DEFAULT_SHOWN,
+    help=DB_HELP,
 )
 @click.option(
     "--sources",
     "sources_path",
     metavar="PATH",
     default=default_sources_path,
-    show_default="$READOUTS_SOURCES, else the bundled sources file",
-    help="The sources file (TOML).",
+    show_default=SOURCES_DEFAULT_SHOWN,
+    help=SOURCES_HELP,
 )
 @click.version_option(package_name="readouts")
 @click.pass_context
