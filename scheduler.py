@@ -29,6 +29,7 @@ from crawler.config.sources import Source, load_sources
 from crawler.errors import ConfigError
 from crawler.locks import Busy, daemon_lock
 from storage.archive import Archive
+from storage.clock import format_time
 
 logger = logging.getLogger("readouts.scheduler")
 DEFAULT_GRACE = 60.0  # seconds a running crawl may take to finish after SIGTERM
@@ -209,7 +210,7 @@ def list_schedule(db: str, sources: dict[str, Source]) -> list[dict[str, Any]]:
         try:
             for job in scheduler.get_jobs():
                 if job.next_run_time:
-                    next_runs[job.id] = _iso(job.next_run_time)
+                    next_runs[job.id] = format_time(job.next_run_time)
         finally:
             scheduler.shutdown(wait=False)
     now = datetime.now(UTC)
@@ -224,15 +225,10 @@ def list_schedule(db: str, sources: dict[str, Source]) -> list[dict[str, Any]]:
                 "cron": s.cron,
                 "timeout": s.timeout,
                 "next_run": next_runs.get(JOB_PREFIX + s.name),
-                "following_run": _iso(following) if following else None,
+                "following_run": format_time(following) if following else None,
             }
         )
     return rows
-
-
-def _iso(when: datetime) -> str:
-    """Return a time as YYYY-MM-DDTHH:MM:SSZ."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def setup_logging(db: str) -> None:

@@ -224,3 +224,14 @@ def test_a_file_lock_is_a_context_manager(tmp_path: Path) -> None:
             pass
     with FileLock(path, "x"):  # released at the end of the block
         pass
+
+
+def test_one_timestamp_format_round_trips() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from storage.clock import format_time, parse_time, utcnow
+
+    moscow = datetime(2026, 11, 24, 13, 0, 5, 999, tzinfo=timezone(timedelta(hours=3)))
+    assert format_time(moscow) == "2026-11-24T10:00:05Z"
+    assert parse_time("2026-11-24T10:00:05Z") == datetime(2026, 11, 24, 10, 0, 5, tzinfo=UTC)
+    assert parse_time(utcnow()).tzinfo == UTC and len(utcnow()) == len("2026-11-24T10:00:05Z")

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from storage.clock import format_time
+
 
 class Day(click.ParamType):
     """A calendar date, YYYY-MM-DD, passed on as that string."""
@@ -35,7 +37,7 @@ class Moment(click.ParamType):
             self.fail(f"{value!r} is not a date or time like 2023-03-21 or 2023-03-21T10:00:00Z", param, ctx)
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_time(when)
 
 
 DAY = Day()

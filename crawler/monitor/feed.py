@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from typing import Any
+
+from storage.clock import utcnow
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # characters XML 1.0 forbids
@@ -48,7 +49,7 @@ def atom_feed(
     _sub(feed, "id", feed_id)
     _sub(feed, "title", title)
     newest = max((e["at"] for e in events), default=None)
-    _sub(feed, "updated", updated or newest or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    _sub(feed, "updated", updated or newest or utcnow())
     _sub(_sub(feed, "author"), "name", "readouts")
     _sub(feed, "generator", "readouts")
     for event in events:
