@@ -1,4 +1,4 @@
-"""Several processes on one archive (hostile.md, "The archive"): readers during a crawl; manual and scheduled crawls."""
+"""Several processes on one archive (README: Reliability) readers during a crawl; manual and scheduled crawls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Users' input (hostile.md): SQL metacharacters, FTS syntax errors, hostile titles as file names, escaped output."""
+"""Users' input (README: Reliability) SQL metacharacters, FTS syntax errors, hostile titles as file names, escaping."""
 
 from __future__ import annotations
 
