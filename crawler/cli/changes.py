@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from crawler.cli.context import Context
 from crawler.cli.file_errors import QUIET, say
 from crawler.cli.params import MOMENT
 from crawler.cli.terminal import printable, show
@@ -17,9 +18,6 @@ from crawler.monitor.word_diff import line_runs, words_changed
 from storage import changes
 from storage.archive import EVENT_KINDS
 from storage.warc import store_for
-
-if TYPE_CHECKING:
-    from crawler.cli.main import Context
 
 
 def _emit(record: Any) -> None:
