@@ -1,4 +1,7 @@
-"""The records every layer shares: the fetched page the spider hands to the pipeline, and what became of it."""
+"""The records every layer shares: the fetched page, the article and meeting extracted from it, its outcome.
+
+Standard library only, so that storage (which knows nothing else of the crawler) can import it too.
+"""
 
 from __future__ import annotations
 
@@ -41,3 +44,29 @@ class FetchedPage:
     location: str | None = None  # a redirect's target (re-checks do not follow redirects)
     error: str | None = None  # why the fetch failed
     listing: bool = False  # a listing page: never archived, its lines only learned from (the site's template)
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """What a readout reports: the kind of meeting, its date (YYYY-MM-DD), place and participants."""
+
+    kind: str
+    date: str | None
+    place: str | None
+    participants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """The extracted article of a page, as the archive stores it: cleaned text, hash, signature, meeting."""
+
+    content_hash: str
+    text: str
+    title: str | None = None
+    published: str | None = None
+    language: str | None = None
+    author: str | None = None
+    sitename: str | None = None
+    signature: bytes | None = None  # MinHash signature of the text, for near-duplicate stories
+    bands: tuple[str, ...] = ()  # its LSH band keys
+    meeting: Meeting | None = None

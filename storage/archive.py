@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.model import ArticleText
 from storage.clock import utcnow
 from storage.diff import unified_diff
 from storage.meetings import assign_meeting
@@ -26,22 +27,6 @@ from storage.warc import CaptureRef
 
 BUSY_TIMEOUT_MS = 30_000
 WRITE_RETRIES = 8
-
-
-@dataclass(frozen=True)
-class ArticleText:
-    """The extracted article of a page, as the archive stores it."""
-
-    content_hash: str
-    text: str
-    title: str | None = None
-    published: str | None = None
-    language: str | None = None
-    author: str | None = None
-    sitename: str | None = None
-    signature: bytes | None = None  # MinHash signature of the text, for near-duplicate stories
-    bands: tuple[str, ...] = ()  # its LSH band keys
-    meeting: tuple[str, str | None, str | None, tuple[str, ...]] | None = None  # kind, date, place, participants
 
 
 @dataclass(frozen=True)
@@ -510,7 +495,8 @@ class Archive:
             },
         )
         if art.meeting is not None:
-            assign_meeting(db, int(last_pk or 0), *art.meeting)
+            meeting = art.meeting
+            assign_meeting(db, int(last_pk or 0), meeting.kind, meeting.date, meeting.place, meeting.participants)
         if art.signature is not None:
             assign_story(db, int(last_pk or 0), art.signature, art.bands)
         else:

@@ -7,7 +7,7 @@ from crawler.extraction.extract import Extracted, clean_lines
 from crawler.extraction.fingerprint import content_hash, normalise
 from crawler.extraction.meetings import recognise
 from crawler.extraction.neardup import fingerprint
-from storage.archive import ArticleText
+from crawler.model import ArticleText
 
 
 def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText | None:
@@ -20,7 +20,7 @@ def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText 
     fp = fingerprint(text)
     meeting = recognise(extracted.title, text, extracted.published, extracted.place)
     return ArticleText(
-        meeting=(meeting.kind, meeting.date, meeting.place, meeting.participants) if meeting else None,
+        meeting=meeting,
         signature=fp.signature,
         bands=fp.bands,
         content_hash=content_hash(text),

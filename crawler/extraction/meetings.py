@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
 from crawler.config.people_file import all_people
+from crawler.model import Meeting
 
 MONTHS = {
     m: i
@@ -100,16 +100,6 @@ CITIES = {
     "Bishkek": ["Bishkek", "比什凯克"],
     "Dushanbe": ["Dushanbe", "杜尚别"],
 }
-
-
-@dataclass(frozen=True)
-class Meeting:
-    """What a readout reports: the kind of meeting, its date (YYYY-MM-DD), place and participants."""
-
-    kind: str
-    date: str | None
-    place: str | None
-    participants: tuple[str, ...]
 
 
 @cache

@@ -15,7 +15,7 @@ from crawler.config.intervals import DEFAULT_EXTRACT_TIMEOUT
 from crawler.extraction.article import article_text
 from crawler.extraction.extract import Extracted, Failure, extract
 from crawler.extraction.page_lines import page_lines
-from storage.archive import ArticleText
+from crawler.model import ArticleText
 
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500

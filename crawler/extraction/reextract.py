@@ -11,7 +11,8 @@ from typing import Any
 from crawler.extraction import boilerplate
 from crawler.extraction.article import article_text
 from crawler.extraction.extract import Failure, extract
-from storage.archive import Archive, ArticleText
+from crawler.model import ArticleText
+from storage.archive import Archive
 from storage.changes import latest_captures
 from storage.warc import WarcStore, store_for
 
