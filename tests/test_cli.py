@@ -104,3 +104,13 @@ def test_every_entry_point_takes_db_from_one_definition(
         with pytest.raises(SystemExit):
             entry(["--help"])
     assert parsers == ["run", "scheduler"]
+
+
+def test_readme_names_every_module_where_it_lives() -> None:
+    root = Path(__file__).parent.parent
+    modules = [
+        p.relative_to(root).as_posix() for d in ("crawler", "spiders", "storage") for p in (root / d).rglob("*.py")
+    ]
+    missing = [m for m in modules if not m.endswith(("__init__.py", "__main__.py")) and f"`{m}`" not in README]
+    assert not missing and "`scheduler.py`" in README, f"README's module table lacks {missing}"
+    assert (root / "docs" / "architecture.md").is_file() and "docs/architecture.md" in README
