@@ -6,6 +6,7 @@ from typing import Any
 
 from crawler.config.intervals import DEFAULT_PAGE_TIMEOUT
 from crawler.config.sources import Source
+from spiders.pipeline import ArchivePipeline
 
 USER_AGENT = "readouts/0.1 (+https://github.com/readouts/readouts; archive of official meeting readouts)"
 
@@ -34,7 +35,7 @@ BASE_SETTINGS: dict[str, Any] = {
     "LOG_INSTALL_ROOT_HANDLER": True,
     # quiet by default; the CLI shows progress itself
     "LOG_LEVEL": "WARNING",
-    "ITEM_PIPELINES": {"spiders.pipeline.ArchivePipeline": 300},
+    "ITEM_PIPELINES": {ArchivePipeline: 300},  # the class itself, so a move or rename is an import error
     # runs for every request, redirects included (Scrapy's offsite filter lets dont_filter requests through)
     "DOWNLOADER_MIDDLEWARES": {
         "spiders.middlewares.AllowedHostsMiddleware": 50,
