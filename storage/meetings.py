@@ -34,6 +34,29 @@ def assign_meeting(
     return found
 
 
+def record_announcement(db: Database, document_id: int, date: str | None, participants: tuple[str, ...]) -> None:
+    """Keep what a document announces (a meeting's date and parties) without joining it to any meeting."""
+    db.execute(
+        "insert or replace into announcements (document_id, date, participants) values (?, ?, ?)",
+        [document_id, date, json.dumps(sorted(participants))],
+    )
+
+
+def announcements_of(db: Database, date: str | None, participants: list[str]) -> list[dict[str, Any]]:
+    """Return the documents that announced a meeting of this date and these parties (two shared, or all of one)."""
+    if not date:
+        return []
+    wanted, out = set(participants), []
+    for document_id, stored, title, published in db.execute(
+        "select a.document_id, a.participants, d.title, d.published from announcements a "
+        "join documents d on d.id = a.document_id where a.date = ? order by a.document_id",
+        [date],
+    ).fetchall():
+        if len(wanted & set(json.loads(stored))) >= min(2, len(wanted)):
+            out.append({"document_id": document_id, "title": title, "published": published})
+    return out
+
+
 def meetings(
     db: Database, participant: str | None = None, since: str | None = None, until: str | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -52,7 +75,7 @@ def meetings(
             continue
         documents = list(
             db.query(
-                """select d.id as document_id, d.title, d.language,
+                """select d.id as document_id, d.title, d.language, d.meeting_kind as kind,
                           (select url from copies c where c.document_id = d.id and c.current = 1 order by c.id limit 1)
                               as url,
                           (select source from copies c where c.document_id = d.id and c.current = 1
@@ -68,6 +91,7 @@ def meetings(
             "place": row["place"],
             "participants": names,
             "documents": documents,
+            "announcements": announcements_of(db, row["date"], names),
         }
 
 
@@ -78,7 +102,8 @@ def meeting_with_texts(db: Database, meeting_id: int) -> dict[str, Any] | None:
         return None
     documents = list(
         db.query(
-            "select id as document_id, title, published, language, text from documents where meeting_id = ? "
+            "select id as document_id, title, published, language, meeting_kind as kind, text from documents "
+            "where meeting_id = ? "
             "order by id",
             [meeting_id],
         )

@@ -247,3 +247,12 @@ def m0010_site_template(db: Database) -> None:
     # how many of a line's pages are articles: a listing shows parts of articles, so listings alone prove nothing
     db.table("site_lines").add_column("article_pages", int)
     db.execute("update site_lines set article_pages = pages")  # only article pages were counted until now
+
+
+@migrations(name="0015_document_kinds_and_announcements")
+def m0015_document_kinds_and_announcements(db: Database) -> None:
+    """Each document's own kind within its meeting (talks, press statements, a visit …) and announced meetings."""
+    db.table("documents").add_column("meeting_kind", str)
+    # a document announcing a meeting to come joins no meeting: its announced date and parties link it to one
+    db.table("announcements").create({"document_id": int, "date": str, "participants": str}, pk="document_id")
+    db.table("announcements").create_index(["date"])

@@ -1,0 +1,162 @@
+"""Announcements join no meeting, participants come from role phrases, and each document has its own kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.article import article_text
+from crawler.cli import main
+from crawler.extract import Extracted
+from crawler.meeting_kinds import document_kind, is_announcement
+from crawler.meetings import participants_in, recognise, role_names
+from storage.archive import Archive, PageRecord
+
+ANNOUNCEMENTS = [  # (title, first sentence, is an announcement[, the lead's next lines])
+    ("Russian-Chinese talks", "On June 5, Vladimir Putin will meet with President of China Xi Jinping.", True),
+    ("Xi Jinping to pay state visit to Russia", "Xi Jinping will pay a state visit to Russia from June 5 to 7.", True),
+    ("Putin and Xi will hold talks", "The leaders are to discuss trade.", True),
+    ("Talks with Xi Jinping", "The President of Russia is expected to hold talks with Xi Jinping on Tuesday.", True),
+    ("Upcoming visit of Xi Jinping", "Xi Jinping comes to Moscow.", True),
+    ("习近平将同俄罗斯总统普京举行会谈", "外交部发言人宣布，习近平将于6月5日同普京举行会谈。", True),
+    ("应俄罗斯总统普京邀请 习近平将对俄罗斯进行国事访问", "应普京邀请，习近平将对俄罗斯进行国事访问。", True),
+    (
+        "Переговоры с Председателем КНР Си Цзиньпином",
+        "5 июня Владимир Путин проведёт переговоры с Си Цзиньпином.",
+        True,
+    ),
+    # past-tense readouts still join their meeting
+    ("Russian-Chinese talks", "Vladimir Putin held talks with President of China Xi Jinping.", False),
+    ("Xi Jinping Holds Talks with President Vladimir Putin of Russia", "On June 5, Xi held talks with Putin.", False),
+    ("Talks with Xi Jinping", "Putin met Xi, who will visit again next year, at the Kremlin.", False),
+    ("Xi Jinping Meets with President Vladimir Putin", "The two sides will deepen cooperation.", False),
+    ("习近平同俄罗斯总统普京举行会谈", "6月5日，习近平在莫斯科同普京举行会谈。", False),
+    ("Переговоры с Председателем КНР Си Цзиньпином", "Владимир Путин провёл переговоры с Си Цзиньпином.", False),
+]
+
+
+@pytest.mark.parametrize(("title", "first", "expected"), ANNOUNCEMENTS)
+def test_announcements_are_told_from_readouts(title: str, first: str, expected: bool) -> None:
+    assert is_announcement(title, first) is expected
+
+
+def test_a_readout_opening_on_the_next_days_talks_is_no_announcement() -> None:
+    """The Kremlin's readout of the informal meeting of 3 July 2017 (tests/data/real/kremlin_en_2020/54969.html)."""
+    first = "During the top-level talks the parties are expected to discuss a whole range of issues."
+    lead = "Vladimir Putin met in the Kremlin with President of the People's Republic of China Xi Jinping."
+    assert is_announcement("Informal meeting with President of China Xi Jinping", first, lead) is False
+    assert is_announcement("Informal meeting with President of China Xi Jinping", first) is True
+
+
+KINDS = [  # (title, kind the title's meeting words give, the document's own kind)
+    ("Press statements following Russian-Chinese talks", "talks", "press statements"),
+    ("Statements for the press following talks", "talks", "press statements"),
+    ("习近平同普京共同会见记者", None, "press statements"),
+    ("China-Russia Joint Statement on a New Era", None, "joint statement"),
+    ("Visit to Moscow Zoo", None, "visit"),
+    ("Xi Jinping holds talks with Putin during state visit", "talks", None),
+    ("Official dinner in honour of Xi Jinping", None, "banquet"),
+    ("Russian-Chinese talks", "talks", None),
+]
+
+
+@pytest.mark.parametrize(("title", "title_kind", "expected"), KINDS)
+def test_a_document_kind_comes_from_its_title(title: str, title_kind: str | None, expected: str | None) -> None:
+    assert document_kind(title, title_kind) == expected
+
+
+ROLES = [  # text, names found after a role
+    (
+        "Meeting with Chinese President Xi Jinping and Mongolian President Khaltmaagiin Battulga",
+        ["Xi Jinping", "Khaltmaagiin Battulga"],
+    ),
+    ("talks with President of Mongolia Khaltmaagiin Battulga in Ulaanbaatar", ["Khaltmaagiin Battulga"]),
+    ("Xi Jinping Meets with President Emmerson Mnangagwa Of Zimbabwe", ["Emmerson Mnangagwa"]),
+    (
+        "met Prime Minister of Pakistan Shehbaz Sharif and Foreign Minister Bilawal Bhutto Zardari",
+        ["Shehbaz Sharif", "Bilawal Bhutto Zardari"],
+    ),
+    ("President Putin and the President of the Republic", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ROLES)
+def test_names_follow_roles(text: str, expected: list[str]) -> None:
+    assert [name for name, _ in role_names(text)] == expected
+
+
+def test_a_known_name_after_a_role_is_its_canonical_person() -> None:
+    assert participants_in("President Xi Jinping Held Talks with Mongolian President Ukhnaagiin Khurelsukh") == [
+        "Xi Jinping",
+        "Ukhnaagiin Khurelsukh",
+    ]
+
+
+def test_a_trilateral_meeting_lists_its_three_leaders() -> None:
+    meeting = recognise(
+        "Meeting with Chinese President Xi Jinping and Mongolian President Khaltmaagiin Battulga",
+        "Vladimir Putin, Xi Jinping and Khaltmaagiin Battulga held the third trilateral meeting in Tashkent.\n"
+        "The leaders discussed the economic corridor.",
+        "2016-06-23",
+    )
+    assert meeting is not None and meeting.kind == "meeting" and meeting.date == "2016-06-23"
+    assert meeting.participants == ("Khaltmaagiin Battulga", "Vladimir Putin", "Xi Jinping")
+
+
+def test_an_announcement_dates_the_day_to_come() -> None:
+    meeting = recognise(
+        "Russian-Chinese talks", "On June 5, Vladimir Putin will meet with President of China Xi Jinping.", "2019-06-04"
+    )
+    assert meeting is not None and meeting.announcement and meeting.date == "2019-06-05"
+
+
+def _archive(archive: Archive, url: str, title: str, text: str, published: str) -> int:
+    """Archive one page's text and return its document id."""
+    extracted = Extracted(title=title, lines=tuple(text.splitlines()), published=published, language="en")
+    article = article_text(extracted, frozenset())
+    assert article is not None
+    archive.record(PageRecord(url=url, source="kremlin", host="127.0.0.9", status=200, article=article))
+    return int(archive.db.execute("select document_id from pages where url = ?", [url]).fetchone()[0])
+
+
+def test_an_announcement_joins_no_meeting_and_each_document_has_its_kind(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    archive = Archive(db)
+    talks_lead = "Vladimir Putin held talks with President of China Xi Jinping in the Kremlin.\nThey discussed trade."
+    docs = {
+        "announce": _archive(
+            archive,
+            "http://127.0.0.9/1",
+            "Russian-Chinese talks",
+            "On June 5, Vladimir Putin will meet with President of China Xi Jinping.\nThe leaders will discuss trade.",
+            "2019-06-04",
+        ),
+        "talks": _archive(archive, "http://127.0.0.9/2", "Russian-Chinese talks", talks_lead, "2019-06-05"),
+        "press": _archive(
+            archive,
+            "http://127.0.0.9/3",
+            "Press statements following Russian-Chinese talks",
+            "Vladimir Putin and Xi Jinping made statements for the press.\nThe talks went well.",
+            "2019-06-05",
+        ),
+        "zoo": _archive(
+            archive,
+            "http://127.0.0.9/4",
+            "Visit to Moscow Zoo",
+            "Vladimir Putin and Xi Jinping visited the Moscow Zoo.\nThey saw the pandas.",
+            "2019-06-05",
+        ),
+    }
+    archive.close()
+    result = CliRunner().invoke(main, ["--db", str(db), "meetings", "--json"])
+    assert result.exit_code == 0, result.output
+    (meeting,) = [json.loads(line) for line in result.output.splitlines()]
+    kinds = {doc["document_id"]: doc["kind"] for doc in meeting["documents"]}
+    assert kinds == {docs["talks"]: "talks", docs["press"]: "press statements", docs["zoo"]: "visit"}
+    assert [a["document_id"] for a in meeting["announcements"]] == [docs["announce"]]
+    assert meeting["date"] == "2019-06-05" and meeting["kind"] == "talks"
+    text = CliRunner().invoke(main, ["--db", str(db), "meetings"]).output
+    assert "[press statements]" in text and "announced 2019-06-04" in text
