@@ -450,5 +450,7 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
+from crawler.cli_compare import register as register_compare  # noqa: E402
 
 register(main)
+register_compare(main)

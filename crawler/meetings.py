@@ -298,3 +298,18 @@ def place(lead: str) -> str | None:
             if index >= 0 and (best is None or index < best[0]):
                 best = (index, city)
     return best[1] if best else None
+
+
+def dates_in(text: str, published: str | None) -> set[str]:
+    """Return every date a text names (English, Chinese or Russian), as YYYY-MM-DD, years filled from `published`."""
+    pub = date.fromisoformat(published) if published else None
+    names, found = "|".join(MONTHS), set()
+    for m in re.finditer(rf"\b({names})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?", text, re.I):
+        found.add(_build(int(m.group(3) or 0), MONTHS[m.group(1).lower()], int(m.group(2)), pub))
+    for m in re.finditer(rf"\b(\d{{1,2}})\s+({names})(?:\s+(\d{{4}}))?", text, re.I):
+        found.add(_build(int(m.group(3) or 0), MONTHS[m.group(2).lower()], int(m.group(1)), pub))
+    for m in re.finditer(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日", text):
+        found.add(_build(int(m.group(1) or 0), int(m.group(2)), int(m.group(3)), pub))
+    for m in re.finditer(rf"(\d{{1,2}})\s+({'|'.join(RU_MONTHS)})(?:\s+(\d{{4}}))?", text):
+        found.add(_build(int(m.group(3) or 0), RU_MONTHS[m.group(2)], int(m.group(1)), pub))
+    return {d for d in found if d}
