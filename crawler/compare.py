@@ -9,7 +9,7 @@ from functools import cache
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from crawler.meetings import dates_in, participants_in, people
+from crawler.meetings import dates_in, participants_in, people, without_dates
 
 # a statement ends at . ! ? (then a space and a capital, digit or quote) or at Chinese 。！？；
 SENTENCE_END = re.compile(
@@ -257,7 +257,7 @@ def entities(text: str, published: str | None = None) -> Entities:
         c for c, forms in COUNTRIES.items() if any(re.search(rf"(?<!\w){re.escape(f)}", text) for f in forms)
     }
     found.organisations = {m.group().removeprefix("the ").strip() for m in ORGANISATION.finditer(text)}
-    found.numbers = {m.group().replace(",", "") for m in NUMBER.finditer(text)}
+    found.numbers = {m.group().replace(",", "") for m in NUMBER.finditer(without_dates(text))}
     found.agreements = {m.group().strip() for m in AGREEMENT.finditer(text)}
     found.quoted = {m.group(1).strip() for m in QUOTED.finditer(text)}
     found.dates = dates_in(text, published)

@@ -300,16 +300,31 @@ def place(lead: str) -> str | None:
     return best[1] if best else None
 
 
+# every way a date is written: "June 5, 2019", "5 June 2019", "2019年6月5日", "5 июня 2019"
+EN_MONTH_DAY = re.compile(rf"\b({'|'.join(MONTHS)})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?", re.I)
+EN_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+({'|'.join(MONTHS)})(?:\s+(\d{{4}}))?", re.I)
+ZH_DATE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日")
+RU_DATE = re.compile(rf"(\d{{1,2}})\s+({'|'.join(RU_MONTHS)})(?:\s+(\d{{4}}))?")
+DATES = (EN_MONTH_DAY, EN_DAY_MONTH, ZH_DATE, RU_DATE)
+
+
 def dates_in(text: str, published: str | None) -> set[str]:
     """Return every date a text names (English, Chinese or Russian), as YYYY-MM-DD, years filled from `published`."""
     pub = date.fromisoformat(published) if published else None
-    names, found = "|".join(MONTHS), set()
-    for m in re.finditer(rf"\b({names})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?", text, re.I):
+    found = set()
+    for m in EN_MONTH_DAY.finditer(text):
         found.add(_build(int(m.group(3) or 0), MONTHS[m.group(1).lower()], int(m.group(2)), pub))
-    for m in re.finditer(rf"\b(\d{{1,2}})\s+({names})(?:\s+(\d{{4}}))?", text, re.I):
+    for m in EN_DAY_MONTH.finditer(text):
         found.add(_build(int(m.group(3) or 0), MONTHS[m.group(2).lower()], int(m.group(1)), pub))
-    for m in re.finditer(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日", text):
+    for m in ZH_DATE.finditer(text):
         found.add(_build(int(m.group(1) or 0), int(m.group(2)), int(m.group(3)), pub))
-    for m in re.finditer(rf"(\d{{1,2}})\s+({'|'.join(RU_MONTHS)})(?:\s+(\d{{4}}))?", text):
+    for m in RU_DATE.finditer(text):
         found.add(_build(int(m.group(3) or 0), RU_MONTHS[m.group(2)], int(m.group(1)), pub))
     return {d for d in found if d}
+
+
+def without_dates(text: str) -> str:
+    """Return the text with its dates blanked, so their day and year numbers are not taken for figures."""
+    for pattern in DATES:
+        text = pattern.sub(" ", text)
+    return text
