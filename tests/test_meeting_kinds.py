@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from crawler.article import article_text
 from crawler.cli import main
-from crawler.extract import Extracted
+from crawler.extract import Extracted, extract
 from crawler.meeting_kinds import document_kind, is_announcement
 from crawler.meetings import participants_in, recognise, role_names
 from storage.archive import Archive, PageRecord
@@ -160,3 +160,21 @@ def test_an_announcement_joins_no_meeting_and_each_document_has_its_kind(tmp_pat
     assert meeting["date"] == "2019-06-05" and meeting["kind"] == "talks"
     text = CliRunner().invoke(main, ["--db", str(db), "meetings"]).output
     assert "[press statements]" in text and "announced 2019-06-04" in text
+
+
+def test_the_kremlins_real_announcement_joins_no_meeting(tmp_path: Path) -> None:
+    """en.kremlin.ru/events/president/news/17689: "Vladimir Putin will meet with President of China Xi Jinping"."""
+    page = Path(__file__).parent / "data" / "real" / "kremlin_en_2020" / "17689.html"
+    result = extract(page.read_bytes(), "http://en.kremlin.ru/events/president/news/17689")
+    assert isinstance(result, Extracted)
+    archive = Archive(tmp_path / "a.db")
+    article = article_text(result, frozenset())
+    assert article is not None and article.meeting is None and article.announces is not None
+    archive.record(
+        PageRecord(url="http://127.0.0.3/17689", source="kremlin", host="127.0.0.3", status=200, article=article)
+    )
+    assert archive.db.execute("select count(*) from meetings").fetchone()[0] == 0
+    assert (
+        archive.db.execute("select participants from announcements").fetchone()[0] == '["Vladimir Putin", "Xi Jinping"]'
+    )
+    archive.close()
