@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
@@ -205,17 +204,19 @@ def statements(text: str) -> list[str]:
     return [s for s in out if re.search(r"\w", s)]
 
 
-@cache
-def _name_words() -> frozenset[str]:
-    """Return the words of every known person's names: the participants are in every statement of a readout."""
-    return frozenset(w.casefold() for aliases in people().values() for a in aliases for w in re.findall(r"\w+", a))
+def name_words(texts: list[str]) -> frozenset[str]:
+    """Return the words of the names of the people the texts mention: they are in every statement of a readout."""
+    found = set(participants_in("\n".join(texts)))
+    known = people()
+    forms = [form for name in found for form in (name, *known.get(name, ()))]
+    return frozenset(w.casefold() for form in forms for w in re.findall(r"\w+", form))
 
 
-def content(statement: str) -> str:
-    """Return a statement's content words, folded and cut to stems (or its characters, for Chinese)."""
+def content(statement: str, names: frozenset[str] = frozenset()) -> str:
+    """Return a statement's content words without `names`, folded and cut to stems (characters, for Chinese)."""
     if re.search(r"[\u4e00-\u9fff]", statement):
         return " ".join(ch for ch in statement if "\u4e00" <= ch <= "\u9fff" or ch.isalnum())
-    skip = STOPWORDS | GENERIC | _name_words()
+    skip = STOPWORDS | GENERIC | names
     return " ".join(w[:STEM] for w in re.findall(r"\w+", statement.casefold()) if w not in skip)
 
 
@@ -227,7 +228,8 @@ def align(a: list[str], b: list[str], threshold: float = THRESHOLD) -> Alignment
     """
     if not a or not b:
         return Alignment((), tuple(range(len(a))), tuple(range(len(b))))
-    scores = cdist([content(s) for s in a], [content(s) for s in b], scorer=fuzz.token_sort_ratio)
+    names = name_words(a + b)
+    scores = cdist([content(s, names) for s in a], [content(s, names) for s in b], scorer=fuzz.token_sort_ratio)
     ranked = sorted(
         ((float(scores[i][j]), i, j) for i in range(len(a)) for j in range(len(b)) if scores[i][j] >= threshold),
         key=lambda t: (-t[0], t[1], t[2]),

@@ -12,7 +12,7 @@ from crawler.article import article_text
 from crawler.cli import main
 from crawler.extract import Extracted, extract
 from crawler.meeting_kinds import document_kind, is_announcement
-from crawler.meetings import participants_in, recognise, role_names
+from crawler.meetings import canonical, participants_in, people, recognise, role_names
 from storage.archive import Archive, PageRecord
 
 ANNOUNCEMENTS = [  # (title, first sentence, is an announcement[, the lead's next lines])
@@ -178,3 +178,37 @@ def test_the_kremlins_real_announcement_joins_no_meeting(tmp_path: Path) -> None
         archive.db.execute("select participants from announcements").fetchone()[0] == '["Vladimir Putin", "Xi Jinping"]'
     )
     archive.close()
+
+
+@pytest.mark.parametrize(
+    ("form", "person"),
+    [
+        ("Narendra Modi", "Narendra Modi"),
+        ("苏杰生", "Subrahmanyam Jaishankar"),
+        ("Эрдоган", "Recep Tayyip Erdoğan"),
+        ("Recep Tayyip Erdogan", "Recep Tayyip Erdoğan"),
+        ("Сирил Рамафоса", "Cyril Ramaphosa"),
+        ("鲁哈尼", "Hassan Rouhani"),
+        ("Shehbaz Sharif", "Shehbaz Sharif"),
+        ("Анналена Бербок", "Annalena Baerbock"),
+        ("岸田文雄", "Fumio Kishida"),
+        ("Luiz Inacio Lula da Silva", "Luiz Inácio Lula da Silva"),
+    ],
+)
+def test_the_people_list_knows_leaders_and_foreign_ministers_in_three_scripts(form: str, person: str) -> None:
+    assert canonical(form) == person
+
+
+def test_every_country_of_the_people_list_names_its_source() -> None:
+    lines = (Path(__file__).parent.parent / "crawler" / "people.toml").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if "G20, SCO and BRICS" in line)
+    headed = False
+    for line in lines[start:]:
+        if line.startswith("# ") and "(source:" in line:
+            headed = True
+        elif not line.strip():
+            headed = False
+        elif not line.startswith("#"):
+            assert headed, f"no source for {line.split('=')[0]}"
+    words = [w for aliases in people().values() for a in aliases for w in [a]]
+    assert len(words) == len(set(words)), "an alias names two people"
