@@ -20,7 +20,7 @@ class Readout:
 
     document_id: int
     title: str | None
-    language: str | None
+    language: str
     publisher: str | None
     kind: str | None
     published: str | None
@@ -36,6 +36,24 @@ class PairComparison:
     alignment: Alignment
 
 
+def language_of(declared: str | None, text: str) -> str:
+    """Return a document's language: as declared (its base, "en-US" is "en"), else guessed from its script.
+
+    An undeclared text in Chinese characters is "zh", in Cyrillic "ru", and otherwise "en", the one Latin-script
+    language of the readouts archived (a French readout without a declared language would be taken for English).
+    """
+    if declared:
+        return declared.split("-")[0].lower()
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "en"
+    if sum("\u4e00" <= ch <= "\u9fff" for ch in letters) > len(letters) / 3:
+        return "zh"
+    if sum("\u0400" <= ch <= "\u04ff" for ch in letters) > len(letters) / 2:
+        return "ru"
+    return "en"
+
+
 def readouts_of(meeting: dict[str, Any]) -> list[Readout]:
     """Return the meeting's documents as readouts, split into statements."""
     out = []
@@ -45,7 +63,7 @@ def readouts_of(meeting: dict[str, Any]) -> list[Readout]:
             Readout(
                 int(doc["document_id"]),
                 doc.get("title"),
-                doc.get("language"),
+                language_of(doc.get("language"), doc["text"]),
                 copies[0]["source"] if copies else None,
                 doc.get("kind"),
                 doc.get("published"),
@@ -60,7 +78,7 @@ def pairs_of(readouts: list[Readout]) -> list[tuple[Readout, Readout]]:
     return [
         (a, b)
         for a, b in itertools.combinations(readouts, 2)
-        if a.language and a.language == b.language and a.publisher != b.publisher
+        if a.language == b.language and a.publisher != b.publisher
     ]
 
 

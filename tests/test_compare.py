@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from crawler.article import article_text
 from crawler.cli import main
 from crawler.compare import align, entities, one_sided, statements
-from crawler.comparison import CROSS_LANGUAGE_NOTE, compare_meeting, side_by_side
+from crawler.comparison import CROSS_LANGUAGE_NOTE, compare_meeting, language_of, side_by_side
 from crawler.extract import Extracted, extract
 from storage.archive import Archive, PageRecord
 from tests.fixtureweb.seeds import all_seeds
@@ -182,3 +182,20 @@ def test_compare_from_the_command_line(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "(not said)" in shown.output and f"#{kremlin} kremlin" in shown.output
     missing = CliRunner().invoke(main, ["--db", str(db), "compare", "999"])
     assert missing.exit_code == 1 and "no meeting 999" in missing.output and "Traceback" not in missing.output
+
+
+@pytest.mark.parametrize(
+    ("declared", "text", "language"),
+    [
+        ("en-US", "Anything", "en"),
+        ("zh", "Putin", "zh"),
+        (None, "习近平同俄罗斯总统普京举行会谈。", "zh"),
+        (None, "Владимир Путин провёл переговоры с Си Цзиньпином.", "ru"),
+        (None, "Xi Jinping held talks with Vladimir Putin.", "en"),
+        (None, "", "en"),
+    ],
+)
+def test_a_documents_language_is_declared_or_read_from_its_script(
+    declared: str | None, text: str, language: str
+) -> None:
+    assert language_of(declared, text) == language
