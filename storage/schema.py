@@ -249,6 +249,16 @@ def m0010_site_template(db: Database) -> None:
     db.execute("update site_lines set article_pages = pages")  # only article pages were counted until now
 
 
+@migrations(name="0013_capture_payload_digest")
+def m0013_capture_payload_digest(db: Database) -> None:
+    """Each capture's WARC payload digest: revisits point to the response record whose stored payload is identical.
+
+    Earlier captures keep none (their records carry another digest algorithm), so no new revisit points to them.
+    """
+    db.table("captures").add_column("payload_digest", str)
+    db.table("captures").create_index(["payload_digest"])
+
+
 @migrations(name="0015_document_kinds_and_announcements")
 def m0015_document_kinds_and_announcements(db: Database) -> None:
     """Each document's own kind within its meeting (talks, press statements, a visit …) and announced meetings."""
