@@ -16,13 +16,12 @@ def assign_meeting(
 ) -> int:
     """Join the document to the meeting of the same date with the same parties (or create one); return its id."""
     wanted = set(participants)
-    need = min(2, len(wanted))
     found = None
     if date:
         for meeting_id, stored, stored_place in db.execute(
             "select id, participants, place from meetings where date = ?", [date]
         ).fetchall():
-            if len(wanted & set(json.loads(stored))) >= need:
+            if same_meeting(wanted, set(json.loads(stored))):
                 found = int(meeting_id)
                 if place and not stored_place:
                     db.execute("update meetings set place = ? where id = ?", [place, found])
@@ -32,6 +31,17 @@ def assign_meeting(
         found = insert_row(db, "meetings", row)
     db.execute("update documents set meeting_id = ? where id = ?", [found, document_id])
     return found
+
+
+def same_meeting(wanted: set[str], stored: set[str]) -> bool:
+    """Return whether a document's parties make it a report of a meeting of the same day with these stored parties.
+
+    Two shared parties (or the one party of a one-party report); a meeting of three or more is not the bilateral
+    talks of two of its leaders that day, nor the other way round.
+    """
+    if (len(wanted) > 2) != (len(stored) > 2):
+        return False
+    return len(wanted & stored) >= min(2, len(wanted))
 
 
 def record_announcement(db: Database, document_id: int, date: str | None, participants: tuple[str, ...]) -> None:

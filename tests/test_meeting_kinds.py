@@ -14,6 +14,7 @@ from crawler.extract import Extracted, extract
 from crawler.meeting_kinds import document_kind, is_announcement
 from crawler.meetings import canonical, participants_in, people, recognise, role_names
 from storage.archive import Archive, PageRecord
+from storage.meetings import same_meeting
 
 ANNOUNCEMENTS = [  # (title, first sentence, is an announcement[, the lead's next lines])
     ("Russian-Chinese talks", "On June 5, Vladimir Putin will meet with President of China Xi Jinping.", True),
@@ -212,3 +213,40 @@ def test_every_country_of_the_people_list_names_its_source() -> None:
             assert headed, f"no source for {line.split('=')[0]}"
     words = [w for aliases in people().values() for a in aliases for w in [a]]
     assert len(words) == len(set(words)), "an alias names two people"
+
+
+@pytest.mark.parametrize(
+    ("wanted", "stored", "same"),
+    [
+        ({"Xi", "Putin"}, {"Xi", "Putin"}, True),
+        ({"Xi"}, {"Xi", "Putin"}, True),
+        ({"Xi", "Modi"}, {"Xi", "Putin"}, False),
+        ({"Xi", "Putin", "Battulga"}, {"Xi", "Putin"}, False),
+        ({"Xi", "Putin"}, {"Xi", "Putin", "Battulga"}, False),
+        ({"Xi", "Putin", "Battulga"}, {"Xi", "Putin", "Battulga"}, True),
+        ({"Xi", "Putin", "Battulga"}, {"Putin", "Battulga", "Tokayev"}, True),
+    ],
+)
+def test_which_documents_report_the_same_meeting(wanted: set[str], stored: set[str], same: bool) -> None:
+    assert same_meeting(wanted, stored) is same
+
+
+def test_a_trilateral_meeting_is_not_the_bilateral_talks_of_that_day(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "a.db")
+    _archive(
+        archive,
+        "http://127.0.0.9/b",
+        "Russian-Chinese talks",
+        "Vladimir Putin held talks with President of China Xi Jinping in Tashkent.\nThey discussed trade.",
+        "2016-06-23",
+    )
+    _archive(
+        archive,
+        "http://127.0.0.9/t",
+        "Meeting with Chinese President Xi Jinping and Mongolian President Khaltmaagiin Battulga",
+        "Vladimir Putin, Xi Jinping and Khaltmaagiin Battulga held a trilateral meeting.\nThey discussed a corridor.",
+        "2016-06-23",
+    )
+    rows = [json.loads(p) for (p,) in archive.db.execute("select participants from meetings order by id")]
+    assert rows == [["Vladimir Putin", "Xi Jinping"], ["Khaltmaagiin Battulga", "Vladimir Putin", "Xi Jinping"]]
+    archive.close()
