@@ -54,6 +54,8 @@ class Meeting:
     date: str | None
     place: str | None
     participants: tuple[str, ...]
+    document_kind: str = ""  # what this document reports of it: talks, press statements, a visit, a banquet …
+    announcement: bool = False  # the document announces the meeting ("will meet"): it reports none
 
 
 @dataclass(frozen=True)
@@ -69,4 +71,6 @@ class ArticleText:
     sitename: str | None = None
     signature: bytes | None = None  # MinHash signature of the text, for near-duplicate stories
     bands: tuple[str, ...] = ()  # its LSH band keys
-    meeting: Meeting | None = None
+    meeting: Meeting | None = None  # the meeting it reports (an announcement reports none)
+    document_kind: str | None = None  # what the document reports of its meeting: talks, press statements, a visit …
+    announces: tuple[str | None, tuple[str, ...]] | None = None  # date and participants of a meeting announced
