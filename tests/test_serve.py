@@ -106,7 +106,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         title="Russian-Chinese talks",
         published="2019-06-05",
         language="en",
-        meeting=("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
+        meeting=Meeting("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
         document_kind="talks",
     )
     store.record(PageRecord(url=OTHER_SIDE_URL, source="kremlin", host="127.0.0.9", status=200, article=other_side))
