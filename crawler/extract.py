@@ -12,13 +12,16 @@ from lxml import etree
 from trafilatura.settings import Document
 
 from crawler.decode import DecodeError, decode_html, sniff_binary
+from crawler.language import detect_language
 from crawler.page_meta import page_meta, text_date
+from crawler.shapes import chinese_footer, hidden, speaker_label
 
 logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 250  # libxml2 stops building the tree near 256 levels: deeper pages are not parsed whole
 MAX_REPLACEMENT_SHARE = 0.01
 _BLOCKS = ("p", "li", "div")
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")  # not h1: a page's title is no orphan, page_meta may read it
 _SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
 _FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
 _COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved", re.I)
@@ -72,6 +75,7 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         return Failure(f"unparsable ({exc})")
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
+    _drop_hidden(tree)
     lead, place = _marked(tree, _LEAD), _marked(tree, _PLACE)
     _unwrap_layout_tables(tree)
     _drop_link_blocks(tree)
@@ -84,33 +88,36 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         include_comments=False,
         include_tables=True,
     )
-    if not isinstance(doc, Document) or not doc.text:
+    found = doc.text.splitlines() if isinstance(doc, Document) and doc.text else []
+    if not found and not lead:
         return Failure("empty (no article body found)")
     title = _clean_line(meta.title or "") or None
-    lines = clean_lines(doc.text.splitlines(), title)
+    lines = clean_lines(found, title, lead)
     if not lines:
         return Failure("empty (only boilerplate)")
-    if lead and len(lead) > 80 and not any(lead[:60] in line for line in lines):
-        lines = (lead, *lines)  # a lead paragraph marked up apart from the body (h-entry p-summary) is part of it
     return Extracted(
         title=title,
         lines=lines,
         published=meta.published or text_date(tree, url),
         author=meta.author,
         sitename=meta.sitename,
-        language=meta.language or language,
+        language=meta.language or language or detect_language("\n".join(lines)),
         place=place,
     )
 
 
-def clean_lines(raw: list[str], title: str | None = None) -> tuple[str, ...]:
-    """Drop lines that are not article text by their shape: file names, and non-sentences at the edges."""
+def clean_lines(raw: list[str], title: str | None = None, lead: str | None = None) -> tuple[str, ...]:
+    """Drop lines that are not article text by their shape (file names, the title, non-sentences at the edges)."""
     lines = [line for line in (_clean_line(r) for r in raw) if line and not _FILE_NAME.match(line)]
-    # the title may come back below a menu line ("Title / 中文 Français / Title / Updated: …"): peel both in turn
-    while lines and ((title and _same_text(lines[0], title)) or _edge_junk(lines[0])):
+    lead = _clean_line(lead or "") or None
+    # the title is never text, wherever it comes back; the lead is placed first below
+    lines = [line for line in lines if not ((title and _same_text(line, title)) or (lead and _same_text(line, lead)))]
+    while lines and _edge_junk(lines[0]):  # a menu line above a repeated title ("中文 Français / Title / Updated: …")
         lines.pop(0)
     while lines and (_edge_junk(lines[-1]) or _footer(lines[-1])):
         lines.pop()
+    if lead and (_SENTENCE_END.search(lead) or len(lead) > 80) and not any(lead[:60] in line for line in lines):
+        lines.insert(0, lead)  # a lead paragraph marked up apart from the body (h-entry p-summary) comes first
     return tuple(lines)
 
 
@@ -130,6 +137,8 @@ def _same_text(a: str, b: str) -> bool:
 
 def _edge_junk(line: str) -> bool:
     """Return True for a short line that is not a sentence: a menu, a share tool, a breadcrumb, a dateline."""
+    if speaker_label(line):  # a speaker's turn ("President of Russia Vladimir Putin: Friends,") is text
+        return False
     words = line.split()
     cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff]", line))
     if cjk > len(line) / 2:
@@ -139,6 +148,8 @@ def _edge_junk(line: str) -> bool:
 
 def _footer(line: str) -> bool:
     """Return True for a copyright or registration line."""
+    if chinese_footer(line):
+        return True
     return len(line) < 200 and bool(_COPYRIGHT.search(line) or (_REGISTRATION.search(line) and len(line) < 40))
 
 
@@ -172,14 +183,44 @@ def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
             el.tag = "div"
 
 
+def _drop_hidden(tree: lxml.html.HtmlElement) -> None:
+    """Remove what a reader does not see (tooltips, display:none): its text is no link text and no article text."""
+    for el in [el for el in tree.iter() if isinstance(el.tag, str) and hidden(el.attrib)]:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
 def _drop_link_blocks(tree: lxml.html.HtmlElement) -> None:
     """Remove short blocks whose text is mostly links ("See also: …", menus, breadcrumbs, related lists)."""
+    emptied = []
     for el in list(tree.iter(*_BLOCKS)):
-        if el.getparent() is None:
+        parent = el.getparent()
+        if parent is None:
             continue
         text = " ".join(el.text_content().split())
         if not text or len(text) > 200:
             continue
         linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
+        spoken = " ".join(" ".join(el.itertext()).split())  # "Name</a>:<br>Words": a line break is a space
+        label = speaker_label(spoken)
+        if label:  # a speaker's name linked to their page is no link list: only what they say counts
+            text, linked = spoken[len(label) :].strip(), max(0, linked - len(label))
+            if not text:
+                continue
         if linked and linked >= 0.5 * len(text) and not el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
             el.drop_tree()
+            emptied.append(parent)
+    for block in emptied:
+        _drop_orphan_heading(block)
+
+
+def _drop_orphan_heading(block: lxml.html.HtmlElement) -> None:
+    """Remove a block left holding only its heading ("See also") once the links under it are gone."""
+    while block.getparent() is not None and block.tag not in ("body", "html"):
+        text = " ".join(block.text_content().split())
+        headings = " ".join(" ".join(h.text_content().split()) for h in block.iter(*_HEADINGS))
+        if not text or text != headings:
+            return
+        parent = block.getparent()
+        block.drop_tree()
+        block = parent
