@@ -88,11 +88,10 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         include_comments=False,
         include_tables=True,
     )
-    found = doc.text.splitlines() if isinstance(doc, Document) and doc.text else []
-    if not found and not lead:
+    if not isinstance(doc, Document) or not doc.text:
         return Failure("empty (no article body found)")
     title = _clean_line(meta.title or "") or None
-    lines = clean_lines(found, title, lead)
+    lines = clean_lines(doc.text.splitlines(), title, lead)
     if not lines:
         return Failure("empty (only boilerplate)")
     return Extracted(

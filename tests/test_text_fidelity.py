@@ -9,11 +9,13 @@ import re
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_info
 
 from crawler.article import article_text
 from crawler.decode import decode_html, stray_bytes
 from crawler.demo import web as demo
 from crawler.extract import Extracted, clean_lines, extract
+from crawler.language import SAMPLE_CHARS, detect_language
 from crawler.shapes import chinese_footer, hidden, speaker_label
 from crawler.soft404 import MAX_NOTICE_CHARS, looks_missing
 
@@ -194,6 +196,16 @@ def test_a_heading_with_text_of_its_own_stays() -> None:
     assert "Background" in extracted(page.encode(), "http://127.0.0.1/a/1").lines
 
 
+def test_a_page_title_above_a_link_bar_is_no_orphan() -> None:
+    speech = " ".join(SPEECH)
+    page = (
+        '<html><body><div class="top"><h1>Talks with the President of Kazakhstan</h1>'
+        '<div><a href="/">Home</a> <a href="/news">News</a></div></div>'
+        f"<article><p>{speech}</p></article></body></html>"
+    )
+    assert extracted(page.encode(), "http://127.0.0.1/a/1").title == "Talks with the President of Kazakhstan"
+
+
 FMPRC = REAL / "fmprc_zh_2019" / "fmprc_web_zyxw_t1638430.html"
 ADDRESS_SENTENCE = "双方还就中方在卢森堡的签证中心新地址交换了意见。"
 
@@ -222,7 +234,8 @@ def test_chinese_government_footer_lines_go_and_a_sentence_mentioning_an_address
         ("电话：+86-10-65961114", True),
         ("版权所有：国家国际发展合作署", True),
         (ADDRESS_SENTENCE, False),
-        ("新馆地址：北京市朝阳区亮马桥路，将于明年启用。", False),  # a sentence ends with 。
+        ("新馆地址：北京市朝阳区亮马桥路，将于明年启用。", False),
+        ("双方同意加强知识产权保护，尊重版权所有人的合法权益。", False),  # a sentence ends with 。
         ("双方签署了关于主办2024年博览会的协议", False),  # 主办 without a field's colon
         ("中方愿同卢方继续深化合作，共谋发展" * 10 + "版权所有", False),  # too long for a footer line
     ],
@@ -246,6 +259,7 @@ def _page(text: str, title: str = "Talks") -> Extracted:
         ("您访问的页面不存在", True),
         ("The fund, which was not founded until 2014, will finance the projects.", False),
         ("The two sides discussed the 4040 programme.", False),
+        ("The Security Council adopted Resolution 2404 in February.", False),
         ("The agreement does not existentially change the relations.", False),
     ],
 )
@@ -301,3 +315,11 @@ def test_a_declared_language_or_the_sources_hint_comes_before_detection() -> Non
     assert extracted(declared, "http://127.0.0.1/news/a.html").language == "fr"
     hinted = extract(body, "http://127.0.0.1/news/a.html", "text/html; charset=utf-8", language="ru")
     assert isinstance(hinted, Extracted) and hinted.language == "ru"
+
+
+def test_language_is_told_from_the_first_paragraphs_with_numpy_on_one_thread() -> None:
+    english = "The two presidents discussed trade, energy and transport. " * (SAMPLE_CHARS // 50)
+    assert detect_language(english + "两国元首高度评价中俄建交70年来两国关系发展成就。" * 400) == "en"
+    assert detect_language("2019-06-05 12:30") is None  # nothing to tell a language by
+    # BLAS threads fighting the extraction workers for two cores made each detection 20-30 ms instead of under 1
+    assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
