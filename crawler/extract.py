@@ -199,18 +199,24 @@ def _drop_link_blocks(tree: lxml.html.HtmlElement) -> None:
         text = " ".join(el.text_content().split())
         if not text or len(text) > 200:
             continue
-        linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
         spoken = " ".join(" ".join(el.itertext()).split())  # "Name</a>:<br>Words": a line break is a space
         label = speaker_label(spoken)
-        if label:  # a speaker's name linked to their page is no link list: only what they say counts
-            text, linked = spoken[len(label) :].strip(), max(0, linked - len(label))
-            if not text:
-                continue
+        if label:  # a speaker's name linked to their page is plain text: no link-density rule (nor trafilatura's)
+            _unlink(el, label)  # may then drop a short turn ("Minister Andrei Belousov: Thank you.")
+        linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
         if linked and linked >= 0.5 * len(text) and not el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
             el.drop_tree()
             emptied.append(parent)
     for block in emptied:
         _drop_orphan_heading(block)
+
+
+def _unlink(block: lxml.html.HtmlElement, label: str) -> None:
+    """Turn the links inside a speaker's label into plain text."""
+    for link in list(block.iter("a")):
+        text = " ".join(link.text_content().split())
+        if text and text in label:
+            link.drop_tag()
 
 
 def _drop_orphan_heading(block: lxml.html.HtmlElement) -> None:

@@ -60,6 +60,7 @@ SPEECH = (
     "Our ministers have prepared a plan of consultations for the coming year, and we approved it today in full.",
     "The state corporation has delivered the first aircraft to our partners ahead of the schedule agreed in 2018.",
     "The new investment fund will finance projects in agriculture, transport and the digital economy next year.",
+    "Let me thank our colleagues from the regions for their work, which made today's agreements possible.",
 )
 
 
@@ -69,6 +70,7 @@ def test_every_speaker_of_a_kremlin_transcript_is_kept_in_place() -> None:
         f"<p>{ERDOGAN} <i>(retranslated)</i>:<br>Mr President, thank you.</p><p>{SPEECH[1]}</p>"
         f"<p><b>Rostec State Corporation CEO Sergei Chemezov:</b></p><p>{SPEECH[2]}</p>"
         f"<p>{BELOUSOV}: Thank you.</p><p>{SPEECH[3]}</p>"
+        f"<p>{PUTIN}:</p><p>{SPEECH[4]}</p>"
         f"<p>{PUTIN}: Good luck to you all</p>"
     )
     result = extracted(kremlin_page("54979.html", body).encode(), NEWS + "54979")
@@ -82,9 +84,18 @@ def test_every_speaker_of_a_kremlin_transcript_is_kept_in_place() -> None:
         SPEECH[2],
         "Economic Development Minister Andrei Belousov: Thank you.",  # a short linked turn
         SPEECH[3],
+        "President of Russia Vladimir Putin:",  # a linked label in its own paragraph
+        SPEECH[4],
         "President of Russia Vladimir Putin: Good luck to you all",  # a last turn without closing punctuation
     )
     assert "Erdogan Recep Tayyip" not in result.text and "President of TurkeyPresident" not in result.text
+
+
+def test_only_the_links_inside_a_speakers_label_are_spared() -> None:
+    related = '<p>Related Stories: <a href="/n/1">Russian-Chinese talks</a> <a href="/n/2">Meeting in Minsk</a></p>'
+    body = f"<p>{SPEECH[0]}</p>{related}<p>{SPEECH[1]}</p>"
+    result = extracted(kremlin_page("54979.html", body).encode(), NEWS + "54979")
+    assert result.lines[1:] == (SPEECH[0], SPEECH[1])
 
 
 def test_real_transcript_keeps_its_speakers_and_none_of_their_hidden_tooltips() -> None:
