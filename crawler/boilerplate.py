@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from crawler.fingerprint import normalise
+from crawler.shapes import speaker_label
 
 MIN_PAGES = 3  # a line must be seen on at least this many pages of a site…
 MIN_SHARE = 0.2  # …and on at least this share of them, to count as template
@@ -30,8 +31,9 @@ def template_keys(counts: Mapping[str, int], pages: int) -> frozenset[str]:
 def strip_template(lines: Iterable[str], template: frozenset[str]) -> tuple[str, ...]:
     """Return the lines without the site's template lines at the start and end of the body."""
     kept = list(lines)
-    while kept and line_key(kept[0]) in template:
+    # a speaker's label ("President of Russia Vladimir Putin:") repeats on a site's transcripts, yet is their text
+    while kept and line_key(kept[0]) in template and not speaker_label(kept[0]):
         kept.pop(0)
-    while kept and line_key(kept[-1]) in template:
+    while kept and line_key(kept[-1]) in template and not speaker_label(kept[-1]):
         kept.pop()
     return tuple(kept)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_info
 
+from crawler import boilerplate
 from crawler.article import article_text
 from crawler.decode import decode_html, stray_bytes
 from crawler.demo import web as demo
@@ -163,6 +164,13 @@ def test_hidden_element_shape(attrib: dict[str, str], is_hidden: bool) -> None:
 )
 def test_speaker_turns_are_never_edge_junk(raw: list[str], kept: int) -> None:
     assert len(clean_lines(raw)) == kept
+
+
+def test_a_speakers_label_is_never_taken_for_a_sites_template() -> None:
+    label = "President of Russia Vladimir Putin:"
+    template = frozenset({boilerplate.line_key(label), boilerplate.line_key("Home News Events")})
+    lines = ("Home News Events", label, SPEECH[0], label, "Home News Events")
+    assert boilerplate.strip_template(lines, template) == (label, SPEECH[0], label)
 
 
 ONE_SENTENCE = "Vladimir Putin met with FIFA President Gianni Infantino."
