@@ -19,6 +19,8 @@ from crawler.extract import Extracted, clean_lines, extract
 from crawler.language import SAMPLE_CHARS, detect_language
 from crawler.shapes import chinese_footer, hidden, speaker_label
 from crawler.soft404 import MAX_NOTICE_CHARS, looks_missing
+from tests.conftest import write_sources
+from tests.mockserver import Reply
 
 REAL = Path(__file__).parent / "data" / "real"
 KREMLIN = REAL / "kremlin_en_2020"
@@ -65,16 +67,18 @@ SPEECH = (
 )
 
 
+TRANSCRIPT = (
+    f"<p>{PUTIN}: Friends,</p><p>{SPEECH[0]}</p>"
+    f"<p>{ERDOGAN} <i>(retranslated)</i>:<br>Mr President, thank you.</p><p>{SPEECH[1]}</p>"
+    f"<p><b>Rostec State Corporation CEO Sergei Chemezov:</b></p><p>{SPEECH[2]}</p>"
+    f"<p>{BELOUSOV}: Thank you.</p><p>{SPEECH[3]}</p>"
+    f"<p>{PUTIN}:</p><p>{SPEECH[4]}</p>"
+    f"<p>{PUTIN}: Good luck to you all</p>"
+)
+
+
 def test_every_speaker_of_a_kremlin_transcript_is_kept_in_place() -> None:
-    body = (
-        f"<p>{PUTIN}: Friends,</p><p>{SPEECH[0]}</p>"
-        f"<p>{ERDOGAN} <i>(retranslated)</i>:<br>Mr President, thank you.</p><p>{SPEECH[1]}</p>"
-        f"<p><b>Rostec State Corporation CEO Sergei Chemezov:</b></p><p>{SPEECH[2]}</p>"
-        f"<p>{BELOUSOV}: Thank you.</p><p>{SPEECH[3]}</p>"
-        f"<p>{PUTIN}:</p><p>{SPEECH[4]}</p>"
-        f"<p>{PUTIN}: Good luck to you all</p>"
-    )
-    result = extracted(kremlin_page("54979.html", body).encode(), NEWS + "54979")
+    result = extracted(kremlin_page("54979.html", TRANSCRIPT).encode(), NEWS + "54979")
     assert result.lines[1:] == (
         "President of Russia Vladimir Putin: Friends,",  # a short first turn is no edge junk
         SPEECH[0],
@@ -182,9 +186,13 @@ def test_a_readout_of_one_sentence_keeps_it() -> None:
     assert result.lines[0] == ONE_SENTENCE
     article = article_text(result, frozenset())
     assert article is not None and article.text.startswith(ONE_SENTENCE)
-    bare = kremlin_page("54969.html", lead=ONE_SENTENCE)
-    bare = bare[: bare.index('<div class="media masha-ignore">')] + bare[bare.index('<div class="read__bottommeta') :]
-    assert extracted(bare.encode(), NEWS + "57715").lines == (ONE_SENTENCE,)  # nothing but the lead
+    assert extracted(one_sentence_page().encode(), NEWS + "57715").lines == (ONE_SENTENCE,)  # nothing but the lead
+
+
+def one_sentence_page() -> str:
+    """The real Kremlin layout holding a lead of one sentence and nothing else."""
+    page = kremlin_page("54969.html", lead=ONE_SENTENCE)
+    return page[: page.index('<div class="media masha-ignore">')] + page[page.index('<div class="read__bottommeta') :]
 
 
 def test_title_is_never_text_and_the_lead_comes_first() -> None:
@@ -229,13 +237,17 @@ FMPRC = REAL / "fmprc_zh_2019" / "fmprc_web_zyxw_t1638430.html"
 ADDRESS_SENTENCE = "双方还就中方在卢森堡的签证中心新地址交换了意见。"
 
 
-def test_chinese_government_footer_lines_go_and_a_sentence_mentioning_an_address_stays() -> None:
+def fmprc_page_with_footer_in_body() -> str:
+    """The real fmprc.gov.cn page, its own footer moved to the body's end (as the newer /web/ template has it)."""
     page = FMPRC.read_text(encoding="utf-8")
     footer = re.search(r"<p>中华人民共和国外交部.*?</p>", page, re.S)
     assert footer  # the real footer of the page: copyright, address and postcode, telephone, ICP and police filings
     end = page.index("</div>", page.index('id="News_Body_Txt_A"'))
-    # the newer /web/ template: the footer comes right after the body, in reach of the extraction
-    page = page[:end] + f"<p>{ADDRESS_SENTENCE}</p>" + footer.group(0) + page[end:]
+    return page[:end] + f"<p>{ADDRESS_SENTENCE}</p>" + footer.group(0) + page[end:]
+
+
+def test_chinese_government_footer_lines_go_and_a_sentence_mentioning_an_address_stays() -> None:
+    page = fmprc_page_with_footer_in_body()
     result = extracted(page.encode(), "https://www.fmprc.gov.cn/web/zyxw/t1638430.shtml")
     assert result.lines[-1] == ADDRESS_SENTENCE
     assert not any(word in result.text for word in ("版权所有", "邮编", "ICP", "公网安备"))
@@ -342,3 +354,47 @@ def test_language_is_told_from_the_first_paragraphs_with_numpy_on_one_thread() -
     assert detect_language("2019-06-05 12:30") is None  # nothing to tell a language by
     # BLAS threads fighting the extraction workers for two cores made each detection 20-30 ms instead of under 1
     assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
+
+
+def test_a_crawl_archives_every_speaker_one_sentence_readouts_and_chinese_text_without_its_footer(
+    tmp_path: Path, serve, readouts
+) -> None:
+    kremlin = serve(
+        "127.0.0.15",
+        {
+            "/robots.txt": Reply(b"", content_type="text/plain"),
+            "/news": Reply(b'<html><body><a href="/news/1">Talks</a> <a href="/news/2">FIFA</a></body></html>'),
+            "/news/1": Reply(kremlin_page("54979.html", TRANSCRIPT).encode()),
+            "/news/2": Reply(one_sentence_page().encode()),
+        },
+    )
+    mfa = serve(
+        "127.0.0.16",
+        {
+            "/robots.txt": Reply(b"", content_type="text/plain"),
+            "/web/zyxw/": Reply('<html><body><a href="t1638430.shtml">杨洁篪</a></body></html>'.encode()),
+            "/web/zyxw/t1638430.shtml": Reply(fmprc_page_with_footer_in_body().encode()),
+        },
+    )
+    sources = write_sources(
+        tmp_path / "s.toml",
+        f"[source.kremlin]\nstart_urls = ['{kremlin.url('/news')}']\narticles = ['/news/\\d+$']\ndelay = 0\n"
+        f"[source.mfa]\nstart_urls = ['{mfa.url('/web/zyxw/')}']\narticles = ['/t\\d+\\.shtml$']\ndelay = 0\n",
+    )
+    out = readouts("--sources", str(sources), "crawl", "--json")
+    assert out.code == 0, out.err
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in readouts("export").jsonl()}
+    assert set(rows) == {"1", "2", "t1638430.shtml"}
+    lines = rows["1"]["text"].splitlines()
+    labels = [line for line in lines if speaker_label(line)]
+    assert labels == [
+        "President of Russia Vladimir Putin: Friends,",
+        "President of Turkey Recep Tayyip Erdogan (retranslated):",
+        "Rostec State Corporation CEO Sergei Chemezov:",
+        "Economic Development Minister Andrei Belousov: Thank you.",
+        "President of Russia Vladimir Putin:",
+        "President of Russia Vladimir Putin: Good luck to you all",
+    ]
+    assert rows["2"]["text"] == ONE_SENTENCE
+    chinese = rows["t1638430.shtml"]
+    assert chinese["language"] == "zh" and chinese["text"].splitlines()[-1] == ADDRESS_SENTENCE
