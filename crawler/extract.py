@@ -184,7 +184,11 @@ def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
 
 def _drop_hidden(tree: lxml.html.HtmlElement) -> None:
     """Remove what a reader does not see (tooltips, display:none): its text is no link text and no article text."""
-    for el in [el for el in tree.iter() if isinstance(el.tag, str) and hidden(el.attrib)]:
+    candidates = tree.xpath(  # a cheap first sieve, by attribute, for the rule
+        "//@class[contains(., 'hidden') or contains(., 'tooltip')]/.. | //@style[contains(., 'none')"
+        " or contains(., 'hidden')]/.. | //*[@hidden]"
+    )
+    for el in [el for el in candidates if hidden(el.attrib)]:
         if el.getparent() is not None:
             el.drop_tree()
 
@@ -199,16 +203,24 @@ def _drop_link_blocks(tree: lxml.html.HtmlElement) -> None:
         text = " ".join(el.text_content().split())
         if not text or len(text) > 200:
             continue
-        spoken = " ".join(" ".join(el.itertext()).split())  # "Name</a>:<br>Words": a line break is a space
+        if not _link_dense(el, text) or el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
+            continue
+        spoken = " ".join(" ".join(el.itertext()).split()) if ":" in text else ""  # "Name</a>:<br>Words"
         label = speaker_label(spoken)
         if label:  # a speaker's name linked to their page is plain text: no link-density rule (nor trafilatura's)
-            _unlink(el, label)  # may then drop a short turn ("Minister Andrei Belousov: Thank you.")
-        linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
-        if linked and linked >= 0.5 * len(text) and not el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
-            el.drop_tree()
-            emptied.append(parent)
-    for block in emptied:
+            _unlink(el, label)  # would drop a short turn ("Minister Andrei Belousov: Thank you.")
+            if not _link_dense(el, text):
+                continue
+        el.drop_tree()
+        emptied.append(parent)
+    for block in dict.fromkeys(emptied):
         _drop_orphan_heading(block)
+
+
+def _link_dense(block: lxml.html.HtmlElement, text: str) -> bool:
+    """Return True when at least half of a block's text is link text."""
+    linked = sum(len(" ".join(a.text_content().split())) for a in block.iter("a"))
+    return bool(linked) and linked >= 0.5 * len(text)
 
 
 def _unlink(block: lxml.html.HtmlElement, label: str) -> None:
@@ -222,9 +234,11 @@ def _unlink(block: lxml.html.HtmlElement, label: str) -> None:
 def _drop_orphan_heading(block: lxml.html.HtmlElement) -> None:
     """Remove a block left holding only its heading ("See also") once the links under it are gone."""
     while block.getparent() is not None and block.tag not in ("body", "html"):
+        found = list(block.iter(*_HEADINGS))
+        if not found:
+            return
         text = " ".join(block.text_content().split())
-        headings = " ".join(" ".join(h.text_content().split()) for h in block.iter(*_HEADINGS))
-        if not text or text != headings:
+        if not text or text != " ".join(" ".join(h.text_content().split()) for h in found):
             return
         parent = block.getparent()
         block.drop_tree()

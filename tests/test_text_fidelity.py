@@ -45,10 +45,10 @@ def kremlin_page(name: str, body: str | None = None, lead: str | None = None) ->
     return page
 
 
-def person(number: int, listed: str, role: str, shown: str) -> str:
+def person(number: int, listed: str, role: str, shown: str, hiding: str = 'class="tooltip"') -> str:
     """A person link of en.kremlin.ru transcripts (2019-2020 layout), holding its hidden tooltip."""
     return (
-        f'<a href="/catalog/persons/{number}/events" class="person_tag read__tag"><span class="tooltip">'
+        f'<a href="/catalog/persons/{number}/events" class="person_tag read__tag"><span {hiding}>'
         f'<img src="http://static.kremlin.ru/media/events/persons/small/{number}.jpeg" alt="{listed}">'
         f'<span class="tooltip__text"><span class="tooltip_title">{listed}</span>'
         f'<span class="tooltip_description_dark">{role}</span></span></span>{shown}</a>'
@@ -94,6 +94,17 @@ def test_every_speaker_of_a_kremlin_transcript_is_kept_in_place() -> None:
         "President of Russia Vladimir Putin: Good luck to you all",  # a last turn without closing punctuation
     )
     assert "Erdogan Recep Tayyip" not in result.text and "President of TurkeyPresident" not in result.text
+
+
+@pytest.mark.parametrize(
+    "hiding",
+    ['class="read__tooltip tooltip_person hidden masha-ignore"', 'class="hidden"', 'style="display: none"', "hidden"],
+)
+def test_a_tooltip_hidden_any_way_is_no_text_and_no_link_text(hiding: str) -> None:
+    minister = person(7, "Belousov Andrei", "Minister", "Economic Development Minister Andrei Belousov", hiding)
+    body = f"<p>{SPEECH[0]}</p><p>{minister}: Thank you.</p><p>{SPEECH[1]}</p>"
+    result = extracted(kremlin_page("54979.html", body).encode(), NEWS + "54979")
+    assert result.lines[1:] == (SPEECH[0], "Economic Development Minister Andrei Belousov: Thank you.", SPEECH[1])
 
 
 def test_only_the_links_inside_a_speakers_label_are_spared() -> None:
