@@ -79,11 +79,15 @@ def revision_diff(db: Database, url: str, old: int | None = None, new: int | Non
     revisions = {r["revision"]: r for r in history(db, url)}
     if not revisions:
         raise KeyError(f"no revisions of {url} in the archive")
+    have = f"(it has {', '.join(map(str, sorted(revisions)))})"
+    if len(revisions) == 1 and old is None and new is None:
+        raise KeyError(f"{url} has a single revision, nothing to compare: `readouts history URL` shows it")
+    if new is not None and new not in revisions:
+        raise KeyError(f"{url} has no revision {new} {have}")
     new = new or max(revisions)
     old = old or max(new - 1, min(revisions))
-    for number in (old, new):
-        if number not in revisions:
-            raise KeyError(f"{url} has no revision {number} (it has {', '.join(map(str, sorted(revisions)))})")
+    if old not in revisions:
+        raise KeyError(f"{url} has no revision {old} {have}")
     return unified_diff(revisions[old]["text"], revisions[new]["text"], old, new)
 
 
@@ -109,8 +113,13 @@ def capture_location(db: Database, url: str, revision: int | None = None) -> tup
     return file, int(offset), revisit_of is not None
 
 
-def latest_captures(db: Database, source: str | None = None) -> list[dict[str, Any]]:
-    """Return the capture of each page's newest revision (revisits resolved to the body's record), to re-extract."""
+def latest_captures(
+    db: Database, source: str | None = None, page_ids: Iterable[int] | None = None
+) -> list[dict[str, Any]]:
+    """Return the capture of each page's newest revision (revisits resolved to the body's record), to re-extract.
+
+    All pages, or those of one source, or the pages with these ids.
+    """
     sql = """
         select p.id as page_id, p.url, p.source, p.host, p.content_hash, p.revision,
                coalesce(o.warc_file, c.warc_file) as warc_file, coalesce(o.warc_offset, c.warc_offset) as warc_offset,
@@ -121,4 +130,7 @@ def latest_captures(db: Database, source: str | None = None) -> list[dict[str, A
         left join captures o on o.id = c.revisit_of
         where p.content_hash is not null {where} order by p.id
     """
+    if page_ids is not None:
+        ids = list(page_ids)
+        return list(db.query(sql.format(where=f"and p.id in ({','.join('?' * len(ids))})"), ids)) if ids else []
     return list(db.query(sql.format(where="and p.source = ?" if source else ""), [source] if source else []))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_sources
+from crawler.demo.web import CHROME, SCRAPED_CHROME
+from tests.conftest import subprocess_env, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +37,25 @@ def test_demo_runs_offline_and_reports_what_the_archive_holds(tmp_path: Path, re
         assert meetings == one("select count(*) from meetings") == 5  # 2014, 2018, 2019, 2022, 2023
         assert changed == one("select count(*) from events where kind = 'changed'") == 1
         assert one("select count(*) from runs where status = 'ok'") == 2
-    assert "readouts --db" in result.out and "serve" in result.out  # what to try next
-    for line in (line.strip() for line in result.out.splitlines() if line.strip().startswith("readouts --db")):
-        if " search " in line:
-            query = line.split(" search ", 1)[1]
-            assert readouts("search", query, db=db).out.strip(), line  # the suggested searches find something
+        texts = [text for (text,) in conn.execute("select text from documents")]
+    # no menu, breadcrumb, share or app-store line in any archived document: the sites serve their own template on
+    # every page, the seeds the template of the sites they were scraped from
+    served = {*(line for above, below in CHROME.values() for line in (*above, *below))}
+    scraped = {line for lines in SCRAPED_CHROME.values() for line in lines}
+    chrome = {" ".join(line.split()).casefold() for line in served | scraped}
+    assert len(chrome) >= 6
+    for text in texts:
+        for line in text.splitlines():
+            squashed = " ".join(line.split()).casefold()
+            assert squashed not in chrome, line
+            assert not squashed.startswith(("home >", "home embassy info")), line
+            assert "suggest to a friend" not in squashed and "apple store" not in squashed, line
+    command = f"{sys.executable} -m crawler --db {db}"  # the `readouts` it runs, as a command that works when copied
+    assert command in result.out and "serve" in result.out  # what to try next
+    for line in (line.strip() for line in result.out.splitlines() if line.strip().startswith(command)):
+        if " search " in line:  # the suggested searches work as printed and find something
+            done = subprocess.run(line, shell=True, capture_output=True, text=True, env=subprocess_env(), timeout=60)
+            assert done.returncode == 0 and done.stdout.strip(), line
     again = readouts("demo", "--db", str(db), timeout=300)
     assert again.code == 0 and "removed the previous demo archive" in again.out
 

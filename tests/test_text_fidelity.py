@@ -186,6 +186,7 @@ def test_a_speakers_label_is_never_taken_for_a_sites_template() -> None:
     template = frozenset({boilerplate.line_key(label), boilerplate.line_key("Home News Events")})
     lines = ("Home News Events", label, SPEECH[0], label, "Home News Events")
     assert boilerplate.strip_template(lines, template) == (label, SPEECH[0], label)
+    assert not boilerplate.has_template_edge("\n".join((label, SPEECH[0], label)), template)  # nothing to clean again
 
 
 ONE_SENTENCE = "Vladimir Putin met with FIFA President Gianni Infantino."
