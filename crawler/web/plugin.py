@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
@@ -18,6 +19,10 @@ from sqlite_utils import Database
 
 from storage.changes import history
 from storage.meetings import meeting_with_texts
+from storage.search_words import has_long_run, match_term
+
+# the tables whose search runs on the word index (documents_words), as Datasette pages or their JSON
+_WORD_SEARCH_PATH = re.compile(r"^/[^/]+/(readouts|documents)(\.json)?$")
 
 MEETING_PATH = "/-/readouts/meeting/"
 HISTORY_PATH = "/-/readouts/history"
@@ -75,6 +80,37 @@ async def history_page(datasette: Any, request: Request) -> Response:
     ]
     context = {"url": url, "revisions": revisions, "changes": changes}
     return Response.html(await datasette.render_template("readouts_history.html", context, request=request))
+
+
+def word_search_args(query_string: bytes) -> bytes:
+    """Rewrite a search for a Chinese term longer than the word index's n-grams into the index's own query.
+
+    Datasette quotes each word of `_search` as one FTS5 string, which finds Chinese terms of up to MAX_GRAM
+    characters in the word index; a longer one becomes search_words.match_term()'s query, in raw search mode.
+    """
+    args = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    values = dict(args)
+    search = values.get("_search", "")
+    if values.get("_searchmode") == "raw" or not has_long_run(search):
+        return query_string
+    rewritten = " AND ".join(match_term(term) for term in search.split())
+    kept = [(k, v) for k, v in args if k not in ("_search", "_searchmode")]
+    return urlencode([*kept, ("_search", rewritten), ("_searchmode", "raw")]).encode("ascii")
+
+
+@hookimpl
+def asgi_wrapper() -> Any:
+    """Route the archive's search box through the word index's query for long Chinese terms."""
+
+    def wrap(app: Any) -> Any:
+        async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") == "http" and _WORD_SEARCH_PATH.match(scope.get("path", "")):
+                scope = {**scope, "query_string": word_search_args(scope.get("query_string", b""))}
+            await app(scope, receive, send)
+
+        return searched
+
+    return wrap
 
 
 @hookimpl
