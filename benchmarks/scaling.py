@@ -8,6 +8,7 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from measure import percentile
 
@@ -77,6 +78,8 @@ VOCABULARY = [
     f"{a}{b}{c}" for a in ("ka", "lo", "mi", "ne", "su", "ta", "ve", "zo") for b in "aeiou" for c in range(250)
 ]
 QUERIES = ["talks", "strategic partnership", "lomi17 talks", "sue42", "战略伙伴", "переговоры", "taa123 kae9"]
+# short terms the trigram index cannot match: a word in nearly every document, rare ones, one with a long word
+SHORT_QUERIES = ["会谈", "普京", "Xi", "Xi talks", "普京 战略伙伴"]
 TIMED = 200  # recordings timed at each size
 SEARCHES = 60  # searches timed at each size
 BUILD_BATCH = 1000  # synthetic documents per transaction while building up to a size
@@ -89,9 +92,9 @@ def extracted(n: int) -> Extracted:
         " ".join(rng.choice(EN) if rng.random() < 0.3 else rng.choice(VOCABULARY) for _ in range(70)) + f" {n}-{i}."
         for i in range(10)
     ]
-    lines.append("".join(rng.choice(ZH) for _ in range(30)) + f"（{n}）")
+    lines.append("".join(rng.choice(ZH) for _ in range(30)) + ("普京" if n % 50 == 25 else "") + f"（{n}）")
     lines.append(" ".join(rng.choice(RU) for _ in range(30)) + f" ({n}).")
-    return Extracted(title=f"Readout {n}: talks", lines=tuple(lines))
+    return Extracted(title=f"Readout {n}: talks" + (" with Xi" if n % 50 == 0 else ""), lines=tuple(lines))
 
 
 def synthetic(n: int) -> ArticleText:
@@ -114,6 +117,40 @@ def _grow(archive: Archive, start: int, stop: int, workers: Pool) -> None:
         with archive._write() as db:
             for n, article in zip(numbers, articles, strict=True):
                 archive._record(db, page(n, article))
+
+
+def _timed(search: Any, queries: list[str]) -> tuple[float, float]:
+    """Run SEARCHES searches cycling through the queries; return the p50 and p95 latency in ms."""
+    latencies = []
+    for i in range(SEARCHES):
+        started = time.perf_counter()
+        search(queries[i % len(queries)])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return percentile(latencies, 0.5), percentile(latencies, 0.95)
+
+
+def surfaces(db_path: Path, archive: Archive) -> dict[str, float]:
+    """Short-term search latency on each surface: readouts search, sqlite-utils search, `readouts serve` (JSON)."""
+    import asyncio
+
+    from crawler.web.serve import build
+
+    ds = build(str(db_path))
+    asyncio.run(ds.invoke_startup())
+
+    def datasette(q: str) -> None:
+        """The search box of the readouts table, as its JSON."""
+        path = f"/{db_path.stem}/readouts.json?_size=20&_search={quote(q)}"
+        assert asyncio.run(ds.client.get(path)).status_code == 200
+
+    out = {}
+    for name, search in (
+        ("short", lambda q: query.search(archive.db, q, limit=20)),
+        ("sqlite_utils", lambda q: list(archive.db["documents"].search(q, limit=20, columns=["id", "title"]))),
+        ("serve", datasette),
+    ):
+        out[f"{name}_ms_p50"], out[f"{name}_ms_p95"] = _timed(search, SHORT_QUERIES)
+    return out
 
 
 def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict[str, float]]:
@@ -147,7 +184,20 @@ def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict
                     "record_ms_p50": percentile(costs, 0.5),
                     "fts_ms_p50": percentile(latencies, 0.5),
                     "fts_ms_p95": percentile(latencies, 0.95),
+                    **surfaces(db_path, archive),
                 }
             )
     archive.close()
     return results
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="The archive-scaling stage of benchmarks/pipeline.py alone.")
+    parser.add_argument("--scale", default="1000,10000,100000", help="archive sizes")
+    sizes = [int(s) for s in parser.parse_args().scale.split(",") if s]
+    with tempfile.TemporaryDirectory(prefix="readouts-scaling-") as tmp:
+        print(json.dumps(measure(Path(tmp) / "scaling.db", sizes), indent=1))

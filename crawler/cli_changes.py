@@ -110,10 +110,17 @@ def register(main: click.Group) -> None:
     ) -> None:
         """Write an Atom feed of recent change events (newest first)."""
         from crawler.feed import atom_feed
+        from storage.archive import Archive
+        from storage.identity import identity
 
+        obj.reader().close()  # a clear error when there is no archive
+        Archive(obj.db).close()  # an older archive gets its identity, the base of the feed's ids
         archive = obj.reader()
         found = changes.events(archive.db, since=since, source=source, kinds=kind, limit=limit)
-        xml = atom_feed(list(reversed(found)))
+        me = identity(archive.db)
+        if me is None:  # the migration above could not run (a read-only file)
+            raise click.ClickException(f"{obj.db} has no archive id yet: open it once writable (readouts check)")
+        xml = atom_feed(me, list(reversed(found)), kinds=kind, source=source)
         if output:
             with open(output, "w", encoding="utf-8") as out:
                 out.write(xml)

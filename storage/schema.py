@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlite_utils import Database, Migrations
 
 from storage import search_words
+from storage.clock import utcnow
 
 migrations = Migrations("readouts")
 
@@ -291,3 +294,10 @@ def m0011_word_index(db: Database) -> None:
         f"""insert into documents_words (rowid, title, text)
             select rowid, {search_words.SQL_FUNCTION}(title), {search_words.SQL_FUNCTION}(text) from documents"""
     )
+
+
+@migrations(name="0012_archive_identity")
+def m0012_archive_identity(db: Database) -> None:
+    """The archive's identity: a UUID and creation time, made once, from which feed and entry ids are built."""
+    db.table("archive_identity").create({"uuid": str, "created": str}, not_null={"uuid", "created"})
+    db.execute("insert into archive_identity (uuid, created) values (?, ?)", [str(uuid.uuid4()), utcnow()])

@@ -45,6 +45,7 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0008_readouts_view",
         "0009_fts_reindex_on_text_only",
         "0011_word_index",
+        "0012_archive_identity",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
