@@ -214,7 +214,8 @@ def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) 
 
     Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
     With `--format txt --output-dir DIR`: files named DATE-TITLE-HASH.txt (letters and digits of the title only,
-    never a path), each with a header of title, date and copies, then the text.
+    never a path), each with a header of title, date and copies, then the text. In CSV, a cell starting with
+    =, +, -, @, a tab or a carriage return gets a leading ' so spreadsheets show it as text; JSONL keeps exact text.
     """
     if (fmt == "txt") != (output_dir is not None):
         raise click.UsageError("--format txt and --output-dir go together")
@@ -229,7 +230,7 @@ def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) 
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(query.EXPORT_FIELDS), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: export_files.spreadsheet_cell(v) for k, v in row.items()} for row in rows)
 
 
 @main.command()
