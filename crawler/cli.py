@@ -422,7 +422,8 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     """List meetings (talks, meetings, calls, exchanges of messages) with the documents that report them.
 
     JSON: {"meeting_id", "date", "kind", "place", "participants", "documents": [{"document_id", "title", "url",
-    "source", "language"}]}.
+    "source", "language", "copies": [{"url", "source", "first_seen", "published"}]}]}; the original publisher's
+    copy first (earliest date on the page), and its url and source are the document's.
     """
     from crawler.meetings import canonical
     from storage.meetings import meetings as list_meetings
