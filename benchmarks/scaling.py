@@ -226,6 +226,7 @@ def measure_search(db_path: Path, sizes: list[int], progress: Any = print) -> li
         archived = size
         p50, p95 = _timed(lambda q: query.search(archive.db, q, limit=20), QUERIES)
         results.append({"documents": size, "fts_ms_p50": p50, "fts_ms_p95": p95, **surfaces(db_path, archive)})
+        progress(f"search scaling at {size:,}: {results[-1]}")
     archive.close()
     return results
 

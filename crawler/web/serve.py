@@ -25,7 +25,13 @@ def build(db_path: str, allow_sql: bool = False) -> Datasette:
         files=[db_path],
         metadata=metadata(name),
         template_dir=str(TEMPLATES),
-        settings={"default_allow_sql": allow_sql, "allow_download": False, "sql_time_limit_ms": 3000},
+        # no suggested facets: they cost a query per column on every page; the useful facets are set in metadata
+        settings={
+            "default_allow_sql": allow_sql,
+            "allow_download": False,
+            "sql_time_limit_ms": 3000,
+            "suggest_facets": False,
+        },
     )
 
 
