@@ -101,7 +101,7 @@ def crawl(
     `recheck_every`) are re-checked with conditional requests; listing pages stop at the first page that lists only
     known articles. Prints progress on a terminal and a summary at the end; with --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
-    "unchanged", "changed", "gone", "moved", ...}.
+    "unchanged", "changed", "gone", "moved", "recleaned", ...}.
     """
     from crawler.progress import Progress
     from crawler.run import crawl as run_crawl
@@ -141,6 +141,8 @@ def crawl(
                 f"{t.moved} moved",
                 err=True,
             )
+        if t.recleaned:
+            click.echo(f"  {t.recleaned} archived pages cleaned again of a template learned since", err=True)
         if t.notify_pending:
             click.echo(f"  {t.notify_pending} events could not be notified; `readouts notify` retries", err=True)
         for name, reason in t.stopped.items():

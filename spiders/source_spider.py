@@ -204,12 +204,20 @@ class SourceSpider(Spider):
                 if self._allowed(url) and not self.source.is_article(url) and not self._trap(url):
                     yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
 
-    def parse_listing(self, response: Response) -> Iterator[Request]:
-        """Follow a listing page's pagination and article links; the listing itself is never archived."""
+    def parse_listing(self, response: Response) -> Iterator[Request | dict[str, Any]]:
+        """Follow a listing page's pagination and article links; the listing is never archived, only learned from."""
         self.crawler.stats.inc_value("readouts/listing_pages")
         if not isinstance(response, TextResponse):
             logger.warning("listing page %s is not text (%s)", response.url, response.headers.get("Content-Type"))
             return
+        # its menus and footers are the site's template too: the pipeline learns them (a small site has few articles)
+        yield {
+            "listing": True,
+            "url": canonical_url(response.url),
+            "source": self.source.name,
+            "body": response.body,
+            "content_type": _header(response.headers, b"Content-Type"),
+        }
         yield from self._links(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
