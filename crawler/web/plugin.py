@@ -1,4 +1,4 @@
-"""readouts' Datasette plugin: a meeting page (every document side by side) and a page history with diffs.
+"""readouts' Datasette plugin: a meeting page (documents side by side), a page history with diffs, search routing.
 
 Stored texts are only ever put into templates as values (Jinja autoescapes them) or built with markupsafe's
 escaping, so a readout holding `<script>` is shown as text.
