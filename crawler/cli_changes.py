@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli_errors import QUIET, say
 from crawler.cli_types import MOMENT
 from crawler.config import load_sources, select
 from crawler.errors import ConfigError
 from crawler.terminal import printable, show
+from crawler.word_diff import line_runs, words_changed
 from storage import changes
 from storage.archive import EVENT_KINDS
 from storage.warc import store_for
@@ -26,8 +30,9 @@ def _emit(record: Any) -> None:
 
 
 def _colour_diff(diff: str) -> None:
-    """Print a unified diff, coloured when stdout is a terminal."""
-    for line in diff.splitlines():
+    """Print a unified diff, coloured when stdout is a terminal, the changed words of a changed paragraph marked."""
+    lines = diff.splitlines()
+    for line, runs in zip(lines, line_runs(lines), strict=True):
         colour = None
         if line.startswith(("+++", "---")):
             colour = "bright_white"
@@ -37,7 +42,8 @@ def _colour_diff(diff: str) -> None:
             colour = "red"
         elif line.startswith("@@"):
             colour = "cyan"
-        click.secho(printable(line), fg=colour)
+        styled = "".join(click.style(printable(text), fg=colour, reverse=changed) for text, changed in runs)
+        click.echo(styled)
 
 
 def register(main: click.Group) -> None:
@@ -69,20 +75,28 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @click.argument("url")
+    @click.option("--text", "full", is_flag=True, help="Print each revision's whole text, not one line per revision.")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per revision.")
     @click.pass_obj
-    def history(obj: Context, url: str, as_json: bool) -> None:
-        """Show the revisions of a page: times, hashes and texts."""
+    def history(obj: Context, url: str, full: bool, as_json: bool) -> None:
+        """Show the revisions of a page: one line each (when, hash, words added and removed), or the texts (--text)."""
         archive = obj.reader()
         revisions = changes.history(archive.db, url)
         if not revisions:
             raise click.ClickException(f"no revisions of {url} in the archive")
+        previous = ""
         for rev in revisions:
             if as_json:
                 _emit(rev)
                 continue
-            show(f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}  {rev['title']}")
-            show("    " + rev["text"].replace("\n", "\n    "))
+            head = f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}"
+            if full:
+                show(f"{head}  {rev['title']}")
+                show("    " + rev["text"].replace("\n", "\n    "))
+            else:
+                added, removed = words_changed(previous, rev["text"])
+                show(f"{head}  +{added} -{removed} words  {rev['title']}")
+            previous = rev["text"]
 
     @main.command()
     @click.argument("url")
@@ -109,12 +123,15 @@ def register(main: click.Group) -> None:
         obj: Context, kind: tuple[str, ...], source: str | None, since: str | None, limit: int, output: str | None
     ) -> None:
         """Write an Atom feed of recent change events (newest first)."""
+        from crawler.cli_errors import writable_output
         from crawler.feed import atom_feed
         from storage.archive import Archive
         from storage.identity import identity
 
+        writable_output(output)
         obj.reader().close()  # a clear error when there is no archive
-        Archive(obj.db).close()  # an older archive gets its identity, the base of the feed's ids
+        with contextlib.suppress(sqlite3.Error, OSError):  # a read-only archive keeps the identity it has
+            Archive(obj.db).close()  # an older archive gets its identity, the base of the feed's ids
         archive = obj.reader()
         found = changes.events(archive.db, since=since, source=source, kinds=kind, limit=limit)
         me = identity(archive.db)
@@ -131,30 +148,51 @@ def register(main: click.Group) -> None:
     @click.argument("url")
     @click.option("--revision", type=click.IntRange(min=1), help="The capture of this revision (default: newest).")
     @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file, not stdout.")
+    @click.option(
+        "--wire", is_flag=True, help="The payload exactly as received, still Content-Encoded (gzip, br, ...)."
+    )
     @click.pass_obj
-    def capture(obj: Context, url: str, revision: int | None, output: str | None) -> None:
-        """Write the raw bytes of a page as fetched (from the WARC files beside the archive)."""
+    def capture(obj: Context, url: str, revision: int | None, output: str | None, wire: bool) -> None:
+        """Write the body of a page as fetched, from the WARC files beside the archive.
+
+        By default the HTTP body with its Content-Encoding undone: the bytes the extractor read, whose SHA-256 is
+        `history`'s body_sha256. With --wire, the payload as it came over the wire. What was written is said on
+        stderr.
+        """
+        from crawler.cli_errors import writable_output
+
+        writable_output(output)
         archive = obj.reader()
         try:
             file, offset, _ = changes.capture_location(archive.db, url, revision)
-            body = store_for(obj.db).read(file, offset).body
+            captured = store_for(obj.db).read(file, offset)
         except KeyError as exc:
             raise click.ClickException(str(exc.args[0])) from None
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"cannot read the capture: {exc}") from None
+        body = captured.payload if wire else captured.body
+        encoding = ", ".join(v for k, v in captured.headers if k.lower() == "content-encoding")
+        if not encoding:
+            what = "the body as received (it had no Content-Encoding)"
+        elif wire:
+            what = f"the payload as received, Content-Encoding {encoding}"
+        else:
+            what = f"the body with its Content-Encoding ({encoding}) undone; --wire for the bytes as received"
         if output:
             with open(output, "wb") as out:
                 out.write(body)
         else:
             sys.stdout.buffer.write(body)
             sys.stdout.flush()
+        click.echo(f"{len(body)} bytes: {what} (HTTP {captured.status}, {file} at {offset})", err=True)
 
     @main.command()
     @click.option("--source", help="Only pages of this source.")
     @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
+    @QUIET
     @click.pass_obj
-    def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool) -> None:
+    def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool, quiet: bool) -> None:
         """Re-run extraction over the stored captures and refresh texts, without fetching anything."""
         from crawler.reextract import reextract as run_reextract
 
@@ -163,10 +201,10 @@ def register(main: click.Group) -> None:
         if as_json:
             _emit(vars(tally))
         else:
-            click.echo(
+            say(
                 f"{tally.pages} pages: {tally.updated} updated, {tally.unchanged} unchanged, {tally.failed} failed, "
                 f"{tally.missing} captures missing",
-                err=True,
+                quiet,
             )
 
     @main.command()

@@ -32,7 +32,7 @@ from storage.archive import (
 from storage.changes import latest_captures
 from storage.clock import utcnow
 from storage.recheck import DEFAULT_RECHECK_EVERY
-from storage.warc import CaptureRef, Original, WarcStore, body_sha256
+from storage.warc import CaptureRef, Original, WarcStore, payload_digest
 
 logger = logging.getLogger(__name__)
 
@@ -191,10 +191,11 @@ class ArchivePipeline:
         return bool(url) and self.source is not None and self.source.is_gone_page(url)
 
     async def _capture(self, item: dict[str, Any]) -> CaptureRef | None:
-        """Keep the response as a WARC record (a revisit record when an identical body is stored already)."""
+        """Keep the response as a WARC record (a revisit record when an identical payload is stored already)."""
         if item["status"] != 200 or not item["body"]:
             return None
-        original = self.archive.original_capture(body_sha256(item["body"]))
+        wire = item.get("wire_body")
+        original = self.archive.original_capture(payload_digest(item["body"] if wire is None else wire))
         write = functools.partial(
             self.warc.write,
             item["url"],
@@ -205,6 +206,7 @@ class ArchivePipeline:
             item.get("request_headers") or [],
             original=Original(*original) if original else None,
             metadata={"readouts-source": item["source"], "readouts-final-url": item["final_url"]},
+            wire=wire,
         )
         return await asyncio.get_running_loop().run_in_executor(self.warc_writer, write)
 

@@ -154,11 +154,11 @@ class Archive:
             args.append(now or utcnow())
         return [DueCheck(*row) for row in self.db.execute(sql + " order by next_check", args)]
 
-    def original_capture(self, sha256: str) -> tuple[str, str] | None:
-        """Return (url, fetched_at) of the stored capture holding a body with this SHA-256, if any."""
+    def original_capture(self, digest: str) -> tuple[str, str] | None:
+        """Return (url, fetched_at) of the stored response record whose payload has this WARC digest, if any."""
         row = self.db.execute(
-            "select url, fetched_at from captures where body_sha256 = ? and revisit_of is null order by id limit 1",
-            [sha256],
+            "select url, fetched_at from captures where payload_digest = ? and revisit_of is null order by id limit 1",
+            [digest],
         ).fetchone()
         return (row[0], row[1]) if row else None
 
@@ -289,9 +289,12 @@ class Archive:
         ref = page.capture
         if ref is None:
             return None
-        original = db.execute(
-            "select id from captures where body_sha256 = ? and revisit_of is null order by id limit 1", [ref.sha256]
-        ).fetchone()
+        original = None
+        if ref.revisit:  # the record written as a revisit points to the first response record of the same payload
+            original = db.execute(
+                "select id from captures where payload_digest = ? and revisit_of is null order by id limit 1",
+                [ref.digest],
+            ).fetchone()
         return insert_row(
             db,
             "captures",
@@ -301,6 +304,7 @@ class Archive:
                 "fetched_at": page.fetched_at,
                 "status": page.status,
                 "body_sha256": ref.sha256,
+                "payload_digest": ref.digest or None,
                 "warc_file": ref.file,
                 "warc_offset": ref.offset,
                 "warc_length": ref.length,

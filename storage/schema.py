@@ -315,3 +315,13 @@ def m0012_archive_identity(db: Database) -> None:
     """The archive's identity: a UUID and creation time, made once, from which feed and entry ids are built."""
     db.table("archive_identity").create({"uuid": str, "created": str}, not_null={"uuid", "created"})
     db.execute("insert into archive_identity (uuid, created) values (?, ?)", [str(uuid.uuid4()), utcnow()])
+
+
+@migrations(name="0013_capture_payload_digest")
+def m0013_capture_payload_digest(db: Database) -> None:
+    """Each capture's WARC payload digest: revisits point to the response record whose stored payload is identical.
+
+    Earlier captures keep none (their records carry another digest algorithm), so no new revisit points to them.
+    """
+    db.table("captures").add_column("payload_digest", str)
+    db.table("captures").create_index(["payload_digest"])
