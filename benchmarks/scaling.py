@@ -144,10 +144,12 @@ def surfaces(db_path: Path, archive: Archive) -> dict[str, float]:
     ds = build(str(db_path))
     asyncio.run(ds.invoke_startup())
 
+    statuses: list[int] = []
+
     def datasette(q: str) -> None:
-        """The search box of the readouts table, as its JSON."""
+        """The search box of the readouts table, as its JSON (a query over its time limit answers 400)."""
         path = f"/{db_path.stem}/readouts.json?_size=20&_search={quote(q)}"
-        assert asyncio.run(ds.client.get(path)).status_code == 200
+        statuses.append(asyncio.run(ds.client.get(path)).status_code)
 
     out = {}
     for name, search in (
@@ -156,6 +158,7 @@ def surfaces(db_path: Path, archive: Archive) -> dict[str, float]:
         ("serve", datasette),
     ):
         out[f"{name}_ms_p50"], out[f"{name}_ms_p95"], out[f"{name}_cpu_ms_p50"] = _timed(search, SHORT_QUERIES)
+    out["serve_not_200"] = sum(status != 200 for status in statuses)
     return out
 
 
