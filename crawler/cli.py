@@ -554,8 +554,10 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     """List meetings (talks, meetings, calls, exchanges of messages) with the documents that report them.
 
     JSON: {"meeting_id", "date", "kind", "place", "participants", "documents": [{"document_id", "title", "url",
-    "source", "language", "copies": [{"url", "source", "first_seen", "published"}]}]}; the original publisher's
-    copy first (earliest date on the page), and its url and source are the document's.
+    "source", "language", "kind", "copies": [{"url", "source", "first_seen", "published"}]}], "announcements":
+    [{"document_id", "title", "published"}]} (a document's kind: talks, press statements, visit …; announcements of
+    the meeting join none). A document's copies list the original publisher's first (earliest date on the page),
+    and its url and source are that copy's.
     """
     from crawler.meetings import canonical
     from crawler.people_file import user_people_path
@@ -577,7 +579,9 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
             f"{' in ' + meeting['place'] if meeting['place'] else ''}: {', '.join(meeting['participants'])}"
         )
         for doc in meeting["documents"]:
-            show(f"      {doc['source']}: {doc['title']}  {doc['url']}")
+            show(f"      {doc['source']}: [{doc['kind'] or meeting['kind']}] {doc['title']}  {doc['url']}")
+        for note in meeting["announcements"]:
+            show(f"      announced {note['published'] or ''}: {note['title']}")
     if not as_json and not participant:
         _unnamed_readouts(archive, obj.sources)
 
@@ -603,5 +607,7 @@ def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
+from crawler.cli_compare import register as register_compare  # noqa: E402
 
 register(main)
+register_compare(main)
