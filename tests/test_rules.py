@@ -1,0 +1,146 @@
+"""Rules at their boundaries and second branches: each test here was seen to fail with a planted one-line bug.
+
+The bug each test guards against is named in its docstring (a comparison flipped, a branch dropped, a constant moved).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crawler.extract import Extracted
+from crawler.fingerprint import content_hash
+from crawler.meetings import meeting_date
+from crawler.soft404 import looks_missing
+from spiders.source_spider import on_allowed_hosts
+from storage.archive import Archive, ArticleText, PageRecord
+from storage.meetings import assign_meeting
+from storage.stories import STORY_THRESHOLD
+from tests.fixtureweb.seeds import all_seeds
+
+PERMUTATIONS = 128
+
+
+@pytest.mark.parametrize(
+    ("url", "on_site"),
+    [
+        ("https://example.org/a", True),
+        ("https://news.example.org/a", True),
+        ("https://a.b.example.org/a", True),
+        ("https://evilexample.org/a", False),  # ends like the domain, is not under it
+        ("https://example.org.evil.com/a", False),
+        ("https://example.com/a", False),
+        ("https://org/a", False),
+    ],
+)
+def test_only_the_allowed_host_and_its_subdomains_are_on_site(url: str, on_site: bool) -> None:
+    """Planted: `host.endswith(d)` without the dot lets evilexample.org through."""
+    assert on_allowed_hosts(url, ("example.org",)) is on_site
+
+
+def test_a_long_readout_that_says_removed_or_not_found_is_no_soft_404() -> None:
+    """Planted: the length guard dropped, a real readout mentioning removal is thrown away as a missing page."""
+    seed = all_seeds()[0]
+    lines = (*seed.body, "Both sides agreed that sanctions which have been removed must not return.")
+    assert len("\n".join(lines)) > 600
+    assert not looks_missing(Extracted(title=seed.title, lines=lines))
+    assert not looks_missing(Extracted(title="Page not found? Not this one", lines=seed.body))
+    assert looks_missing(Extracted(title="Error", lines=("The page has been removed.",)))
+    assert looks_missing(Extracted(title="404 Not Found", lines=("Back to the home page",)))
+
+
+def _signature(equal: int, salt: int) -> bytes:
+    """A MinHash signature sharing its first `equal` values with every other one (`salt` makes the rest differ)."""
+    values = np.arange(PERMUTATIONS, dtype="uint64") + 1
+    values[equal:] += np.uint64(1_000_000 * (salt + 1))
+    return values.tobytes()
+
+
+def _story_of(archive: Archive, url: str, signature: bytes) -> int:
+    """Archive a page whose text has this signature (and one shared LSH band) and return its story id."""
+    text = f"text of {url}"
+    art = ArticleText(content_hash(text), text, title="t", signature=signature, bands=("band-1",))
+    archive.record(PageRecord(url=url, source="s", host="h", status=200, article=art))
+    row = archive.db.execute(
+        "select d.id, d.story_id from pages p join documents d on d.id = p.document_id where p.url = ?", [url]
+    ).fetchone()
+    return int(row[1]) if row[1] != row[0] else 0  # 0: a story of its own
+
+
+def test_story_threshold_joins_just_above_and_separates_just_below(tmp_path: Path) -> None:
+    """Planted: STORY_THRESHOLD moved to 0.5 (the pair just above stays apart) or 0.25 (the pair just below joins)."""
+    above = int(np.ceil(STORY_THRESHOLD * PERMUTATIONS))  # 52 of 128 = 0.406
+    assert 0.4 < above / PERMUTATIONS < 0.41
+    archive = Archive(tmp_path / "a.db")
+    first = _story_of(archive, "http://h/1", _signature(PERMUTATIONS, 0))
+    assert first == 0
+    assert _story_of(archive, "http://h/2", _signature(above, 1)) != 0  # 0.406: joins the first one's story
+    other = Archive(tmp_path / "b.db")
+    _story_of(other, "http://h/1", _signature(PERMUTATIONS, 0))
+    assert _story_of(other, "http://h/2", _signature(above - 1, 1)) == 0  # 0.398: a story of its own
+
+
+@pytest.mark.parametrize(
+    ("weekday", "expected"),
+    [
+        ("Wednesday", "2024-03-06"),  # the publication day itself
+        ("Tuesday", "2024-03-05"),
+        ("Monday", "2024-03-04"),
+        ("Thursday", "2024-02-29"),  # later in the week than the publication: the week before
+        ("Sunday", "2024-03-03"),
+    ],
+)
+def test_on_a_weekday_is_the_last_such_day_up_to_the_publication(weekday: str, expected: str) -> None:
+    """Planted: the `% 7` dropped puts a meeting "on Thursday" after its own Wednesday readout."""
+    assert meeting_date(f"Xi Jinping held talks with Vladimir Putin on {weekday} in Beijing.", "2024-03-06") == expected
+
+
+def test_meetings_join_on_the_same_date_with_two_shared_parties_only(tmp_path: Path) -> None:
+    """Planted: `>= need` flipped or need fixed at 1: talks of Xi with two leaders the same day become one meeting."""
+    archive = Archive(tmp_path / "a.db")
+    db = archive.db
+    for n in range(5):
+        db.execute("insert into documents (content_hash, text, first_seen) values (?, 't', 'x')", [f"h{n}"])
+    day = "2024-03-06"
+    one = assign_meeting(db, 1, "talks", day, None, ("Vladimir Putin", "Xi Jinping"))
+    assert assign_meeting(db, 2, "talks", day, "Beijing", ("Xi Jinping", "Vladimir Putin")) == one
+    assert assign_meeting(db, 3, "talks", day, None, ("Xi Jinping", "Emmanuel Macron")) != one  # one party shared
+    assert assign_meeting(db, 4, "talks", "2024-03-07", None, ("Vladimir Putin", "Xi Jinping")) != one  # next day
+    alone = assign_meeting(db, 5, "meeting", day, None, ("Xi Jinping",))  # one known party: one is enough
+    assert alone == one
+    assert db.execute("select place from meetings where id = ?", [one]).fetchone()[0] == "Beijing"
+
+
+def _page(url: str, text: str, **fields: object) -> PageRecord:
+    """A fetched article page with this text."""
+    art = ArticleText(content_hash(text), text, title="Talks")
+    return PageRecord(url=url, source="s", host="h", status=200, article=art, **fields)  # type: ignore[arg-type]
+
+
+def _kinds(archive: Archive, url: str) -> list[str]:
+    """The event kinds of a page, oldest first."""
+    return [r[0] for r in archive.db.execute("select kind from events where url = ? order by id", [url])]
+
+
+@pytest.mark.parametrize("away", ["moved", "gone"])
+@pytest.mark.parametrize("answer", ["200", "304"])
+def test_a_page_that_moved_or_went_and_came_back_gets_a_back_event(tmp_path: Path, away: str, answer: str) -> None:
+    """Planted: the `back` branch dropped (in `record` for a 200, in `record_not_modified` for a 304)."""
+    archive = Archive(tmp_path / "a.db")
+    url = "http://h/a"
+    archive.record(_page(url, "The readout."))
+    probe = PageRecord(url=url, source="s", host="h", status=404 if away == "gone" else 301)
+    if away == "moved":
+        archive.record_moved(probe, "http://h/b")
+    else:
+        archive.record_gone(probe)
+    if answer == "200":
+        archive.record(_page(url, "The readout."))
+    else:
+        archive.record_not_modified(PageRecord(url=url, source="s", host="h", status=304))
+    assert _kinds(archive, url) == ["new", away, "back"]
+    assert archive.db.execute("select state from pages where url = ?", [url]).fetchone()[0] == "live"
+    archive.record(_page(url, "The readout."))  # live and unchanged: nothing more
+    assert _kinds(archive, url) == ["new", away, "back"]
