@@ -5,6 +5,9 @@ The bug each test guards against is named in its docstring (a comparison flipped
 
 from __future__ import annotations
 
+import os
+import socket
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +15,16 @@ import pytest
 
 from crawler.extract import Extracted
 from crawler.fingerprint import content_hash
+from crawler.locks import source_lock
 from crawler.meetings import meeting_date
 from crawler.soft404 import looks_missing
 from spiders.source_spider import on_allowed_hosts
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.meetings import assign_meeting
 from storage.stories import STORY_THRESHOLD
+from tests.conftest import write_sources
 from tests.fixtureweb.seeds import all_seeds
+from tests.mockserver import Reply, Route
 
 PERMUTATIONS = 128
 
@@ -144,3 +150,54 @@ def test_a_page_that_moved_or_went_and_came_back_gets_a_back_event(tmp_path: Pat
     assert archive.db.execute("select state from pages where url = ?", [url]).fetchone()[0] == "live"
     archive.record(_page(url, "The readout."))  # live and unchanged: nothing more
     assert _kinds(archive, url) == ["new", away, "back"]
+
+
+def hang_up(handler: BaseHTTPRequestHandler) -> None:
+    """Close the connection without answering (what an unreachable robots.txt looks like to the crawler)."""
+    handler.close_connection = True
+    handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _one_article_site() -> dict[str, Route]:
+    """A listing and one readout."""
+    seed = all_seeds()[1]
+    body = "".join(f"<p>{line}</p>" for line in seed.body)
+    article = f"<html><head><title>{seed.title}</title></head><body><h1>{seed.title}</h1>{body}</body></html>"
+    return {"/news/": Reply(b'<a href="/a/one.html">one</a>'), "/a/one.html": Reply(article.encode())}
+
+
+def test_an_unreachable_robots_txt_skips_the_site(tmp_path: Path, serve, readouts) -> None:
+    """Planted: a robots.txt that cannot be fetched (no answer, not a 5xx) treated as "allow all"."""
+    site = serve("127.0.0.41", {**_one_article_site(), "/robots.txt": hang_up})
+    sources = write_sources(
+        tmp_path / "s.toml", f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n"
+    )
+    result = readouts("--sources", str(sources), "crawl", "--json")
+    assert result.code == 1 and result.json()["status"] == "failed", result.err  # its only source could not be read
+    assert set(site.hits) == {"/robots.txt"}  # asked (and retried), and nothing else
+    errors = " ".join(e["error"] for e in result.json()["error_samples"])
+    assert "robots.txt could not be fetched" in errors
+    assert readouts("export").jsonl() == []
+
+
+def test_a_source_being_crawled_by_another_process_is_refused(tmp_path: Path, serve, readouts) -> None:
+    """Planted: the per-source lock not taken, two crawls of one source run at once."""
+    site = serve("127.0.0.42", _one_article_site())
+    sources = write_sources(
+        tmp_path / "s.toml",
+        f"[source.s]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n"
+        f"[source.t]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n",
+    )
+    lock = source_lock(str(tmp_path / "archive.db"), "s")
+    lock.acquire()
+    try:
+        refused = readouts("--sources", str(sources), "crawl", "s", "--json")
+        assert refused.code == 1
+        assert f"source 's' is held by process {os.getpid()}" in refused.err and "--wait" in refused.err
+        assert "Traceback" not in refused.err
+        assert site.hits == []
+        other = readouts("--sources", str(sources), "crawl", "t", "--json")  # another source is not held up
+        assert other.code == 0 and other.json()["new_documents"] == 1
+    finally:
+        lock.release()
+    assert readouts("--sources", str(sources), "crawl", "s", "--json").code == 0
