@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from crawler.config import parse_sources
+from crawler.errors import ConfigError
 from crawler.extract import Extracted
-from crawler.fingerprint import content_hash
+from crawler.fingerprint import content_hash, normalise
 from crawler.locks import source_lock
 from crawler.meetings import meeting_date
 from crawler.soft404 import looks_missing
-from spiders.source_spider import on_allowed_hosts
+from spiders.middlewares import retry_after_seconds
+from spiders.source_spider import MAX_PATH_SEGMENTS, canonical_url, looks_like_trap, on_allowed_hosts
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.meetings import assign_meeting
 from storage.stories import STORY_THRESHOLD
@@ -201,3 +205,94 @@ def test_a_source_being_crawled_by_another_process_is_refused(tmp_path: Path, se
     finally:
         lock.release()
     assert readouts("--sources", str(sources), "crawl", "s", "--json").code == 0
+
+
+CONFIG_BASE = "[source.s]\nstart_urls = ['https://example.org/news/']\narticles = ['/a/']\n"
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ("max_pages = 0", "max_pages"),  # at least 1
+        ("max_pages = 2.5", "max_pages"),  # an integer key refuses a float
+        ("concurrency = true", "concurrency"),  # TOML booleans are no numbers
+        ("delay = false", "delay"),
+        ("allowed_domains = ['example.org/news']", "allowed_domains"),
+        ("allowed_domains = ['example.org:8080']", "allowed_domains"),
+        ("allowed_domains = ['']", "allowed_domains"),
+        ("every = '-1h'", "every"),
+    ],
+)
+def test_config_refuses_values_just_past_each_bound(entry: str, key: str) -> None:
+    """Planted: a bound moved by one, the bool or int check dropped, the host-name check dropped."""
+    with pytest.raises(ConfigError) as info:
+        parse_sources(CONFIG_BASE + entry + "\n")
+    assert (info.value.source, info.value.key) == ("s", key)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[source.s]\narticles = ['/a/']\n", "start_urls"),  # no start at all
+        ("[source.s]\nstart_urls = ['https:///news/']\narticles = ['/a/']\n", "start_urls"),  # no host
+        ("[source.s]\nfeeds = ['http://']\narticles = ['/a/']\n", "feeds"),
+    ],
+)
+def test_config_refuses_a_source_with_no_start_or_a_url_without_host(text: str, key: str) -> None:
+    """Planted: the "at least one start" check dropped; `not parts.hostname` dropped from the URL check."""
+    with pytest.raises(ConfigError) as info:
+        parse_sources(text)
+    assert info.value.key == key
+
+
+def test_config_accepts_values_at_each_bound() -> None:
+    """The other side of the bounds above: the smallest allowed values load."""
+    entry = "max_pages = 1\nconcurrency = 1\ndelay = 0\nmax_depth = 0\nevery = '1s'\n"
+    source = parse_sources(CONFIG_BASE + entry + "allowed_domains = ['example.org', '127.0.0.1']\n")["s"]
+    assert (source.max_pages, source.concurrency, source.delay, source.max_depth) == (1, 1, 0.0, 0)
+    assert source.every_seconds == 1 and source.allowed_domains == ("example.org", "127.0.0.1")
+    only_feed = parse_sources("[source.f]\nfeeds = ['https://example.org/rss']\narticles = ['/a/']\n")["f"]
+    assert only_feed.start_urls == () and only_feed.allowed_domains == ("example.org",)
+
+
+def test_a_path_is_a_trap_from_one_segment_past_the_bound() -> None:
+    """Planted: `> MAX_PATH_SEGMENTS` flipped to `>=`, or the constant moved."""
+    deep = "/".join(f"d{i}" for i in range(MAX_PATH_SEGMENTS - 1))
+    assert not looks_like_trap(f"http://h/{deep}/a.html")  # exactly MAX_PATH_SEGMENTS segments
+    assert looks_like_trap(f"http://h/{deep}/x/a.html")
+    assert not looks_like_trap("http://h/a/a/b.html") and looks_like_trap("http://h/a/b/a/c/a/d.html")
+
+
+@pytest.mark.parametrize("name", ["utm_id", "UTM_Reader", "utm_"])
+def test_every_utm_parameter_is_tracking_not_only_the_listed_ones(name: str) -> None:
+    """Planted: the `utm_` prefix rule dropped (only the five common utm_ names listed would go)."""
+    assert canonical_url(f"http://h/a.html?id=3&{name}=x") == canonical_url("http://h/a.html?id=3")
+
+
+def test_retry_after_dates_without_a_zone_are_utc() -> None:
+    """Planted: a `-0000` date (no zone, RFC 5322) compared with an aware now raises instead of being read."""
+    now = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("Tue, 24 Nov 2026 12:01:30 -0000", now=now) == 90.0
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        ("\u2018a\u2019", "'a'"),
+        ("\u201aa\u201b", "'a'"),
+        ("a\u2032", "a'"),
+        ("`a`", "'a'"),
+        ("\u201ca\u201d", '"a"'),
+        ("\u201ea\u201f", '"a"'),
+        ("a\u2033", "a''"),  # NFKC makes a double prime two primes before the table is applied
+        ("\u00aba\u00bb", '"a"'),
+        ("a\u2010b\u2011c\u2012d", "a-b-c-d"),
+        ("a\u2013b\u2014c\u2015d\u2212e", "a-b-c-d-e"),
+        ("a\u3000b\u00a0\tc", "a b c"),
+        ("  a  \n\n\n  b  ", "a\nb"),
+    ],
+)
+def test_each_typographic_variant_normalises_to_its_plain_form(typed: str, plain: str) -> None:
+    """Planted: one quote or dash dropped from the table: republished copies would hash apart."""
+    assert normalise(typed) == plain
+    assert content_hash(typed) == content_hash(plain)
