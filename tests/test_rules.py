@@ -5,6 +5,7 @@ The bug each test guards against is named in its docstring (a comparison flipped
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from crawler.config import parse_sources
+from crawler.deliver import deliver
 from crawler.errors import ConfigError
 from crawler.extract import Extracted
 from crawler.fingerprint import content_hash, normalise
@@ -29,6 +31,7 @@ from storage.stories import STORY_THRESHOLD
 from tests.conftest import write_sources
 from tests.fixtureweb.seeds import all_seeds
 from tests.mockserver import Reply, Route
+from tests.test_notify import Receiver, closed_port, receiver  # noqa: F401 (the receiver fixture)
 
 PERMUTATIONS = 128
 
@@ -296,3 +299,23 @@ def test_each_typographic_variant_normalises_to_its_plain_form(typed: str, plain
     """Planted: one quote or dash dropped from the table: republished copies would hash apart."""
     assert normalise(typed) == plain
     assert content_hash(typed) == content_hash(plain)
+
+
+def test_undelivered_events_stay_pending_per_group_and_since_resends(tmp_path: Path, receiver: Receiver) -> None:
+    """Planted: events marked sent on a failed delivery, a group's failure leaking to another, `--since` ignored."""
+    archive = Archive(tmp_path / "a.db")
+    for n, source in enumerate(("up", "down", "up")):
+        page = _page(f"http://h/{n}", f"Readout {n}.")
+        archive.record(PageRecord(url=page.url, source=source, host="h", status=200, article=page.article))
+    text = f"[source.up]\nstart_urls = ['http://h/']\narticles = ['/a/']\nnotify = ['{receiver.url}']\n"
+    text += f"[source.down]\nstart_urls = ['http://h/']\narticles = ['/a/']\nnotify = ['json://127.0.0.1:{closed_port()}/x']\n"
+    sources = list(parse_sources(text).values())
+    assert deliver(archive, sources) == (2, 1)  # the two events of `up` went; the one of `down` stays pending
+    assert len(receiver.posts) == 1
+    sent = json.loads(receiver.posts[0][2])["message"]
+    assert "http://h/0" in sent and "http://h/2" in sent and "http://h/1" not in sent
+    assert deliver(archive, sources) == (0, 1)  # nothing twice; the failed one is tried again
+    assert len(receiver.posts) == 1
+    assert deliver(archive, sources, since="2000-01-01T00:00:00Z") == (2, 1)  # since: delivered ones again
+    assert len(receiver.posts) == 2
+    assert deliver(archive, sources, since="2999-01-01T00:00:00Z") == (0, 0)
