@@ -31,7 +31,8 @@ from storage.stories import STORY_THRESHOLD
 from tests.conftest import write_sources
 from tests.fixtureweb.seeds import all_seeds
 from tests.mockserver import Reply, Route
-from tests.test_notify import Receiver, closed_port, receiver  # noqa: F401 (the receiver fixture)
+from tests.test_notify import Receiver, closed_port
+from tests.test_notify import receiver as webhook_fixture  # noqa: F401 (registers the `receiver` fixture)
 
 PERMUTATIONS = 128
 
