@@ -32,7 +32,6 @@ from tests.conftest import write_sources
 from tests.fixtureweb.seeds import all_seeds
 from tests.mockserver import Reply, Route
 from tests.test_notify import Receiver, closed_port
-from tests.test_notify import receiver as webhook_fixture  # noqa: F401 (registers the `receiver` fixture)
 
 PERMUTATIONS = 128
 
@@ -302,21 +301,26 @@ def test_each_typographic_variant_normalises_to_its_plain_form(typed: str, plain
     assert content_hash(typed) == content_hash(plain)
 
 
-def test_undelivered_events_stay_pending_per_group_and_since_resends(tmp_path: Path, receiver: Receiver) -> None:
+def test_undelivered_events_stay_pending_per_group_and_since_resends(tmp_path: Path) -> None:
     """Planted: events marked sent on a failed delivery, a group's failure leaking to another, `--since` ignored."""
-    archive = Archive(tmp_path / "a.db")
-    for n, source in enumerate(("up", "down", "up")):
-        page = _page(f"http://h/{n}", f"Readout {n}.")
-        archive.record(PageRecord(url=page.url, source=source, host="h", status=200, article=page.article))
-    text = f"[source.up]\nstart_urls = ['http://h/']\narticles = ['/a/']\nnotify = ['{receiver.url}']\n"
-    text += f"[source.down]\nstart_urls = ['http://h/']\narticles = ['/a/']\nnotify = ['json://127.0.0.1:{closed_port()}/x']\n"
-    sources = list(parse_sources(text).values())
-    assert deliver(archive, sources) == (2, 1)  # the two events of `up` went; the one of `down` stays pending
-    assert len(receiver.posts) == 1
-    sent = json.loads(receiver.posts[0][2])["message"]
-    assert "http://h/0" in sent and "http://h/2" in sent and "http://h/1" not in sent
-    assert deliver(archive, sources) == (0, 1)  # nothing twice; the failed one is tried again
-    assert len(receiver.posts) == 1
-    assert deliver(archive, sources, since="2000-01-01T00:00:00Z") == (2, 1)  # since: delivered ones again
-    assert len(receiver.posts) == 2
-    assert deliver(archive, sources, since="2999-01-01T00:00:00Z") == (0, 0)
+    webhook = Receiver()
+    try:
+        archive = Archive(tmp_path / "a.db")
+        for n, source in enumerate(("up", "down", "up")):
+            page = _page(f"http://h/{n}", f"Readout {n}.")
+            archive.record(PageRecord(url=page.url, source=source, host="h", status=200, article=page.article))
+        text = f"[source.up]\nstart_urls = ['http://h/']\narticles = ['/a/']\nnotify = ['{webhook.url}']\n"
+        text += f"[source.down]\nstart_urls = ['http://h/']\narticles = ['/a/']\nnotify = ['json://127.0.0.1:{closed_port()}/x']\n"
+        sources = list(parse_sources(text).values())
+        assert deliver(archive, sources) == (2, 1)  # the two events of `up` went; the one of `down` stays pending
+        assert len(webhook.posts) == 1
+        sent = json.loads(webhook.posts[0][2])["message"]
+        assert "http://h/0" in sent and "http://h/2" in sent and "http://h/1" not in sent
+        assert deliver(archive, sources) == (0, 1)  # nothing twice; the failed one is tried again
+        assert len(webhook.posts) == 1
+        assert deliver(archive, sources, since="2000-01-01T00:00:00Z") == (2, 1)  # since: delivered ones again
+        assert len(webhook.posts) == 2
+        assert deliver(archive, sources, since="2999-01-01T00:00:00Z") == (0, 0)
+    finally:
+        webhook.shutdown()
+        webhook.server_close()
