@@ -7,7 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from crawler.cli import main
 from crawler.export_files import file_name, slug
 from crawler.terminal import printable
 from storage.archive import Archive, ArticleText, PageRecord
@@ -72,22 +74,43 @@ def test_names_come_from_allowlists(archive: Path, readouts) -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
-    ["talks AND (", "NEAR(", '"unbalanced', "talks OR", "*", "title:talks", "^", "a:b:c"],
+    ("query", "raw_hits"),
+    [
+        ("talks AND (", None),
+        ("NEAR(", None),
+        ('"unbalanced', None),
+        ("talks OR", None),
+        ("*", None),
+        ("title:talks", 2),  # valid FTS5: a column filter (two titles say Talks)
+        ("^", None),
+        ("a:b:c", None),
+    ],
 )
-def test_fts_syntax_errors_become_a_clear_message(archive: Path, readouts, query: str) -> None:
-    for raw in ([], ["--raw"]):
-        result = readouts("search", query, *raw, db=archive)
-        assert "Traceback" not in result.err, result.err
-        if result.code:
-            assert result.code == 1 and result.err.startswith("Error: "), result.err
-            assert "not a valid search query" in result.err, result.err
-            assert not raw or "FTS5 syntax" in result.err, result.err  # with the rules it broke
+def test_fts_syntax_errors_become_a_clear_message(archive: Path, query: str, raw_hits: int | None) -> None:
+    plain = CliRunner().invoke(main, ["--db", str(archive), "search", query, "--json"])
+    assert plain.exit_code == 0, plain.output  # a plain search takes its words as data: never a syntax error
+    raw = CliRunner().invoke(main, ["--db", str(archive), "search", query, "--raw", "--json"])
+    if raw_hits is None:
+        assert raw.exit_code == 1 and raw.stdout == "", raw.output
+        assert raw.stderr.startswith(f"Error: not a valid search query {query!r}"), raw.stderr
+        assert "FTS5 syntax" in raw.stderr and "Traceback" not in raw.stderr  # with the rules it broke
+    else:
+        assert raw.exit_code == 0 and len(raw.stdout.splitlines()) == raw_hits, raw.output
 
 
-def test_double_dash_ends_options(archive: Path, readouts) -> None:
-    result = readouts("search", "--json", "--", "--raw", db=archive)
-    assert result.code == 0 and "Traceback" not in result.err
+def test_double_dash_ends_options(archive: Path) -> None:
+    store = Archive(archive)
+    text = "Pass --raw to search with SQLite's own syntax."
+    art = ArticleText(content_hash="ff" * 32, text=text, title="Help", published="2023-03-22")
+    store.record(
+        PageRecord(url="http://127.0.0.2/help.html", source="alpha", host="127.0.0.2", status=200, article=art)
+    )
+    store.close()
+    ended = CliRunner().invoke(main, ["--db", str(archive), "search", "--json", "--", "--raw"])
+    assert ended.exit_code == 0, ended.output
+    assert [hit["title"] for hit in map(json.loads, ended.stdout.splitlines())] == ["Help"]  # "--raw" was the query
+    option = CliRunner().invoke(main, ["--db", str(archive), "search", "--json", "--raw"])
+    assert option.exit_code == 2 and "Missing argument 'QUERY'" in option.stderr  # without --, it is the option
 
 
 def test_export_files_are_named_safely_under_the_folder(tmp_path: Path, archive: Path, readouts) -> None:
