@@ -14,6 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scrapy import Request, Spider
+from scrapy.http import HtmlResponse
+from scrapy.statscollectors import StatsCollector
+from scrapy.utils.test import get_crawler
 
 from crawler.config import parse_sources
 from crawler.deliver import deliver
@@ -23,7 +27,7 @@ from crawler.fingerprint import content_hash, normalise
 from crawler.locks import source_lock
 from crawler.meetings import meeting_date
 from crawler.soft404 import looks_missing
-from spiders.middlewares import retry_after_seconds
+from spiders.middlewares import BLOCKED_AFTER_403, MAX_RETRY_AFTER_S, BackoffMiddleware, retry_after_seconds
 from spiders.source_spider import MAX_PATH_SEGMENTS, canonical_url, looks_like_trap, on_allowed_hosts
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.meetings import assign_meeting
@@ -324,3 +328,44 @@ def test_undelivered_events_stay_pending_per_group_and_since_resends(tmp_path: P
     finally:
         webhook.shutdown()
         webhook.server_close()
+
+
+def _backoff() -> tuple[BackoffMiddleware, list[str], list[float]]:
+    """A backoff middleware on a bare crawler whose stop and hold-back are recorded instead of acted on."""
+    crawler = get_crawler(Spider)
+    crawler.spider = Spider.from_crawler(crawler, name="s")
+    crawler.stats = StatsCollector(crawler)
+    middleware, stops, holds = BackoffMiddleware(crawler), [], []
+    middleware._stop = stops.append  # type: ignore[method-assign]
+    middleware._hold_back = lambda request, pause: holds.append(pause)  # type: ignore[method-assign]
+    return middleware, stops, holds
+
+
+def _answer(middleware: BackoffMiddleware, status: int, retry_after: str | None = None) -> object:
+    """Pass one answer through the middleware and return what it gives back."""
+    request = Request("http://h/a.html")
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    return middleware.process_response(request, HtmlResponse(request.url, status=status, headers=headers))
+
+
+def test_only_403s_in_a_row_stop_a_source() -> None:
+    """Planted: the reset on a good answer dropped (403s spread over a crawl add up), or `>=` flipped to `>`."""
+    middleware, stops, _ = _backoff()
+    for _ in range(BLOCKED_AFTER_403 - 1):
+        _answer(middleware, 403)
+    _answer(middleware, 200)
+    for _ in range(BLOCKED_AFTER_403 - 1):
+        _answer(middleware, 403)
+    assert stops == []
+    _answer(middleware, 403)
+    assert len(stops) == 1 and stops[0].startswith(f"blocked: {BLOCKED_AFTER_403} HTTP 403 answers in a row")
+
+
+def test_a_retry_after_up_to_the_bound_is_waited_for_and_one_second_more_stops() -> None:
+    """Planted: `pause > MAX_RETRY_AFTER_S` flipped to `>=`, or the bound moved."""
+    middleware, stops, holds = _backoff()
+    assert isinstance(_answer(middleware, 429, str(int(MAX_RETRY_AFTER_S))), Request)  # retried after the pause
+    assert holds == [MAX_RETRY_AFTER_S] and stops == []
+    assert isinstance(_answer(middleware, 503, str(int(MAX_RETRY_AFTER_S) + 1)), HtmlResponse)
+    assert holds == [MAX_RETRY_AFTER_S] and len(stops) == 1 and stops[0].startswith("deferred:")
+    assert isinstance(_answer(middleware, 500, "5"), HtmlResponse) and len(holds) == 1  # only 429 and 503
