@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crawler import boilerplate
-from crawler.extract import Extracted
+from crawler.extract import Extracted, clean_lines
 from crawler.fingerprint import content_hash, normalise
 from crawler.meetings import recognise
 from crawler.neardup import fingerprint
@@ -12,7 +12,8 @@ from storage.archive import ArticleText
 
 def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText | None:
     """Return the article to archive (text as published, hash of its normal form), or None when nothing is left."""
-    lines = boilerplate.strip_template(extracted.lines, template)
+    # with the template gone, a title or dateline it hid is at the edge now: peel the edges again
+    lines = clean_lines(list(boilerplate.strip_template(extracted.lines, template)), extracted.title)
     text = "\n".join(lines)  # kept as published (typographic quotes, full-width punctuation); only the hash normalises
     if not normalise(text):
         return None

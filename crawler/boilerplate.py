@@ -6,9 +6,11 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from crawler.fingerprint import normalise
+from storage.archive import SiteLineCounts
 
 MIN_PAGES = 3  # a line must be seen on at least this many pages of a site…
-MIN_SHARE = 0.2  # …and on at least this share of them, to count as template
+MIN_SHARE = 0.2  # …and on at least this share of them, to count as template…
+MIN_ARTICLE_PAGES = 2  # …and on at least this many article pages (the others may be listing pages)
 
 
 def line_key(line: str) -> str:
@@ -21,10 +23,26 @@ def page_keys(lines: Iterable[str]) -> set[str]:
     return {line_key(line) for line in lines if line.strip()}
 
 
-def template_keys(counts: Mapping[str, int], pages: int) -> frozenset[str]:
-    """Return the keys that count as template given per-key page counts over `pages` pages of a site."""
+def template_keys(
+    counts: Mapping[str, int], pages: int, in_articles: Mapping[str, int] | None = None
+) -> frozenset[str]:
+    """Return the keys that count as template given per-key page counts over `pages` pages of a site.
+
+    With `in_articles` (per-key counts of article pages among them), a line must also be on MIN_ARTICLE_PAGES
+    articles: a listing page shows titles and leads of articles, so a line of one article and a few listings is no
+    template.
+    """
     threshold = max(MIN_PAGES, MIN_SHARE * pages)
-    return frozenset(key for key, seen in counts.items() if seen >= threshold)
+    return frozenset(
+        key
+        for key, seen in counts.items()
+        if seen >= threshold and (in_articles is None or in_articles.get(key, 0) >= MIN_ARTICLE_PAGES)
+    )
+
+
+def site_template(counts: SiteLineCounts) -> frozenset[str]:
+    """Return the template keys among a site's line counts."""
+    return template_keys(counts.seen, counts.pages, counts.in_articles)
 
 
 def strip_template(lines: Iterable[str], template: frozenset[str]) -> tuple[str, ...]:
@@ -35,3 +53,9 @@ def strip_template(lines: Iterable[str], template: frozenset[str]) -> tuple[str,
     while kept and line_key(kept[-1]) in template:
         kept.pop()
     return tuple(kept)
+
+
+def has_template_edge(text: str, template: frozenset[str]) -> bool:
+    """Return True when a stored text starts or ends with a template line (so cleaning it again would change it)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and (line_key(lines[0]) in template or line_key(lines[-1]) in template)

@@ -101,7 +101,7 @@ def crawl(
     `recheck_every`) are re-checked with conditional requests; listing pages stop at the first page that lists only
     known articles. Prints progress on a terminal and a summary at the end; with --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
-    "unchanged", "changed", "gone", "moved", ...}.
+    "unchanged", "changed", "gone", "moved", "recleaned", ...}.
     """
     from crawler.progress import Progress
     from crawler.run import crawl as run_crawl
@@ -141,6 +141,8 @@ def crawl(
                 f"{t.moved} moved",
                 err=True,
             )
+        if t.recleaned:
+            click.echo(f"  {t.recleaned} archived pages cleaned again of a template learned since", err=True)
         if t.notify_pending:
             click.echo(f"  {t.notify_pending} events could not be notified; `readouts notify` retries", err=True)
         for name, reason in t.stopped.items():
@@ -374,40 +376,52 @@ def demo(ctx: click.Context, db_path: str | None) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--no-captures", is_flag=True, help="Copy only the database, not its WARC captures (`capture` fails on the copy)."
+)
 @click.pass_obj
-def backup(obj: Context, path: str) -> None:
-    """Copy the archive to PATH safely, even while a crawl writes (SQLite's online backup API)."""
+def backup(obj: Context, path: str, no_captures: bool) -> None:
+    """Copy the archive to PATH safely, even while a crawl writes: the database (SQLite's online backup API), then
+    its WARC captures to PATH.warc/. Restore by using PATH (with PATH.warc/ beside it) as --db."""
     from storage.maintenance import backup as run_backup
 
     obj.reader().close()
     try:
-        run_backup(obj.db, path)
+        report = run_backup(obj.db, path, captures=not no_captures)
     except (FileExistsError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"archive copied to {path}", err=True)
+    if report.captures is None:
+        click.echo(f"archive copied to {path}; captures NOT copied (--no-captures): `capture` fails on it", err=True)
+    else:
+        size = f"{report.warc_bytes / 1e6:.1f} MB"
+        click.echo(f"archive copied to {path}; {report.warc_files} WARC files ({size}) to {report.captures}", err=True)
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per check.")
 @click.pass_obj
 def check(obj: Context, as_json: bool) -> None:
-    """Check the archive: SQLite integrity, the FTS index, and that copies, pages and documents agree (exit 1 if not).
+    """Check the archive: SQLite integrity, the FTS index, that copies, pages and documents agree, and that every
+    revision's capture is in the WARC files with the bytes its digests name (exit 1 if not).
 
     Safe while a crawl writes; FTS5's own integrity check needs a writable connection but changes nothing.
     """
     from storage.maintenance import check as run_check
+    from storage.warc import store_for
 
     obj.reader().close()
     archive = Archive(obj.db)
     try:
-        results = run_check(archive.db)
+        results = run_check(archive.db, store_for(obj.db))
     finally:
         archive.close()
     for result in results:
         if as_json:
             _emit_json(result)
-        else:
-            show(f"{'ok  ' if result['ok'] else 'FAIL'}  {result['check']}  {result['detail']}")
+            continue
+        show(f"{'ok  ' if result['ok'] else 'FAIL'}  {result['check']}  {result['detail']}")
+        for problem in result.get("problems", []):
+            show(f"      {problem['url']} revision {problem['revision']}: {problem['reason']}")
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 

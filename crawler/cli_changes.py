@@ -124,23 +124,40 @@ def register(main: click.Group) -> None:
     @click.argument("url")
     @click.option("--revision", type=click.IntRange(min=1), help="The capture of this revision (default: newest).")
     @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file, not stdout.")
+    @click.option(
+        "--wire", is_flag=True, help="The payload exactly as received, still Content-Encoded (gzip, br, ...)."
+    )
     @click.pass_obj
-    def capture(obj: Context, url: str, revision: int | None, output: str | None) -> None:
-        """Write the raw bytes of a page as fetched (from the WARC files beside the archive)."""
+    def capture(obj: Context, url: str, revision: int | None, output: str | None, wire: bool) -> None:
+        """Write the body of a page as fetched, from the WARC files beside the archive.
+
+        By default the HTTP body with its Content-Encoding undone: the bytes the extractor read, whose SHA-256 is
+        `history`'s body_sha256. With --wire, the payload as it came over the wire. What was written is said on
+        stderr.
+        """
         archive = obj.reader()
         try:
             file, offset, _ = changes.capture_location(archive.db, url, revision)
-            body = store_for(obj.db).read(file, offset).body
+            captured = store_for(obj.db).read(file, offset)
         except KeyError as exc:
             raise click.ClickException(str(exc.args[0])) from None
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"cannot read the capture: {exc}") from None
+        body = captured.payload if wire else captured.body
+        encoding = ", ".join(v for k, v in captured.headers if k.lower() == "content-encoding")
+        if not encoding:
+            what = "the body as received (it had no Content-Encoding)"
+        elif wire:
+            what = f"the payload as received, Content-Encoding {encoding}"
+        else:
+            what = f"the body with its Content-Encoding ({encoding}) undone; --wire for the bytes as received"
         if output:
             with open(output, "wb") as out:
                 out.write(body)
         else:
             sys.stdout.buffer.write(body)
             sys.stdout.flush()
+        click.echo(f"{len(body)} bytes: {what} (HTTP {captured.status}, {file} at {offset})", err=True)
 
     @main.command()
     @click.option("--source", help="Only pages of this source.")

@@ -15,6 +15,7 @@ from pebble import ProcessPool
 
 from crawler.article import article_text
 from crawler.extract import Extracted, Failure, extract
+from crawler.page_lines import page_lines
 from storage.archive import ArticleText
 
 EXTRACT_TIMEOUT_S = 30.0
@@ -74,6 +75,11 @@ class ExtractorPool:
     ) -> ArticleText | Failure | None:
         """Strip the site's template, hash, fingerprint and recognise the meeting in a worker (None: nothing left)."""
         return await self._run(article_text, (extracted, template), timeout, "cleaning")  # type: ignore[no-any-return]
+
+    async def page_lines(self, body: bytes, content_type: str | None, timeout: float | None = None) -> tuple[str, ...]:
+        """Return every text line of a page (a listing page, to learn its site's template from); () on failure."""
+        lines = await self._run(page_lines, (body, content_type), timeout, "reading lines")
+        return () if isinstance(lines, Failure) else tuple(lines)
 
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""

@@ -29,9 +29,10 @@ from storage.archive import (
     ArticleText,
     PageRecord,
 )
+from storage.changes import latest_captures
 from storage.clock import utcnow
 from storage.recheck import DEFAULT_RECHECK_EVERY
-from storage.warc import CaptureRef, Original, WarcStore, body_sha256
+from storage.warc import CaptureRef, Original, WarcStore, payload_digest
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class RunTally:
     changed: int = 0
     gone: int = 0
     moved: int = 0
+    recleaned: int = 0  # archived pages cleaned again of a template learned later
     notified: int = 0
     notify_pending: int = 0
     error_samples: list[dict[str, str]] = field(default_factory=list)
@@ -72,10 +74,10 @@ class RunTally:
 
 @dataclass
 class _Pending:
-    """An extracted page waiting for its site's template to be known."""
+    """An extracted page waiting for its site's template to be known (or a listing page, only learned from)."""
 
     item: dict[str, Any]
-    extracted: Extracted
+    extracted: Extracted | None  # None: a listing page, counted for the template and never archived
     new: bool
     keys: set[str]  # the keys of its lines, for template learning
 
@@ -120,6 +122,9 @@ class ArchivePipeline:
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer)."""
+        if item.get("listing"):
+            await self._learn_listing(item)
+            return _summary(item)
         self.tally.pages_fetched += 1
         item["fetched_at"] = utcnow()
         url, host, status = item["url"], urlsplit(item["url"]).hostname or "", item["status"]
@@ -163,20 +168,34 @@ class ArchivePipeline:
             self._store(item, host, None, "soft 404: the page says it is not there")
             return _summary(item)
         keys = boilerplate.page_keys(result.lines)
-        self.pending[host].append(_Pending(item, result, new=url not in self.known, keys=keys))
+        await self._hold(host, _Pending(item, result, new=url not in self.known, keys=keys))
+        return _summary(item)
+
+    async def _learn_listing(self, item: dict[str, Any]) -> None:
+        """Count the lines of a listing page not counted before among its site's pages (it is never archived)."""
+        url, host = item["url"], urlsplit(item["url"]).hostname or ""
+        if self.archive.listing_counted(url) or any(p.item["url"] == url for p in self.pending.get(host, [])):
+            return
+        lines = await self.pool.page_lines(item["body"], item.get("content_type"), timeout=self.extract_timeout)
+        if lines:
+            await self._hold(host, _Pending(item, None, new=True, keys=boilerplate.page_keys(lines)))
+
+    async def _hold(self, host: str, pending: _Pending) -> None:
+        """Hold a page back until enough pages of its site are known to learn the template, then flush them."""
+        self.pending[host].append(pending)
         if self.archive.site_page_count(host) + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
             await self.flush(host)
-        return _summary(item)
 
     def _gone_page(self, url: str) -> bool:
         """Return True when the source says this URL is its page for deleted articles."""
         return bool(url) and self.source is not None and self.source.is_gone_page(url)
 
     async def _capture(self, item: dict[str, Any]) -> CaptureRef | None:
-        """Keep the response as a WARC record (a revisit record when an identical body is stored already)."""
+        """Keep the response as a WARC record (a revisit record when an identical payload is stored already)."""
         if item["status"] != 200 or not item["body"]:
             return None
-        original = self.archive.original_capture(body_sha256(item["body"]))
+        wire = item.get("wire_body")
+        original = self.archive.original_capture(payload_digest(item["body"] if wire is None else wire))
         write = functools.partial(
             self.warc.write,
             item["url"],
@@ -187,6 +206,7 @@ class ArchivePipeline:
             item.get("request_headers") or [],
             original=Original(*original) if original else None,
             metadata={"readouts-source": item["source"], "readouts-final-url": item["final_url"]},
+            wire=wire,
         )
         return await asyncio.get_running_loop().run_in_executor(self.warc_writer, write)
 
@@ -223,18 +243,58 @@ class ArchivePipeline:
             await self.flush(host)
 
     async def flush(self, host: str) -> None:
-        """Learn the host's template from its held-back pages, then archive them (cleaned in a worker)."""
+        """Learn the host's template from its held-back pages, clean what was archived before it, archive them."""
         batch = self.pending.pop(host, [])
-        self.archive.add_site_lines(host, [p.keys for p in batch if p.new])
+        listings = {p.item["url"]: p.keys for p in batch if p.extracted is None}
+        self.archive.add_site_lines(host, [p.keys for p in batch if p.new and p.extracted is not None], listings)
         keys = set().union(*(p.keys for p in batch))
-        counts, pages = self.archive.site_line_counts(host, keys)  # only the lines at hand: sites grow large
-        template = boilerplate.template_keys(counts, pages)
+        # only the lines at hand: sites grow large
+        template = boilerplate.site_template(self.archive.site_line_counts(host, keys))
+        learned = template - self.archive.applied_template(host, template)
+        if learned:  # before the batch is stored, so a re-checked page is compared with its cleaned text
+            await self._reclean(host, frozenset(learned))
+            self.archive.mark_template_applied(host, learned)
         for pending in batch:
+            if pending.extracted is None:
+                continue
             article = await self.pool.article(pending.extracted, template, timeout=self.extract_timeout)
             if isinstance(article, Failure):
                 self._store(pending.item, host, None, article.reason)
             else:
                 self._store(pending.item, host, article, None if article else "empty after cleaning")
+
+    async def _reclean(self, host: str, learned: frozenset[str]) -> None:
+        """Clean the archived pages of a host that start or end with newly learned template lines, from their captures.
+
+        A re-cleaning is not an edit by the publisher: the archive moves the page to its clean text without an event.
+        """
+        stale = [
+            page_id for page_id, text in self.archive.host_texts(host) if boilerplate.has_template_edge(text, learned)
+        ]
+        for start in range(0, len(stale), 500):
+            for row in latest_captures(self.archive.db, page_ids=stale[start : start + 500]):
+                article = await self._clean_capture(host, row)
+                if article is not None and self.archive.recleaned(row["page_id"], article):
+                    self.tally.recleaned += 1
+
+    async def _clean_capture(self, host: str, row: dict[str, Any]) -> ArticleText | None:
+        """Extract a stored capture again and clean it with the host's template as known now (None: it fails)."""
+        loop = asyncio.get_running_loop()
+        try:
+            captured = await loop.run_in_executor(None, self.warc.read, row["warc_file"], row["warc_offset"])
+        except (OSError, ValueError) as exc:
+            logger.warning("cannot re-clean %s: its capture is unreadable: %s", row["url"], exc)
+            return None
+        content_type = next((v for k, v in captured.headers if k.lower() == "content-type"), None)
+        extracted = await self.pool.extract(
+            captured.body, row["url"], content_type, self.language, timeout=self.extract_timeout
+        )
+        if isinstance(extracted, Failure):
+            return None
+        keys = boilerplate.page_keys(extracted.lines)
+        template = boilerplate.site_template(self.archive.site_line_counts(host, keys))
+        article = await self.pool.article(extracted, template, timeout=self.extract_timeout)
+        return article if isinstance(article, ArticleText) else None
 
     def _store(self, item: dict[str, Any], host: str, article: ArticleText | None, error: str | None) -> None:
         """Write one page to the archive and count the outcome."""

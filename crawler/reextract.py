@@ -60,7 +60,7 @@ def reextract(
         rows: list[dict[str, Any]] = latest_captures(archive.db, source)
         jobs_list = [(str(store.directory), r["warc_file"], r["warc_offset"], r["url"], r["host"]) for r in rows]
         templates = {
-            host: boilerplate.template_keys(*archive.site_line_counts(host)) for host in {r["host"] for r in rows}
+            host: boilerplate.site_template(archive.site_line_counts(host)) for host in {r["host"] for r in rows}
         }
         workers = jobs or os.cpu_count() or 1
         with ProcessPoolExecutor(workers, initializer=_set_templates, initargs=(templates,)) as pool:

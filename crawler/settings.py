@@ -41,6 +41,8 @@ BASE_SETTINGS: dict[str, Any] = {
         "spiders.middlewares.RobotsPolicyMiddleware": 100,
         # answers reach it before Scrapy's RetryMiddleware (550): Retry-After is honoured before any retry
         "spiders.middlewares.BackoffMiddleware": 560,
+        # sees answers before HttpCompressionMiddleware (590) decodes them: captures keep the body as received
+        "spiders.middlewares.WireBodyMiddleware": 595,
     },
     "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
     # Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response's output (default 100); a page yields one

@@ -194,3 +194,28 @@ class BackoffMiddleware:
         logger.warning("%s: %s", self.crawler.spider.name if self.crawler.spider else "source", reason)
         self._drop_queued(reason)
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="readouts_stopped"))
+
+
+WIRE_META = "readouts_wire"  # request.meta key: the body as received and its headers, when it came content-encoded
+
+
+class WireBodyMiddleware:
+    """Keep a content-encoded answer's body and headers as received, before Scrapy's HttpCompressionMiddleware
+    decodes it and drops its Content-Encoding: the WARC capture stores what came over the wire.
+
+    Placed above HttpCompressionMiddleware (590) so its process_response runs first; the key is always set, so a
+    retried request never carries an earlier answer's body.
+    """
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        """Remember the encoded body and the original headers of an answer that has a Content-Encoding."""
+        encoded = request.method != "HEAD" and bool(response.headers.getlist(b"Content-Encoding"))
+        request.meta[WIRE_META] = (response.body, header_pairs(response.headers)) if encoded else None
+        return response
+
+
+def header_pairs(headers: Any) -> list[tuple[str, str]]:
+    """Return Scrapy headers as (name, value) text pairs, repeated headers kept."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, values in headers.items() for value in values]

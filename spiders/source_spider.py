@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
 from crawler.config import Source
-from spiders.middlewares import SourceStopped
+from spiders.middlewares import WIRE_META, SourceStopped, header_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -209,12 +209,20 @@ class SourceSpider(Spider):
                 if self._allowed(url) and not self.source.is_article(url) and not self._trap(url):
                     yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
 
-    def parse_listing(self, response: Response) -> Iterator[Request]:
-        """Follow a listing page's pagination and article links; the listing itself is never archived."""
+    def parse_listing(self, response: Response) -> Iterator[Request | dict[str, Any]]:
+        """Follow a listing page's pagination and article links; the listing is never archived, only learned from."""
         self.crawler.stats.inc_value("readouts/listing_pages")
         if not isinstance(response, TextResponse):
             logger.warning("listing page %s is not text (%s)", response.url, response.headers.get("Content-Type"))
             return
+        # its menus and footers are the site's template too: the pipeline learns them (a small site has few articles)
+        yield {
+            "listing": True,
+            "url": canonical_url(response.url),
+            "source": self.source.name,
+            "body": response.body,
+            "content_type": _header(response.headers, b"Content-Type"),
+        }
         yield from self._links(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -264,17 +272,19 @@ class SourceSpider(Spider):
         if 300 <= response.status < 400:
             target = _header(headers, b"Location")
             location = canonical_url(response.urljoin(target)) if target else None
+        wire = response.meta.get(WIRE_META)  # (body, headers) as received, when it came content-encoded
         yield {
             "url": canonical_url(request.url if request else response.url),
             "final_url": response.url,
             "source": self.source.name,
             "status": response.status,
             "body": response.body,
+            "wire_body": wire[0] if wire else None,
             "content_type": _header(headers, b"Content-Type"),
             "etag": _header(headers, b"ETag"),
             "last_modified": _header(headers, b"Last-Modified"),
-            "headers": _header_list(headers),
-            "request_headers": _header_list(request.headers) if request else [],
+            "headers": wire[1] if wire else header_pairs(headers),
+            "request_headers": header_pairs(request.headers) if request else [],
             "recheck": bool(response.meta.get("recheck")),
             "location": location,
             "error": None,
@@ -353,11 +363,6 @@ def _counted_next_page(response: TextResponse) -> str | None:
     if number + 1 >= count:
         return None
     return response.urljoin(f"{stem}_{number + 1}.{ext}")
-
-
-def _header_list(headers: Any) -> list[tuple[str, str]]:
-    """Return Scrapy headers as (name, value) text pairs, repeated headers kept."""
-    return [(name.decode("latin-1"), value.decode("latin-1")) for name, values in headers.items() for value in values]
 
 
 def _header(headers: Any, name: bytes) -> str | None:

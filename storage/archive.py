@@ -63,6 +63,15 @@ class PageRecord:
 
 
 @dataclass(frozen=True)
+class SiteLineCounts:
+    """How many counted pages of a host carry each line (by key), over how many pages; and how many are articles."""
+
+    seen: dict[str, int]
+    pages: int
+    in_articles: dict[str, int]
+
+
+@dataclass(frozen=True)
 class DueCheck:
     """A known page to re-check, with the validators for a conditional request."""
 
@@ -143,11 +152,11 @@ class Archive:
             args.append(now or utcnow())
         return [DueCheck(*row) for row in self.db.execute(sql + " order by next_check", args)]
 
-    def original_capture(self, sha256: str) -> tuple[str, str] | None:
-        """Return (url, fetched_at) of the stored capture holding a body with this SHA-256, if any."""
+    def original_capture(self, digest: str) -> tuple[str, str] | None:
+        """Return (url, fetched_at) of the stored response record whose payload has this WARC digest, if any."""
         row = self.db.execute(
-            "select url, fetched_at from captures where body_sha256 = ? and revisit_of is null order by id limit 1",
-            [sha256],
+            "select url, fetched_at from captures where payload_digest = ? and revisit_of is null order by id limit 1",
+            [digest],
         ).fetchone()
         return (row[0], row[1]) if row else None
 
@@ -278,9 +287,12 @@ class Archive:
         ref = page.capture
         if ref is None:
             return None
-        original = db.execute(
-            "select id from captures where body_sha256 = ? and revisit_of is null order by id limit 1", [ref.sha256]
-        ).fetchone()
+        original = None
+        if ref.revisit:  # the record written as a revisit points to the first response record of the same payload
+            original = db.execute(
+                "select id from captures where payload_digest = ? and revisit_of is null order by id limit 1",
+                [ref.digest],
+            ).fetchone()
         return insert_row(
             db,
             "captures",
@@ -290,6 +302,7 @@ class Archive:
                 "fetched_at": page.fetched_at,
                 "status": page.status,
                 "body_sha256": ref.sha256,
+                "payload_digest": ref.digest or None,
                 "warc_file": ref.file,
                 "warc_offset": ref.offset,
                 "warc_length": ref.length,
@@ -412,6 +425,60 @@ class Archive:
             )
             return True
 
+    def recleaned(self, page_id: int, art: ArticleText) -> bool:
+        """Give a page's newest revision the text of its capture cleaned of a template learned since it was archived.
+
+        Not an edit by the publisher: no event is added. The page's copy moves to the document of the clean text
+        (its story and meeting found as for any new document), and the old document goes when nothing else holds it.
+        Returns True when the text differed.
+        """
+        with self._write() as db:
+            row = db.execute(
+                "select content_hash, revision, url, source, document_id, first_seen from pages where id = ?",
+                [page_id],
+            ).fetchone()
+            if row is None or row[0] == art.content_hash:
+                return False
+            old_hash, revision, url, source, old_doc, first_seen = row
+            copy = db.execute(
+                "select first_seen from copies where page_id = ? and document_id = ?", [page_id, old_doc]
+            ).fetchone()
+            db.execute("delete from copies where page_id = ? and document_id = ?", [page_id, old_doc])
+            orphan = not db.execute(
+                "select 1 from copies where document_id = ? union all "
+                "select 1 from revisions where document_id = ? and not (page_id = ? and number = ?)",
+                [old_doc, old_doc, page_id, revision],
+            ).fetchone()
+            if orphan:  # dropped from the near-duplicate index first, so the clean text is not its own near-twin
+                db.execute("delete from lsh_bands where document_id = ?", [old_doc])
+            document_id, _ = self._document(db, art, utcnow())
+            update_row(
+                db, "pages", page_id, {"content_hash": art.content_hash, "document_id": document_id, "title": art.title}
+            )
+            db.execute(
+                "update revisions set content_hash = ?, document_id = ?, title = ? where page_id = ? and number = ?",
+                [art.content_hash, document_id, art.title, page_id, revision],
+            )
+            db.execute(
+                "update events set content_hash = ? where page_id = ? and revision = ? and content_hash = ?",
+                [art.content_hash, page_id, revision, old_hash],
+            )
+            db.execute(
+                "insert into copies (document_id, page_id, url, source, first_seen, current) values (?, ?, ?, ?, ?, 1) "
+                "on conflict (document_id, page_id) do update set current = 1",
+                [document_id, page_id, url, source, copy[0] if copy else first_seen],
+            )
+            if orphan:
+                meeting = db.execute("select meeting_id from documents where id = ?", [old_doc]).fetchone()
+                db.execute("delete from documents where id = ?", [old_doc])
+                if meeting and meeting[0] is not None:
+                    db.execute(
+                        "delete from meetings where id = ? and not exists "
+                        "(select 1 from documents where meeting_id = ?)",
+                        [meeting[0], meeting[0]],
+                    )
+            return True
+
     def _document(self, db: Database, art: ArticleText, now: str) -> tuple[int, bool]:
         """Return the id of the document with this content hash, creating it if new, and whether it was created."""
         found = db.execute("select id from documents where content_hash = ?", [art.content_hash]).fetchone()
@@ -439,46 +506,82 @@ class Archive:
 
     # --- per-site template lines ---------------------------------------------------------------------------
 
-    def site_line_counts(self, host: str, keys: Iterable[str] | None = None) -> tuple[dict[str, int], int]:
+    def site_line_counts(self, host: str, keys: Iterable[str] | None = None) -> SiteLineCounts:
         """Return the per-line page counts of a host (only of `keys` when given) and the pages counted over.
 
         Pass the keys of the lines at hand: a large site has tens of thousands of counted lines.
         """
+        sql = "select line_key, pages, article_pages from site_lines where host = ?"
         if keys is None:
-            rows = list(self.db.execute("select line_key, pages from site_lines where host = ?", [host]))
+            rows = list(self.db.execute(sql, [host]))
         else:
             wanted, rows = list(keys), []
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                sql = f"select line_key, pages from site_lines where host = ? and line_key in ({marks})"
-                rows += self.db.execute(sql, [host, *chunk]).fetchall()
-        return {k: n for k, n in rows}, self.site_page_count(host)
+                rows += self.db.execute(f"{sql} and line_key in ({','.join('?' * len(chunk))})", [host, *chunk])
+        return SiteLineCounts(
+            {k: n for k, n, _ in rows}, self.site_page_count(host), {k: a for k, _, a in rows if a is not None}
+        )
 
     def site_page_count(self, host: str) -> int:
         """Return how many pages of a host have had their lines counted."""
         total = self.db.execute("select pages from site_pages where host = ?", [host]).fetchone()
         return int(total[0]) if total else 0
 
-    def add_site_lines(self, host: str, pages: list[set[str]]) -> None:
-        """Count the line keys of newly seen pages of a host (each page's keys once)."""
-        if not pages:
+    def listing_counted(self, url: str) -> bool:
+        """Return True when the lines of this listing page have been counted already."""
+        return self.db.execute("select 1 from site_listings where url = ?", [url]).fetchone() is not None
+
+    def add_site_lines(
+        self, host: str, articles: list[set[str]], listings: Mapping[str, set[str]] | None = None
+    ) -> None:
+        """Count the line keys of newly seen pages of a host (each page's keys once): articles, and listings by URL."""
+        listings = listings or {}
+        if not articles and not listings:
             return
         with self._write() as db:
-            tally: dict[str, int] = {}
-            for keys in pages:
-                for key in keys:
-                    tally[key] = tally.get(key, 0) + 1
             db.conn.executemany(
-                "insert into site_lines (host, line_key, pages) values (?, ?, ?) "
-                "on conflict (host, line_key) do update set pages = pages + excluded.pages",
-                [(host, k, n) for k, n in tally.items()],
+                "insert or ignore into site_listings (url, host, counted_at) values (?, ?, ?)",
+                [(url, host, utcnow()) for url in listings],
+            )
+            tally: dict[str, list[int]] = {}  # key -> [pages, article pages]
+            for keys, article in [*((k, 1) for k in articles), *((k, 0) for k in listings.values())]:
+                for key in keys:
+                    seen = tally.setdefault(key, [0, 0])
+                    seen[0] += 1
+                    seen[1] += article
+            db.conn.executemany(
+                "insert into site_lines (host, line_key, pages, article_pages) values (?, ?, ?, ?) "
+                "on conflict (host, line_key) do update set pages = pages + excluded.pages, "
+                "article_pages = coalesce(article_pages, 0) + excluded.article_pages",
+                [(host, k, n, a) for k, (n, a) in tally.items()],
             )
             db.execute(
                 "insert into site_pages (host, pages) values (?, ?) "
                 "on conflict (host) do update set pages = pages + excluded.pages",
-                [host, len(pages)],
+                [host, len(articles) + len(listings)],
             )
+
+    def applied_template(self, host: str, keys: Iterable[str]) -> set[str]:
+        """Return which of these template line keys the host's archived texts were already cleaned of."""
+        wanted, found = list(keys), set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            sql = f"select line_key from site_template where host = ? and line_key in ({','.join('?' * len(chunk))})"
+            found |= {row[0] for row in self.db.execute(sql, [host, *chunk])}
+        return found
+
+    def mark_template_applied(self, host: str, keys: Iterable[str]) -> None:
+        """Note that the host's archived texts are now clean of these template lines."""
+        with self._write() as db:
+            db.conn.executemany(
+                "insert or ignore into site_template (host, line_key) values (?, ?)", [(host, k) for k in keys]
+            )
+
+    def host_texts(self, host: str) -> list[tuple[int, str]]:
+        """Return (page id, current text) of every archived page of a host."""
+        sql = "select p.id, d.text from pages p join documents d on d.id = p.document_id where p.host = ?"
+        return [(int(page_id), text) for page_id, text in self.db.execute(sql, [host]).fetchall()]
 
     # --- runs ----------------------------------------------------------------------------------------------
 

@@ -109,8 +109,13 @@ def capture_location(db: Database, url: str, revision: int | None = None) -> tup
     return file, int(offset), revisit_of is not None
 
 
-def latest_captures(db: Database, source: str | None = None) -> list[dict[str, Any]]:
-    """Return the capture of each page's newest revision (revisits resolved to the body's record), to re-extract."""
+def latest_captures(
+    db: Database, source: str | None = None, page_ids: Iterable[int] | None = None
+) -> list[dict[str, Any]]:
+    """Return the capture of each page's newest revision (revisits resolved to the body's record), to re-extract.
+
+    All pages, or those of one source, or the pages with these ids.
+    """
     sql = """
         select p.id as page_id, p.url, p.source, p.host, p.content_hash, p.revision,
                coalesce(o.warc_file, c.warc_file) as warc_file, coalesce(o.warc_offset, c.warc_offset) as warc_offset,
@@ -121,4 +126,7 @@ def latest_captures(db: Database, source: str | None = None) -> list[dict[str, A
         left join captures o on o.id = c.revisit_of
         where p.content_hash is not null {where} order by p.id
     """
+    if page_ids is not None:
+        ids = list(page_ids)
+        return list(db.query(sql.format(where=f"and p.id in ({','.join('?' * len(ids))})"), ids)) if ids else []
     return list(db.query(sql.format(where="and p.source = ?" if source else ""), [source] if source else []))

@@ -233,3 +233,27 @@ def m0009_fts_reindex_on_text_only(db: Database) -> None:
   insert into documents_fts (rowid, title, text) values (new.rowid, new.title, new.text);
 end"""
     )
+
+
+@migrations(name="0010_site_template")
+def m0010_site_template(db: Database) -> None:
+    """Template learning from listing pages (each URL counted once) and the template lines already cleaned away."""
+    # a listing page's lines are counted the first time its URL is read: pages re-read every crawl would swamp them
+    db.table("site_listings").create({"url": str, "host": str, "counted_at": str}, pk="url")
+    # the template lines whose removal the archived texts of a host already reflect: a line learned later that is
+    # not here yet sends the host's archived pages that start or end with it to be cleaned again from their captures
+    db.table("site_template").create({"host": str, "line_key": str}, pk=("host", "line_key"))
+    db.table("runs").add_column("recleaned", int, not_null_default=0)  # archived pages cleaned again by a run
+    # how many of a line's pages are articles: a listing shows parts of articles, so listings alone prove nothing
+    db.table("site_lines").add_column("article_pages", int)
+    db.execute("update site_lines set article_pages = pages")  # only article pages were counted until now
+
+
+@migrations(name="0013_capture_payload_digest")
+def m0013_capture_payload_digest(db: Database) -> None:
+    """Each capture's WARC payload digest: revisits point to the response record whose stored payload is identical.
+
+    Earlier captures keep none (their records carry another digest algorithm), so no new revisit points to them.
+    """
+    db.table("captures").add_column("payload_digest", str)
+    db.table("captures").create_index(["payload_digest"])

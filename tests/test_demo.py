@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.demo.web import CHROME, SCRAPED_CHROME
 from tests.conftest import write_sources
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,19 @@ def test_demo_runs_offline_and_reports_what_the_archive_holds(tmp_path: Path, re
         assert meetings == one("select count(*) from meetings") == 5  # 2014, 2018, 2019, 2022, 2023
         assert changed == one("select count(*) from events where kind = 'changed'") == 1
         assert one("select count(*) from runs where status = 'ok'") == 2
+        texts = [text for (text,) in conn.execute("select text from documents")]
+    # no menu, breadcrumb, share or app-store line in any archived document: the sites serve their own template on
+    # every page, the seeds the template of the sites they were scraped from
+    served = {*(line for above, below in CHROME.values() for line in (*above, *below))}
+    scraped = {line for lines in SCRAPED_CHROME.values() for line in lines}
+    chrome = {" ".join(line.split()).casefold() for line in served | scraped}
+    assert len(chrome) >= 6
+    for text in texts:
+        for line in text.splitlines():
+            squashed = " ".join(line.split()).casefold()
+            assert squashed not in chrome, line
+            assert not squashed.startswith(("home >", "home embassy info")), line
+            assert "suggest to a friend" not in squashed and "apple store" not in squashed, line
     assert "readouts --db" in result.out and "serve" in result.out  # what to try next
     for line in (line.strip() for line in result.out.splitlines() if line.strip().startswith("readouts --db")):
         if " search " in line:

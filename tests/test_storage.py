@@ -44,6 +44,8 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0007_run_stops",
         "0008_readouts_view",
         "0009_fts_reindex_on_text_only",
+        "0010_site_template",
+        "0013_capture_payload_digest",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

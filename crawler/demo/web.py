@@ -20,12 +20,37 @@ NAMES = {"ministry": "Ministry of Foreign Affairs", "embassy": "Embassy in Athen
 HOSTS = {"ministry": "127.0.0.1", "embassy": "127.0.0.2", "news": "127.0.0.3"}
 EDITED = ("ministry", "2019-06-05")  # the page that is edited between the two crawls
 EDIT = ("since the establishment of diplomatic relations 70 years ago", "over the 70 years since diplomatic ties began")
+# each site's own template: lines above and below the text of every page it serves, listings included, inside the
+# content area as on the real sites the seeds were scraped from (so extraction keeps them: the crawl must learn them)
+CHROME: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ministry": (("Home > Topics > China-Russia Relations",), ("Suggest to a Friend:",)),
+    "embassy": (
+        (
+            "Home   Embassy Info   About China   China & Greece   Economy & Trade   Consular Affairs   "
+            "Culture & Education   Science & Technology   The Olympics   China's EU Policy Paper",
+            "Home > China News",
+        ),
+        ("Suggest To A Friend",),
+    ),
+    "news": ((), ("Download from Apple Store or Play Store.",)),
+}
+# the template lines of the sites each seed was scraped from: the demo sites serve their own template instead
+SCRAPED_CHROME = {
+    "2014-05-20": (
+        "Home > Topics > Fourth Summit of Conference on Interaction and Confidence Building Measures in Asia",
+        "Suggest to a Friend:",
+    ),
+    "2018-06-08": (*CHROME["embassy"][0], *CHROME["embassy"][1]),
+    "2019-06-05": ("Suggest to a Friend:",),
+    "2023-03-21": CHROME["news"][1],
+}
 
 
 def seed(stem: str) -> tuple[str, list[str]]:
-    """Return a seed readout's title and its lines (boilerplate included, as scraped)."""
+    """Return a seed readout's title and its lines (as scraped, less the template of the site it was scraped from)."""
     text = resources.files("crawler.demo").joinpath("seeds", f"{stem}.txt").read_text(encoding="utf-8")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    scraped = {" ".join(line.split()) for line in SCRAPED_CHROME.get(stem, ())}
+    lines = [line.strip() for line in text.splitlines() if line.strip() and " ".join(line.split()) not in scraped]
     title = next(line for line in lines if "Xi" in line or "习近平" in line)
     return title, lines
 
@@ -35,13 +60,15 @@ def article_path(stem: str) -> str:
     return f"/news/{stem[-10:-6]}/{stem}.html"
 
 
-def page(site: str, title: str, body: str) -> bytes:
-    """One page in the site's own template: a menu, the body and a footer."""
+def page(site: str, title: str, body: str, container: str = "article") -> bytes:
+    """One page in the site's own template: a menu, its template lines around the body, and a footer."""
     menu = "".join(f"<li><a href='/section/{i}/'>Section {i}</a></li>" for i in range(8))
+    above, below = (("".join(f"<p>{html.escape(line)}</p>" for line in lines)) for lines in CHROME[site])
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)} - {NAMES[site]}</title>"
         f"</head><body><header><h2>{NAMES[site]}</h2><nav><ul>{menu}</ul></nav></header>"
-        f"<main>{body}</main><footer><p>Copyright {NAMES[site]}. All rights reserved.</p></footer></body></html>"
+        f"<main><{container}>{above}{body}{below}</{container}></main>"
+        f"<footer><p>Copyright {NAMES[site]}. All rights reserved.</p></footer></body></html>"
     ).encode()
 
 
@@ -54,8 +81,8 @@ def article(site: str, stem: str, edited: bool = False) -> bytes:
             line = line.replace(*EDIT)
         paragraphs.append(f"<p>{html.escape(line)}</p>")
     body = (
-        f"<article><h1>{html.escape(title)}</h1><p class='date'><time datetime='{stem[-10:]}'>{stem[-10:]}</time></p>"
-        f"{''.join(paragraphs)}</article>"
+        f"<h1>{html.escape(title)}</h1><p class='date'><time datetime='{stem[-10:]}'>{stem[-10:]}</time></p>"
+        f"{''.join(paragraphs)}"
     )
     return page(site, title, body).replace(b"<head>", f"<head><meta name='date' content='{stem[-10:]}'>".encode(), 1)
 
@@ -72,7 +99,7 @@ class DemoSite:
         """Build the pages and start serving them in a thread."""
         stems = SITES[self.name]
         links = "".join(f"<li><a href='{article_path(s)}'>{html.escape(seed(s)[0])}</a></li>" for s in stems)
-        self.routes = {"/news/": page(self.name, "News", f"<ul>{links}</ul>"), "/robots.txt": b"User-agent: *\n"}
+        self.routes = {"/news/": page(self.name, "News", f"<ul>{links}</ul>", "div"), "/robots.txt": b"User-agent: *\n"}
         self.routes.update({article_path(s): article(self.name, s) for s in stems})
         routes = self.routes
 

@@ -1,0 +1,174 @@
+"""A small site's template: learned from its listing pages too, and archived texts cleaned again when learned late."""
+
+from __future__ import annotations
+
+import sqlite3
+from html import escape
+from pathlib import Path
+
+import pytest
+
+from crawler.article import article_text
+from crawler.extract import Extracted
+from storage.archive import Archive, PageRecord
+from tests.conftest import write_sources
+from tests.fixtureweb.fillers import FILLERS
+from tests.mockserver import Reply, SiteServer
+
+MENU = "Home Embassy Info About China Consular Affairs Culture and Education"  # on every page of the small site
+SHARE = "Suggest to a Friend:"  # on its article pages only (a sentence by its shape: only learning drops it)
+EDIT = ("are good friends and partners who trust each other", "are close friends and partners")
+
+
+def _article(n: int, chrome: bool, edited: bool = False) -> bytes:
+    """Filler readout n; with the small site's menu above it and its share tool below it when `chrome`."""
+    f = FILLERS[n]
+    lines = [line.replace(*EDIT) if edited else line for line in f.body]
+    if chrome:
+        lines = [MENU, *lines, SHARE]
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    return (
+        f"<html><head><title>{escape(f.title)}</title><meta name='date' content='{f.date}'></head>"
+        f"<body><article><h1>{escape(f.title)}</h1>{body}</article></body></html>"
+    ).encode()
+
+
+def _listing(ns: list[int], chrome: bool) -> bytes:
+    """A listing page of articles n; the small site's menu above the list when `chrome`."""
+    links = "".join(f"<li><a href='/a/{n}.html'>{escape(FILLERS[n].title)}</a></li>" for n in ns)
+    menu = f"<p>{escape(MENU)}</p>" if chrome else ""
+    return f"<html><body><div>{menu}<ul>{links}</ul></div></body></html>".encode()
+
+
+def _sources(path: Path, small: SiteServer, wire: SiteServer) -> Path:
+    """A sources file for the small site and the wire that republishes one of its readouts."""
+    return write_sources(
+        path,
+        "".join(
+            f"[source.{name}]\nstart_urls = ['{site.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n"
+            for name, site in (("small", small), ("wire", wire))
+        ),
+    )
+
+
+@pytest.mark.slow  # three crawls in subprocesses (~13 s on an idle 2-core machine)
+def test_template_learned_late_cleans_archived_pages_without_false_changes(tmp_path: Path, serve, readouts) -> None:
+    # crawl 1: the small site has a listing and two readouts: its menu is on three pages (learned, the listing
+    # counting), its share tool on two (too few): both readouts are archived with it
+    small = serve("127.0.0.61", {"/news/": Reply(_listing([0, 1], True))})
+    small.routes.update({f"/a/{n}.html": Reply(_article(n, True)) for n in (0, 1)})
+    wire = serve("127.0.0.62", {"/news/": Reply(_listing([0], False)), "/a/0.html": Reply(_article(0, False))})
+    sources = _sources(tmp_path / "s.toml", small, wire)
+    first = readouts("--sources", str(sources), "crawl", "--json")
+    assert first.code == 0, first.err
+    db = sqlite3.connect(tmp_path / "archive.db")
+    one = lambda sql, *args: db.execute(sql, args).fetchone()  # noqa: E731
+    page_of = lambda url: one("select id, content_hash, document_id from pages where url = ?", url)  # noqa: E731
+    text_of = lambda url: one(  # noqa: E731
+        "select d.text from pages p join documents d on d.id = p.document_id where p.url = ?", url
+    )[0]
+    a, e, wire_a = small.url("/a/0.html"), small.url("/a/1.html"), wire.url("/a/0.html")
+    assert not text_of(a).startswith(MENU)  # learned from the listing and the two readouts
+    assert text_of(a).endswith(SHARE) and text_of(e).endswith(SHARE)
+    assert page_of(a)[2] != page_of(wire_a)[2]  # the share tool keeps the small site's copy a document of its own
+    stale_doc = page_of(a)[2]
+    meeting, story = one("select meeting_id, story_id from documents where id = ?", stale_doc)
+    assert meeting is not None
+    meetings_before = one("select count(*) from meetings")[0]
+
+    # crawl 2 re-checks both: readout 0 is unchanged, readout 1 was really edited; two new readouts teach the
+    # share tool as template, so what was archived with it is cleaned again from its capture
+    small.routes["/news/"] = Reply(_listing([0, 1, 2, 3], True))
+    small.routes["/a/1.html"] = Reply(_article(1, True, edited=True))
+    small.routes.update({f"/a/{n}.html": Reply(_article(n, True)) for n in (2, 3)})
+    second = readouts("--sources", str(sources), "crawl", "--recheck", "--json")
+    assert second.code == 0, second.err
+    out = second.json()
+    assert out["recleaned"] == 2 and out["changed"] == 1 and out["new_documents"] == 2
+
+    for n in range(4):
+        text = text_of(small.url(f"/a/{n}.html"))
+        assert SHARE not in text and MENU not in text, n
+        assert text.splitlines()[0] == FILLERS[n].body[0].replace(*(EDIT if n == 1 else ("", ""))), n
+    # hashes and copies follow: the small site's readout 0 is now the wire's document, with both copies current
+    assert page_of(a)[1:] == page_of(wire_a)[1:]
+    doc = page_of(a)[2]
+    copies = db.execute("select url, current from copies where document_id = ? order by url", [doc]).fetchall()
+    assert copies == sorted([(a, 1), (wire_a, 1)])
+    assert one("select content_hash, document_id from revisions where page_id = ? and number = 1", page_of(a)[0]) == (
+        page_of(a)[1],
+        doc,
+    )
+    # the stale document is gone, with its copy, its near-duplicate bands and nothing left pointing to it
+    assert one("select count(*) from documents where id = ?", stale_doc)[0] == 0
+    assert one("select count(*) from copies where document_id = ?", stale_doc)[0] == 0
+    assert one("select count(*) from lsh_bands where document_id = ?", stale_doc)[0] == 0
+    # stories and meetings follow: the same meeting as before, no meeting left without documents
+    assert one("select meeting_id from documents where id = ?", doc)[0] == meeting
+    assert one("select story_id from documents where id = ?", doc)[0] in (story, doc)
+    assert one("select count(*) from meetings")[0] == meetings_before + 2  # readouts 2 and 3 are two more meetings
+    assert (
+        one("select count(*) from meetings m where not exists (select 1 from documents where meeting_id = m.id)")[0]
+        == 0
+    )
+    # no false change: the only `changed` event is the real edit, and its diff shows only the edit
+    changed = db.execute("select url, diff from events where kind = 'changed'").fetchall()
+    assert [url for url, _ in changed] == [e]
+    removed = [line for line in changed[0][1].splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert len(removed) == 1 and EDIT[0] in removed[0]
+    assert one("select content_hash from events where kind = 'changed'")[0] == page_of(e)[1]
+    check = readouts("check", "--json")
+    assert check.code == 0, check.out
+
+    # a third crawl of the unchanged site changes nothing and cleans nothing again
+    third = readouts("--sources", str(sources), "crawl", "--recheck", "--json").json()
+    assert third["recleaned"] == 0 and third["changed"] == 0 and third["unchanged"] == 5
+    # the listing page, read by every crawl, was counted once: its lines would swamp the site's otherwise
+    assert one("select pages from site_pages where host = '127.0.0.61'")[0] == 5
+    db.close()
+
+
+@pytest.mark.slow  # two crawls in subprocesses (~12 s on an idle 2-core machine)
+def test_a_recheck_held_back_with_the_pages_that_teach_the_template_is_not_a_change(
+    tmp_path: Path, serve, readouts
+) -> None:
+    # crawl 1: a listing and one readout, two pages: nothing can be learned, the readout keeps the menu
+    small = serve("127.0.0.63", {"/news/": Reply(_listing([0], True)), "/a/0.html": Reply(_article(0, True))})
+    wire = serve("127.0.0.64", {"/news/": Reply(_listing([5], False)), "/a/5.html": Reply(_article(5, False))})
+    sources = _sources(tmp_path / "s.toml", small, wire)
+    assert readouts("--sources", str(sources), "crawl", "--json").json()["new_documents"] == 2
+    export = lambda: {r["url"]: r for r in readouts("export").jsonl()}  # noqa: E731
+    a = small.url("/a/0.html")
+    assert export()[a]["text"].startswith(MENU)
+    # crawl 2: the re-check of that readout is held back with a new one until the site has enough pages; the
+    # menu is learned in that batch, and the stored text is cleaned before the re-check is compared with it
+    small.routes["/news/"] = Reply(_listing([0, 2], True))
+    small.routes["/a/2.html"] = Reply(_article(2, True))
+    out = readouts("--sources", str(sources), "crawl", "--recheck", "--json").json()
+    assert out["changed"] == 0 and out["unchanged"] == 2 and out["recleaned"] == 1
+    texts = export()
+    assert not texts[a]["text"].startswith(MENU) and not texts[small.url("/a/2.html")]["text"].startswith(MENU)
+    assert readouts("changes", "--kind", "changed", "--json").jsonl() == []
+
+
+def test_a_document_still_held_by_another_page_stays_when_one_page_is_cleaned_again(tmp_path: Path) -> None:
+    f = FILLERS[0]
+    stale = article_text(Extracted(f.title, (*f.body, SHARE), published=f.date), frozenset())
+    clean = article_text(Extracted(f.title, f.body, published=f.date), frozenset())
+    assert stale and clean and stale.meeting and stale.signature
+    archive = Archive(tmp_path / "a.db")
+    for n in (1, 2):
+        archive.record(
+            PageRecord(url=f"http://127.0.0.9/a/{n}.html", source="s", host="127.0.0.9", status=200, article=stale)
+        )
+    one = lambda sql, *args: archive.db.execute(sql, args).fetchone()  # noqa: E731
+    (old_doc, meeting) = one("select id, meeting_id from documents")
+    assert archive.recleaned(1, clean) and not archive.recleaned(1, clean)  # the second time there is nothing to do
+    assert one("select count(*) from copies where document_id = ?", old_doc)[0] == 1  # page 2 still holds it
+    assert one("select count(*) from lsh_bands where document_id = ?", old_doc)[0] > 0
+    assert archive.recleaned(2, clean)
+    assert one("select count(*) from documents where id = ?", old_doc)[0] == 0
+    assert one("select count(*) from lsh_bands where document_id = ?", old_doc)[0] == 0
+    assert one("select count(*), min(meeting_id) from documents")[0:2] == (1, meeting)
+    assert one("select count(*) from copies")[0] == 2 and one("select count(*) from events")[0] == 2  # the two new
+    archive.close()
