@@ -56,8 +56,8 @@ def archive(tmp_path: Path) -> Path:
         ["search", "talks", "--since", "2023-01-01' OR '1'='1", "--json"],
     ],
 )
-def test_sql_metacharacters_in_filters_match_nothing(archive: Path, readouts, args: list[str]) -> None:
-    result = readouts(*args, db=archive)
+def test_sql_metacharacters_in_filters_match_nothing(archive: Path, readouts_here, args: list[str]) -> None:
+    result = readouts_here(*args, db=archive)
     assert "Traceback" not in result.err
     if result.code:  # refused with a message: a value that is no date (2), a person nobody knows (1)
         assert result.err.startswith(("Error: ", "Usage: ")) and args[-1 if args[-1] != "--json" else -2] in result.err
@@ -66,10 +66,10 @@ def test_sql_metacharacters_in_filters_match_nothing(archive: Path, readouts, ar
         assert db.execute("select count(*) from pages").fetchone()[0] == len(HOSTILE_TITLES)
 
 
-def test_names_come_from_allowlists(archive: Path, readouts) -> None:
-    result = readouts("changes", "--kind", "new OR 1=1", db=archive)
+def test_names_come_from_allowlists(archive: Path, readouts_here) -> None:
+    result = readouts_here("changes", "--kind", "new OR 1=1", db=archive)
     assert result.code == 2 and "new OR 1=1" in result.err and "Traceback" not in result.err
-    result = readouts("export", "--format", "sql", db=archive)
+    result = readouts_here("export", "--format", "sql", db=archive)
     assert result.code == 2 and "sql" in result.err
 
 
@@ -137,25 +137,25 @@ def test_slugs_and_names() -> None:
     assert file_name(record) == "undated-t-0123456789ab.txt"
 
 
-def test_stored_control_characters_are_shown_not_obeyed(archive: Path, readouts) -> None:
+def test_stored_control_characters_are_shown_not_obeyed(archive: Path, readouts_here) -> None:
     for args in (
         ["documents"],
         ["search", "Foreign Minister", "--limit", "50"],
         ["changes"],
         ["history", "http://127.0.0.2/a/5.html"],
     ):
-        result = readouts(*args, db=archive)
+        result = readouts_here(*args, db=archive)
         assert result.code == 0, (args, result.err)
         assert "\x1b" not in result.out and "\x07" not in result.out and "\u202e" not in result.out, args
-    assert "\\x1b[2J" in readouts("documents", db=archive).out
+    assert "\\x1b[2J" in readouts_here("documents", db=archive).out
     assert printable("a\x1bb\tc\nd\u202e") == "a\\x1bb\tc\nd\\u202e"
 
 
-def test_stored_markup_is_escaped_in_the_feed(archive: Path, readouts) -> None:
-    result = readouts("feed", db=archive)
+def test_stored_markup_is_escaped_in_the_feed(archive: Path, readouts_here) -> None:
+    result = readouts_here("feed", db=archive)
     assert result.code == 0, result.err
     assert "<script>" not in result.out and "<img" not in result.out
     assert "&lt;script&gt;alert(3)&lt;/script&gt;&lt;img src=x onerror=alert(4)&gt; Talks" in result.out
-    json_out = readouts("export", db=archive).jsonl()
+    json_out = readouts_here("export", db=archive).jsonl()
     assert any(SCRIPT in row["text"] for row in json_out)  # machine output keeps the text as stored
     assert all(json.dumps(row) for row in json_out)
