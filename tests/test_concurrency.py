@@ -133,7 +133,7 @@ def test_search_export_and_check_work_while_a_crawl_writes(tmp_path: Path, serve
     assert_sound(db)
 
 
-@pytest.mark.timeout(300)  # a daemon, its crawls and a manual one: on a loaded 2-core machine this takes minutes
+@pytest.mark.timeout(600)  # a daemon, its crawls and a manual one: on a loaded 2-core machine this takes minutes
 def test_a_manual_crawl_and_scheduled_crawls_share_the_archive(tmp_path: Path, serve) -> None:
     ministry_pages = sites.build_site("ministry")
     articles = {a.path for a in sites.articles("ministry")}
@@ -150,7 +150,7 @@ def test_a_manual_crawl_and_scheduled_crawls_share_the_archive(tmp_path: Path, s
     try:
         # the scheduled crawl of the ministry waits at its gate while the manual crawl of the embassy writes; then
         # the ministry's pages are written while half the embassy's are still held: two writers at once, by design
-        wait_for(lambda: [r for r in runs(db) if r["status"] == "running"], 60)
+        wait_for(lambda: [r for r in runs(db) if r["status"] == "running"], 120)
         cmd = [
             sys.executable,
             "-m",
@@ -164,13 +164,20 @@ def test_a_manual_crawl_and_scheduled_crawls_share_the_archive(tmp_path: Path, s
             "--json",
         ]
         manual_crawl = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wait_for(lambda: pages_of(db, "embassy") >= 2, 60)
-        ministry_gate.release()
-        wait_for(lambda: pages_of(db, "ministry") == len(articles), 60)
-        assert manual_crawl.poll() is None and pages_of(db, "embassy") < COUNT
-        embassy_gate.release()
-        _, manual_err = manual_crawl.communicate(timeout=120)
-        assert manual_crawl.returncode == 0, manual_err
+        try:
+            wait_for(lambda: pages_of(db, "embassy") >= 2, 180)
+            ministry_gate.release()
+            wait_for(lambda: pages_of(db, "ministry") == len(articles), 180)
+            assert manual_crawl.poll() is None and pages_of(db, "embassy") < COUNT
+            embassy_gate.release()
+            _, manual_err = manual_crawl.communicate(timeout=180)
+            assert manual_crawl.returncode == 0, manual_err
+        finally:
+            embassy_gate.release()
+            ministry_gate.release()
+            if manual_crawl.poll() is None:
+                manual_crawl.kill()
+                manual_crawl.communicate()
         same = cli(db, "--sources", str(sources), "crawl", "ministry", "--wait", "--recheck", "--json")
         assert same.returncode == 0, same.stderr  # waited for the scheduled crawl of it, then ran
     finally:
