@@ -139,3 +139,15 @@ def test_each_default_is_the_one_every_layer_uses() -> None:
     assert BASE_SETTINGS["DOWNLOAD_TIMEOUT"] == intervals.DEFAULT_PAGE_TIMEOUT.seconds
     timeout = inspect.signature(ExtractorPool).parameters["timeout"].default
     assert timeout == intervals.DEFAULT_EXTRACT_TIMEOUT.seconds
+
+
+def test_notify_public_url_is_read_and_checked() -> None:
+    good = parse_sources(
+        BASE + '\n[notify]\nurls = ["json://127.0.0.1:9/hook"]\npublic_url = "https://r.example.org/"\n'
+    )
+    assert good["mfa"].public_url == "https://r.example.org/"
+    assert parse_sources(BASE)["mfa"].public_url is None
+    for bad in ('"r.example.org"', '"ftp://r.example.org/"', "3"):
+        with pytest.raises(ConfigError) as refused:
+            parse_sources(BASE + f"\n[notify]\npublic_url = {bad}\n")
+        assert "'notify' key 'public_url'" in str(refused.value)
