@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def test_no_url_fetched_twice(cluster: Cluster) -> None:
 def test_each_site_delay_held_across_both_workers(cluster: Cluster) -> None:
     for name, server in cluster.servers.items():
         times = sorted(t for path, t in server.times if path != "/robots.txt")
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= DELAY - 0.05, (name, [round(g, 3) for g in gaps])
 
 
