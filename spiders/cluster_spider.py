@@ -23,8 +23,9 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.cluster import keys
+from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
 from crawler.config import Source
-from spiders.source_spider import SourceSpider, canonical_url
+from spiders.source_spider import SourceSpider, canonical_url, on_hosts
 
 logger = logging.getLogger(__name__)
 SEEDS_PER_IDLE = 8  # source crawls a worker starts at once when it runs out of work
@@ -107,14 +108,11 @@ class ClusterSpider(Spider):
 
     def beat(self) -> None:
         """Tell the cluster this worker is alive and how busy it is."""
-        beat = {
-            "at": time(),
-            "busy": self.busy(),
-            "pages": self.pages,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-        }
+        busy = self.busy()
+        beat = {"at": time(), "busy": busy, "pages": self.pages, "host": socket.gethostname(), "pid": os.getpid()}
         try:
+            if not busy:  # nothing held: what the in-flight set still lists was dropped on the way (offsite, …)
+                self.redis.delete(inflight_key(self.worker_id))
             self.redis.hset(keys.WORKERS, self.worker_id, json.dumps(beat))
         except Exception as exc:  # Redis away: the next beat tries again
             logger.warning("heartbeat not sent: %s", exc)
@@ -175,18 +173,28 @@ class ClusterSpider(Spider):
         )
 
     def _relay(self, meta: dict[str, Any], outputs: Iterable[Any] | None) -> Iterator[Any]:
-        """Adopt the delegate's requests and tag its items with their run and a result id."""
-        source, run_id = meta["source"], int(meta["run_id"])
+        """Adopt the delegate's requests, then tag its item (one at most) with its run, a result id and its token.
+
+        The item goes last, after the requests it found are queued: the outbox acknowledges the request when it
+        pushes the item, and a request acknowledged must have nothing left to lose. Without an item, the end of
+        the callback acknowledges it.
+        """
+        source, run_id, token = meta["source"], int(meta["run_id"]), meta.get(INFLIGHT_META)
+        items = []
         for out in outputs or ():
             if isinstance(out, Request):
                 yield self._adopt(out, source, run_id)
             else:
-                self.pages += 1
-                yield {**out, "run_id": run_id, "result_id": uuid.uuid4().hex}
+                items.append(out)
+        for item in items:
+            self.pages += 1
+            yield {**item, "run_id": run_id, "result_id": uuid.uuid4().hex, INFLIGHT_META: token}
+        if not items:
+            acknowledge(self.redis, self.worker_id, token)
 
     def _allowed(self, url: str) -> bool:
         """Return True when the URL is on the allowed hosts of some source (AllowedHostsMiddleware asks)."""
-        return any(d._allowed(url) for d in self.delegates.values())
+        return any(on_hosts(url, source.allowed_domains) for source in self.sources.values())
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """Parse a listing page with its source's spider."""

@@ -72,6 +72,12 @@ def canonical_url(url: str) -> str:
     return canonicalize_url(urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), "")), keep_fragments=False)
 
 
+def on_hosts(url: str, domains: tuple[str, ...] | list[str]) -> bool:
+    """Return True when the URL's host is one of the domains or a subdomain of one."""
+    host = urlsplit(url).hostname or ""
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
 def _is_tracking(name: str) -> bool:
     """Return True for a query parameter that names a visit or a campaign, not a page."""
     name = name.lower()
@@ -125,8 +131,7 @@ class SourceSpider(Spider):
 
     def _allowed(self, url: str) -> bool:
         """Return True when the URL is on one of the source's allowed hosts (or their subdomains)."""
-        host = urlsplit(url).hostname or ""
-        return any(host == d or host.endswith("." + d) for d in self.source.allowed_domains)
+        return on_hosts(url, self.source.allowed_domains)
 
     def _article_request(self, url: str) -> Request | None:
         """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""

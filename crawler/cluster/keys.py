@@ -33,8 +33,18 @@ def site_lease(host: str) -> str:
     return f"readouts:polite:{host}"
 
 
-def connect(url: str) -> Any:
-    """Return a Redis client for the URL (redis is imported only in cluster mode)."""
-    import redis
+REDIS_AWAY_S = 120.0  # how long a command waits for Redis to come back (a restart) before it fails
 
-    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=5)
+
+def connect(url: str) -> Any:
+    """Return a Redis client for the URL whose commands wait for Redis to come back (redis imported only here)."""
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    # 0.05 s, doubling to 1 s: a restart of a few seconds costs a few retries; REDIS_AWAY_S in all
+    retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=int(REDIS_AWAY_S))
+    errors = [redis.ConnectionError, redis.TimeoutError]
+    return redis.Redis.from_url(
+        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=5, retry=retry, retry_on_error=errors
+    )

@@ -23,6 +23,7 @@ def worker_settings(redis_url: str, log_level: str = "WARNING") -> dict[str, Any
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # the frontier belongs to the cluster, not to this process
         "SCHEDULER_SERIALIZER": "crawler.cluster.codec",  # JSON, not pickle
+        "SCHEDULER_QUEUE_CLASS": "crawler.cluster.frontier.ReliableQueue",
         "SCHEDULER_QUEUE_KEY": keys.QUEUE,
         "SCHEDULER_DUPEFILTER_KEY": keys.DUPEFILTER,
         # the delay is the cluster's (SiteLeaseMiddleware), not each process's

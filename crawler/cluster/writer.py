@@ -11,6 +11,7 @@ from time import monotonic, time
 from typing import Any
 
 from crawler.cluster import codec, keys
+from crawler.cluster.frontier import requeue_dead
 from crawler.config import Source, select
 from crawler.extractor_pool import ExtractorPool
 from crawler.pipeline import ArchivePipeline, CrawlContext, RunTally
@@ -68,10 +69,10 @@ class Writer:
         self._retake()
         self._reopen()
         while not stop.is_set():
-            self._start_crawls()
+            self.start_crawls()
             raw = self.redis.blmove(keys.RESULTS, keys.WRITING, 0.5, "RIGHT", "LEFT")
             if raw is not None:
-                await self._record(raw)
+                await self.record(raw)
                 self.quiet_since = None
             else:
                 await self._maybe_finish()
@@ -90,7 +91,7 @@ class Writer:
             context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
             self.runs[int(run_id)] = OpenRun(int(run_id), entry["sources"], entry["request"], context)
 
-    def _start_crawls(self) -> None:
+    def start_crawls(self) -> None:
         """Start the crawls asked for: a run each, the sources' known URLs and due re-checks, then seeds."""
         while (raw := self.redis.lpop(CRAWLS)) is not None:
             ask = json.loads(raw)
@@ -117,7 +118,7 @@ class Writer:
             pipe.sadd(key, *known[start : start + KNOWN_BATCH])
         pipe.execute()
 
-    async def _record(self, raw: bytes) -> None:
+    async def record(self, raw: bytes) -> None:
         """Record one result (once: a result already recorded is only acknowledged)."""
         item = codec.loads(raw)
         if not self.redis.sismember(keys.RECORDED, item["result_id"]):
@@ -144,6 +145,8 @@ class Writer:
         if not self.runs:
             return
         now = time()
+        if requeue_dead(self.redis, now):
+            logger.warning("requests held by a silent worker put back in the queue")
         is_quiet, oldest = quiet(self.redis, now)
         if not is_quiet:
             self.quiet_since = None
