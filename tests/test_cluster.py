@@ -188,7 +188,16 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     server.stop()
 
 
-def test_a_result_delivered_twice_is_recorded_once(tmp_path: Path, redis_url: str) -> None:
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Any]:
+    from crawler.cluster import keys
+
+    client = keys.connect(redis_url)
+    yield client
+    client.close()
+
+
+def test_a_result_delivered_twice_is_recorded_once(tmp_path: Path, redis: Any) -> None:
     import asyncio
 
     from crawler.cluster import codec, keys
@@ -198,7 +207,6 @@ def test_a_result_delivered_twice_is_recorded_once(tmp_path: Path, redis_url: st
     from tests.fixtureweb import sites
 
     sources = parse_sources("[source.agency]\nstart_urls = ['http://127.0.0.9/news/']\narticles = ['/c_']\n")
-    redis = keys.connect(redis_url)
     article = sites.articles("agency")[0]
     url = f"http://127.0.0.9{article.path}"
     item = {"url": url, "final_url": url, "source": "agency", "status": 200, "error": None, "recheck": False}
@@ -299,3 +307,23 @@ def test_one_machine_never_imports_the_cluster() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env())
     assert proc.returncode == 0, proc.stderr
+
+
+def test_an_article_is_claimed_by_one_worker_only(redis: Any) -> None:
+    from crawler.cluster import keys
+    from crawler.config import parse_sources
+    from spiders.cluster_spider import ClusterSourceSpider, RedisMembers
+
+    source = parse_sources("[source.a]\nstart_urls = ['http://127.0.0.9/news/']\narticles = ['/c_']\n")["a"]
+    redis.sadd(keys.known_urls("a"), "http://127.0.0.9/c_1.htm")
+    workers = []
+    for _ in range(2):  # two workers' spiders of the same source and run
+        spider = ClusterSourceSpider.for_source(source, RedisMembers(redis, keys.known_urls("a")), {})()
+        spider.redis, spider.claims_key = redis, keys.seen_articles(7)  # type: ignore[attr-defined]
+        workers.append(spider)
+    first = workers[0]._article_request("http://127.0.0.9/c_2.htm?utm_source=x")
+    assert first is not None and first.url == "http://127.0.0.9/c_2.htm"
+    assert workers[1]._article_request("http://127.0.0.9/c_2.htm") is None  # claimed by the first
+    assert workers[1]._article_request("http://127.0.0.9/c_3.htm") is not None
+    assert workers[0]._article_request("http://127.0.0.9/c_1.htm") is None  # archived already
+    assert redis.smembers(keys.seen_articles(7)) == {b"http://127.0.0.9/c_2.htm", b"http://127.0.0.9/c_3.htm"}
