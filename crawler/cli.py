@@ -561,7 +561,8 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     """List meetings (talks, meetings, calls, exchanges of messages) with the documents that report them.
 
     JSON: {"meeting_id", "date", "kind", "place", "participants", "documents": [{"document_id", "title", "url",
-    "source", "language"}]}.
+    "source", "language", "kind"}], "announcements": [{"document_id", "title", "published"}]} (a document's kind:
+    talks, press statements, visit …; announcements of the meeting join none).
     """
     from crawler.meetings import canonical
     from crawler.people_file import user_people_path
@@ -583,7 +584,9 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
             f"{' in ' + meeting['place'] if meeting['place'] else ''}: {', '.join(meeting['participants'])}"
         )
         for doc in meeting["documents"]:
-            show(f"      {doc['source']}: {doc['title']}  {doc['url']}")
+            show(f"      {doc['source']}: [{doc['kind'] or meeting['kind']}] {doc['title']}  {doc['url']}")
+        for note in meeting["announcements"]:
+            show(f"      announced {note['published'] or ''}: {note['title']}")
     if not as_json and not participant:
         _unnamed_readouts(archive, obj.sources)
 
@@ -610,6 +613,8 @@ def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
 from crawler.cli_cluster import register as register_cluster  # noqa: E402
+from crawler.cli_compare import register as register_compare  # noqa: E402
 
 register(main)
+register_compare(main)
 register_cluster(main)

@@ -16,13 +16,12 @@ def assign_meeting(
 ) -> int:
     """Join the document to the meeting of the same date with the same parties (or create one); return its id."""
     wanted = set(participants)
-    need = min(2, len(wanted))
     found = None
     if date:
         for meeting_id, stored, stored_place in db.execute(
             "select id, participants, place from meetings where date = ?", [date]
         ).fetchall():
-            if len(wanted & set(json.loads(stored))) >= need:
+            if same_meeting(wanted, set(json.loads(stored))):
                 found = int(meeting_id)
                 if place and not stored_place:
                     db.execute("update meetings set place = ? where id = ?", [place, found])
@@ -32,6 +31,40 @@ def assign_meeting(
         found = insert_row(db, "meetings", row)
     db.execute("update documents set meeting_id = ? where id = ?", [found, document_id])
     return found
+
+
+def same_meeting(wanted: set[str], stored: set[str]) -> bool:
+    """Return whether a document's parties make it a report of a meeting of the same day with these stored parties.
+
+    Two shared parties (or the one party of a one-party report); a meeting of three or more is not the bilateral
+    talks of two of its leaders that day, nor the other way round.
+    """
+    if (len(wanted) > 2) != (len(stored) > 2):
+        return False
+    return len(wanted & stored) >= min(2, len(wanted))
+
+
+def record_announcement(db: Database, document_id: int, date: str | None, participants: tuple[str, ...]) -> None:
+    """Keep what a document announces (a meeting's date and parties) without joining it to any meeting."""
+    db.execute(
+        "insert or replace into announcements (document_id, date, participants) values (?, ?, ?)",
+        [document_id, date, json.dumps(sorted(participants))],
+    )
+
+
+def announcements_of(db: Database, date: str | None, participants: list[str]) -> list[dict[str, Any]]:
+    """Return the documents that announced a meeting of this date and these parties (two shared, or all of one)."""
+    if not date:
+        return []
+    wanted, out = set(participants), []
+    for document_id, stored, title, published in db.execute(
+        "select a.document_id, a.participants, d.title, d.published from announcements a "
+        "join documents d on d.id = a.document_id where a.date = ? order by a.document_id",
+        [date],
+    ).fetchall():
+        if len(wanted & set(json.loads(stored))) >= min(2, len(wanted)):
+            out.append({"document_id": document_id, "title": title, "published": published})
+    return out
 
 
 def meetings(
@@ -52,7 +85,7 @@ def meetings(
             continue
         documents = list(
             db.query(
-                """select d.id as document_id, d.title, d.language,
+                """select d.id as document_id, d.title, d.language, d.meeting_kind as kind,
                           (select url from copies c where c.document_id = d.id and c.current = 1 order by c.id limit 1)
                               as url,
                           (select source from copies c where c.document_id = d.id and c.current = 1
@@ -68,6 +101,7 @@ def meetings(
             "place": row["place"],
             "participants": names,
             "documents": documents,
+            "announcements": announcements_of(db, row["date"], names),
         }
 
 
@@ -78,7 +112,8 @@ def meeting_with_texts(db: Database, meeting_id: int) -> dict[str, Any] | None:
         return None
     documents = list(
         db.query(
-            "select id as document_id, title, published, language, text from documents where meeting_id = ? "
+            "select id as document_id, title, published, language, meeting_kind as kind, text from documents "
+            "where meeting_id = ? "
             "order by id",
             [meeting_id],
         )
@@ -102,7 +137,11 @@ def meeting_with_texts(db: Database, meeting_id: int) -> dict[str, Any] | None:
 
 
 def documents_without_meeting(db: Database) -> list[tuple[int, str | None]]:
-    """Return (document id, title) of the documents no meeting was recognised in."""
+    """Return (document id, title) of the documents no meeting was recognised in (announcements are not missed)."""
     return [
-        (row[0], row[1]) for row in db.execute("select id, title from documents where meeting_id is null order by id")
+        (row[0], row[1])
+        for row in db.execute(
+            "select id, title from documents where meeting_id is null "
+            "and id not in (select document_id from announcements) order by id"
+        )
     ]

@@ -257,3 +257,12 @@ def m0013_capture_payload_digest(db: Database) -> None:
     """
     db.table("captures").add_column("payload_digest", str)
     db.table("captures").create_index(["payload_digest"])
+
+
+@migrations(name="0015_document_kinds_and_announcements")
+def m0015_document_kinds_and_announcements(db: Database) -> None:
+    """Each document's own kind within its meeting (talks, press statements, a visit …) and announced meetings."""
+    db.table("documents").add_column("meeting_kind", str)
+    # a document announcing a meeting to come joins no meeting: its announced date and parties link it to one
+    db.table("announcements").create({"document_id": int, "date": str, "participants": str}, pk="document_id")
+    db.table("announcements").create_index(["date"])

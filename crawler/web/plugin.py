@@ -16,6 +16,7 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
+from crawler.comparison import alignment_of, compare_meeting, side_by_side
 from crawler.word_diff import line_runs
 from storage.changes import history
 from storage.meetings import meeting_with_texts
@@ -65,8 +66,29 @@ async def meeting_page(datasette: Any, request: Request) -> Response:
     for doc in found["documents"]:
         for copy in doc["copies"]:
             copy["history"] = history_link(copy["url"])
-    context = {"meeting": found, "database": datasette.get_database().name}
+    context = {"meeting": found, "database": datasette.get_database().name, "comparison": comparison_rows(found)}
     return Response.html(await datasette.render_template("readouts_meeting.html", context, request=request))
+
+
+def comparison_rows(meeting: dict[str, Any]) -> dict[str, Any]:
+    """Return the meeting's readouts compared, as rows for the page: each pair side by side, each row linked."""
+    record = compare_meeting(meeting)
+    docs = {d["document_id"]: d for d in record["documents"]}
+    pairs = []
+    for pair in record["pairs"]:
+        a, b = docs[pair["a"]], docs[pair["b"]]
+        rows = [
+            {
+                "a": a["statements"][i] if i is not None else None,
+                "b": b["statements"][j] if j is not None else None,
+                "score": score,
+                "a_id": f"s-{a['document_id']}-{i}-{b['document_id']}" if i is not None else None,
+                "b_id": f"s-{b['document_id']}-{j}-{a['document_id']}" if j is not None else None,
+            }
+            for i, j, score in side_by_side(alignment_of(record, a["document_id"], b["document_id"]))
+        ]
+        pairs.append({"a": a, "b": b, "rows": rows})
+    return {"pairs": pairs, "note": record["note"], "only_entities": record["entities"]["only"]}
 
 
 async def history_page(datasette: Any, request: Request) -> Response:
