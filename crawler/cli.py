@@ -291,7 +291,8 @@ def export(
 
     Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
     With `--format txt --output-dir DIR`: files named DATE-TITLE-HASH.txt (letters and digits of the title only,
-    never a path), each with a header of title, date and copies, then the text.
+    never a path), each with a header of title, date and copies, then the text. In CSV, a cell starting with
+    =, +, -, @, a tab or a carriage return gets a leading ' so spreadsheets show it as text; JSONL keeps exact text.
     """
     if (fmt == "txt") != (output_dir is not None):
         raise click.UsageError("--format txt and --output-dir go together")
@@ -316,7 +317,7 @@ def _export(archive: Archive, fmt: str, source: str | None, output_dir: Path | N
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(query.EXPORT_FIELDS), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: export_files.spreadsheet_cell(v) for k, v in row.items()} for row in rows)
 
 
 @main.command()
@@ -561,8 +562,10 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     """List meetings (talks, meetings, calls, exchanges of messages) with the documents that report them.
 
     JSON: {"meeting_id", "date", "kind", "place", "participants", "documents": [{"document_id", "title", "url",
-    "source", "language", "kind"}], "announcements": [{"document_id", "title", "published"}]} (a document's kind:
-    talks, press statements, visit …; announcements of the meeting join none).
+    "source", "language", "kind", "copies": [{"url", "source", "first_seen", "published"}]}], "announcements":
+    [{"document_id", "title", "published"}]} (a document's kind: talks, press statements, visit …; announcements of
+    the meeting join none). A document's copies list the original publisher's first (earliest date on the page),
+    and its url and source are that copy's.
     """
     from crawler.meetings import canonical
     from crawler.people_file import user_people_path

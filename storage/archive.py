@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage import search_words
 from storage.clock import utcnow
 from storage.diff import unified_diff
 from storage.meetings import assign_meeting, record_announcement
@@ -102,6 +103,7 @@ class Archive:
         else:
             conn = sqlite3.connect(self.path, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        search_words.register(conn)  # the word index's triggers call it on every write of a document
         self.db = Database(conn)
         if not readonly:
             self.db.enable_wal()

@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
 from storage.rows import insert_row
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One page carrying a document."""
+
+    url: str
+    source: str
+    first_seen: str
+    published: str | None  # the date the page gives for its text
+
+
+def original_first(copies: Iterable[Copy]) -> list[Copy]:
+    """Order a document's copies with the original publisher first: earliest date on the page, then first seen.
+
+    Republishers carry the text days later, or undated; the crawl order alone (first seen) cannot tell who published
+    first when several sites are crawled together.
+    """
+    return sorted(copies, key=lambda c: (c.published is None, c.published or "", c.first_seen))
+
+
+def copies_of(db: Database, document_id: int) -> list[dict[str, Any]]:
+    """Return every page carrying the document now (url, source, first seen, published), the original first."""
+    rows = db.execute(
+        """select c.url, c.source, c.first_seen, p.published from copies c join pages p on p.id = c.page_id
+           where c.document_id = ? and c.current = 1 order by c.id""",
+        [document_id],
+    ).fetchall()
+    return [asdict(copy) for copy in original_first(Copy(*row) for row in rows)]
 
 
 def assign_meeting(
@@ -70,7 +100,7 @@ def announcements_of(db: Database, date: str | None, participants: list[str]) ->
 def meetings(
     db: Database, participant: str | None = None, since: str | None = None, until: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Yield one record per meeting with its documents (and one copy URL each), by date."""
+    """Yield one record per meeting with its documents, by date; each document's copies, the original first."""
     filters, args = [], []
     if since:
         filters.append("date >= ?")
@@ -83,17 +113,15 @@ def meetings(
         names = json.loads(row["participants"])
         if participant and participant not in names:
             continue
-        documents = list(
-            db.query(
-                """select d.id as document_id, d.title, d.language, d.meeting_kind as kind,
-                          (select url from copies c where c.document_id = d.id and c.current = 1 order by c.id limit 1)
-                              as url,
-                          (select source from copies c where c.document_id = d.id and c.current = 1
-                              order by c.id limit 1) as source
-                   from documents d where d.meeting_id = ? order by d.id""",
-                [row["id"]],
-            )
-        )
+        documents = []
+        for doc in db.query(
+            "select id as document_id, title, language, meeting_kind as kind from documents where meeting_id = ? "
+            "order by id",
+            [row["id"]],
+        ):
+            copies = copies_of(db, doc["document_id"])
+            first = copies[0] if copies else {"url": None, "source": None}
+            documents.append({**doc, "url": first["url"], "source": first["source"], "copies": copies})
         yield {
             "meeting_id": row["id"],
             "date": row["date"],
@@ -119,12 +147,7 @@ def meeting_with_texts(db: Database, meeting_id: int) -> dict[str, Any] | None:
         )
     )
     for doc in documents:
-        doc["copies"] = list(
-            db.query(
-                "select url, source, first_seen from copies where document_id = ? and current = 1 order by id",
-                [doc["document_id"]],
-            )
-        )
+        doc["copies"] = copies_of(db, doc["document_id"])
     _, date, kind, place, participants = row
     return {
         "meeting_id": meeting_id,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from storage import search_words
 from tests.conftest import CLIResult, subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.fixtureweb.fillers import FILLERS
@@ -265,6 +266,7 @@ def test_reextract_refreshes_texts_without_fetching(web: tuple[Web, dict[str, An
     w, _ = web
     db_path = w.tmp / "archive.db"
     with sqlite3.connect(db_path) as db:  # as if an older extractor had kept a worse text of one page
+        search_words.register(db)  # the word index's triggers call it
         page_id, good = db.execute("select id, content_hash from pages where source = 'embassy' limit 1").fetchone()
         db.execute("insert into documents (content_hash, text, first_seen) values ('stale', 'old text', 'x')")
         stale = db.execute("select id from documents where content_hash = 'stale'").fetchone()[0]

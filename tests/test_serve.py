@@ -78,10 +78,9 @@ class Server:
         self.proc.communicate(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_archive(folder: Path) -> Path:
     """A demo archive (crawled twice, with an edit), plus a document holding markup in its title and text."""
-    db = tmp_path_factory.mktemp("serve") / "demo.db"
+    db = folder / "demo.db"
     done = subprocess.run(
         [sys.executable, "-m", "crawler", "demo", "--db", str(db)],
         env=subprocess_env(),
@@ -111,6 +110,12 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store.record(PageRecord(url=OTHER_SIDE_URL, source="kremlin", host="127.0.0.9", status=200, article=other_side))
     store.close()
     return db
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo archive, crawled once for this module."""
+    return demo_archive(tmp_path_factory.mktemp("serve"))
 
 
 @pytest.fixture(scope="module")
