@@ -8,14 +8,17 @@ acknowledges it; a worker whose heartbeat stops has its in-flight requests put b
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
+from redis import exceptions as redis_errors
 from scrapy import Request
 from scrapy_redis.queue import PriorityQueue
 
 from crawler.cluster import codec, keys
 
+logger = logging.getLogger(__name__)
 INFLIGHT_META = "readouts_inflight"  # request.meta key: the token of the request in its worker's in-flight set
 
 
@@ -43,10 +46,12 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
                     pipe.zrem(self.key, data)
                     pipe.hset(inflight_key(worker), token, codec.dumps({"score": score, "data": data}))
                     pipe.execute()
-                except Exception as exc:
-                    if type(exc).__name__ == "WatchError":  # another worker took it first: try the next one
-                        continue
-                    raise
+                except redis_errors.WatchError:  # another worker took it first: try the next one
+                    continue
+                except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                    # Redis away: redis-py does not retry a command under WATCH; the engine asks again soon
+                    logger.warning("cannot take a request from Redis now: %s", exc)
+                    return None
             request = self._decode_request(data)
             request.meta[INFLIGHT_META] = token
             return request
