@@ -25,7 +25,7 @@ from twisted.python.failure import Failure
 from crawler.cluster import keys
 from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
 from crawler.config import Source
-from spiders.source_spider import SourceSpider, canonical_url, on_hosts
+from spiders.source_spider import SourceSpider, canonical_url, on_allowed_hosts
 
 logger = logging.getLogger(__name__)
 SEEDS_PER_IDLE = 8  # source crawls a worker starts at once when it runs out of work
@@ -194,7 +194,7 @@ class ClusterSpider(Spider):
 
     def _allowed(self, url: str) -> bool:
         """Return True when the URL is on the allowed hosts of some source (AllowedHostsMiddleware asks)."""
-        return any(on_hosts(url, source.allowed_domains) for source in self.sources.values())
+        return any(on_allowed_hosts(url, source.allowed_domains) for source in self.sources.values())
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """Parse a listing page with its source's spider."""

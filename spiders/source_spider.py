@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Container, Iterator
+from collections.abc import AsyncIterator, Container, Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -56,6 +56,12 @@ MAX_SEGMENT_REPEATS = 3
 ARTICLE_PRIORITY = 10  # articles of a listing page are fetched before the next listing page (traps starve less)
 
 
+def on_allowed_hosts(url: str, domains: Iterable[str]) -> bool:
+    """Return True when the URL's host is one of `domains` or a subdomain of one (not merely ending like one)."""
+    host = urlsplit(url).hostname or ""
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
 def looks_like_trap(url: str) -> bool:
     """Return True for a URL whose path only a crawler trap makes: very deep, or one segment repeated (/a/a/a/)."""
     segments = [s for s in urlsplit(url).path.split("/") if s]
@@ -70,12 +76,6 @@ def canonical_url(url: str) -> str:
     path = _PATH_SESSION.sub("", parts.path)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     return canonicalize_url(urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), "")), keep_fragments=False)
-
-
-def on_hosts(url: str, domains: tuple[str, ...] | list[str]) -> bool:
-    """Return True when the URL's host is one of the domains or a subdomain of one."""
-    host = urlsplit(url).hostname or ""
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def _is_tracking(name: str) -> bool:
@@ -131,7 +131,7 @@ class SourceSpider(Spider):
 
     def _allowed(self, url: str) -> bool:
         """Return True when the URL is on one of the source's allowed hosts (or their subdomains)."""
-        return on_hosts(url, self.source.allowed_domains)
+        return on_allowed_hosts(url, self.source.allowed_domains)
 
     def _article_request(self, url: str) -> Request | None:
         """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""

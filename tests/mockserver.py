@@ -28,6 +28,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: SiteServer  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Send the status line, remembering which status each request got."""
+        self.server.answers.append((self.path, code))
+        super().send_response(code, message)
+
     def do_GET(self) -> None:
         self.server.hits.append(self.path)
         self.server.times.append((self.path, time.monotonic()))
@@ -61,6 +66,7 @@ class SiteServer(ThreadingHTTPServer):
         self.hits: list[str] = []
         self.times: list[tuple[str, float]] = []  # (path, when it was asked), for politeness checks
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, request headers, lower-cased names)
+        self.answers: list[tuple[str, int]] = []  # (path, status sent)
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
