@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections import defaultdict
+from collections.abc import Container
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from scrapy.crawler import Crawler
 
 from crawler import boilerplate
+from crawler.config import Source
 from crawler.extract import Extracted, Failure
 from crawler.extractor_pool import ExtractorPool
 from crawler.soft404 import looks_missing
@@ -101,14 +103,11 @@ class CrawlContext:
 class ArchivePipeline:
     """Turn each fetched article page into an archive row."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        """Take the shared archive, extractor pool and tally from the crawler's settings."""
-        self.crawler = crawler
-        context: CrawlContext = crawler.settings["READOUTS_CONTEXT"]
+    def __init__(self, context: CrawlContext, source: Source | None, known: Container[str] = frozenset()) -> None:
+        """Take the shared archive, extractor pool and tally, the source's settings and its archived URLs."""
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
         self.warc_writer = context.warc_writer
-        self.known: frozenset[str] = getattr(crawler.spidercls, "known_urls", frozenset())
-        source = getattr(crawler.spidercls, "source", None)
+        self.known = known
         self.language: str | None = getattr(source, "language", None)
         self.extract_timeout: float | None = getattr(source, "extract_timeout_seconds", None)
         self.recheck_every: float = getattr(source, "recheck_every_seconds", DEFAULT_RECHECK_EVERY)
@@ -117,8 +116,10 @@ class ArchivePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        """Build the pipeline for a crawler."""
-        return cls(crawler)
+        """Build the pipeline for a crawler: the context from its settings, the source from its spider class."""
+        spidercls = crawler.spidercls
+        known: Container[str] = getattr(spidercls, "known_urls", frozenset())
+        return cls(crawler.settings["READOUTS_CONTEXT"], getattr(spidercls, "source", None), known)
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer)."""

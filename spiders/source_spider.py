@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Container, Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -89,7 +89,7 @@ class SourceSpider(Spider):
 
     name = "source"
     source: ClassVar[Source]
-    known_urls: ClassVar[frozenset[str]] = frozenset()
+    known_urls: ClassVar[Container[str]] = frozenset()
     # known pages due for a re-check: (url, etag, last_modified)
     due: ClassVar[tuple[tuple[str, str | None, str | None], ...]] = ()
     # walk every listing page even when one holds only known articles
@@ -109,7 +109,7 @@ class SourceSpider(Spider):
     def for_source(
         cls,
         source: Source,
-        known_urls: frozenset[str],
+        known_urls: Container[str],
         settings: dict[str, Any],
         due: tuple[tuple[str, str | None, str | None], ...] = (),
         full: bool = False,
