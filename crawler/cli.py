@@ -459,5 +459,7 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
+from crawler.cli_history import register as register_history  # noqa: E402
 
 register(main)
+register_history(main)

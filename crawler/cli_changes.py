@@ -81,7 +81,9 @@ def register(main: click.Group) -> None:
             if as_json:
                 _emit(rev)
                 continue
-            show(f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}  {rev['title']}")
+            origin = "live" if rev["origin"] == "live" else f"{rev['origin']} {rev['origin_url'] or ''}".strip()
+            show(f"revision {rev['revision']}  {rev['captured_at']}  {rev['content_hash'][:16]}  {rev['title']}")
+            show(f"    from {origin}")
             show("    " + rev["text"].replace("\n", "\n    "))
 
     @main.command()

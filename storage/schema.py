@@ -257,3 +257,15 @@ def m0013_capture_payload_digest(db: Database) -> None:
     """
     db.table("captures").add_column("payload_digest", str)
     db.table("captures").create_index(["payload_digest"])
+
+
+@migrations(name="0016_provenance")
+def m0016_provenance(db: Database) -> None:
+    """Where each revision came from (live, or a WARC file or web archive and the record or memento URL) and when
+    it was captured; events found in retrospect (never notified); the records already imported, to skip them."""
+    db.table("revisions").add_column("origin", str, not_null_default="live")
+    db.table("revisions").add_column("origin_url", str)
+    db.table("revisions").add_column("captured_at", str)
+    db.execute("update revisions set captured_at = fetched_at")
+    db.table("events").add_column("retrospective", int, not_null_default=0)
+    db.table("imported").create({"record": str, "url": str, "at": str}, pk="record")
