@@ -62,3 +62,7 @@ def register(main: click.Group) -> None:
                 f"{tally.failed} failed, {tally.unresolved} revisits without their original",
                 err=True,
             )
+        for problem in tally.unreadable:
+            click.echo(f"error: cannot read {problem}", err=True)
+        if tally.unreadable:
+            sys.exit(1)

@@ -59,7 +59,8 @@ class ImportTally:
     changed: int = 0  # a different text from a capture: a revision (in retrospect when older than a later one)
     unchanged: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # pages without text (the first 50)
+    unreadable: list[str] = field(default_factory=list)  # files that are not WARC files, or end mid-record
 
 
 def warc_date(value: str) -> str:
@@ -129,6 +130,8 @@ def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str
         with open(path, "rb") as stream:
             records = ArchiveIterator(stream)
             for rec in records:
+                if not rec.format.startswith("warc"):  # warcio reads any text as ARC: ARC files are not read
+                    raise ArchiveLoadFailed("not a WARC file")
                 if rec.rec_type not in ("response", "revisit") or rec.http_headers is None:
                     continue
                 if rec.http_headers.protocol.startswith(("GET", "POST")):
@@ -152,7 +155,7 @@ def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str
                     rec.http_headers.get_header("Content-Type"),
                 )
     except (OSError, ArchiveLoadFailed) as exc:
-        tally.errors.append(f"{path}: {exc}")
+        tally.unreadable.append(f"{path}: {exc}")
 
 
 @dataclass(frozen=True)
