@@ -28,6 +28,8 @@ from storage.recheck import DEFAULT_RECHECK_EVERY
 from storage.warc import Original, WarcStore, payload_digest
 
 ORIGIN = "warc-file"
+# WARC headers `readouts backfill` writes on the records it fetched: the web archive, and the memento read from it
+ORIGIN_HEADER, MEMENTO_HEADER = "Readouts-Origin", "Readouts-Memento"
 BATCH = 1000  # records extracted together; the template of a site is learned from each batch before it is stored
 _HTML = ("text/html", "application/xhtml+xml")
 
@@ -41,7 +43,8 @@ class Entry:
     captured_at: str  # ISO 8601 UTC, second precision
     path: str  # the WARC file holding the payload (the original's, for a revisit)
     offset: int
-    record: str  # provenance: the file and WARC-Record-ID of the record read (the revisit itself, for a revisit)
+    record: str  # provenance: the file and WARC-Record-ID of the record read (the revisit itself), or the memento
+    origin: str = ORIGIN  # a WARC file, or the web archive a memento came from
 
 
 @dataclass
@@ -93,11 +96,11 @@ def index(
 ) -> list[Entry]:
     """Read the WARC files' records and return the article responses to import, oldest capture first."""
     originals: dict[str, tuple[str, int]] = {}  # payload digest -> (file, offset) of a 200 response holding it
-    revisits: list[tuple[str, str, str, str, str]] = []  # (url, source, date, digest, record)
+    revisits: list[tuple[str, str, str, str, str, str]] = []  # (url, source, date, digest, record, origin)
     entries: list[Entry] = []
     for path in paths:
         tally.files += 1
-        for kind, url, date, digest, record, offset, status, ctype in _records(path, tally):
+        for kind, url, date, digest, record, offset, status, ctype, origin in _records(path, tally):
             tally.records += 1
             if status != 200:
                 continue
@@ -107,25 +110,26 @@ def index(
             if source is None:
                 continue
             tally.matched += 1
-            key = f"{path}#{record}"
+            key = record if origin != ORIGIN else f"{path}#{record}"
             if key in done:
                 tally.already += 1
             elif kind == "response":
-                entries.append(Entry(url, source, date, path, offset, key))
+                entries.append(Entry(url, source, date, path, offset, key, origin))
             else:
-                revisits.append((url, source, date, digest, key))
-    for url, source, date, digest, key in revisits:
+                revisits.append((url, source, date, digest, key, origin))
+    for url, source, date, digest, key, origin in revisits:
         found = originals.get(digest)
         if found is None:
             tally.unresolved += 1
         else:
-            entries.append(Entry(url, source, date, found[0], found[1], key))
+            entries.append(Entry(url, source, date, found[0], found[1], key, origin))
     entries.sort(key=lambda e: (e.captured_at, e.url))
     return entries
 
 
-def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str, str, int, int, str | None]]:
-    """Yield (kind, url, date, payload digest, record id, offset, status, content type) of each HTTP answer."""
+def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str, str, int, int, str | None, str]]:
+    """Yield (kind, url, date, payload digest, record id or memento, offset, status, content type, origin) of each
+    HTTP answer."""
     try:
         with open(path, "rb") as stream:
             records = ArchiveIterator(stream)
@@ -149,10 +153,11 @@ def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str
                     url,
                     warc_date(head.get_header("WARC-Date") or ""),
                     head.get_header("WARC-Payload-Digest") or "",
-                    head.get_header("WARC-Record-ID") or "",
+                    head.get_header(MEMENTO_HEADER) or head.get_header("WARC-Record-ID") or "",
                     records.get_record_offset(),
                     status,
                     rec.http_headers.get_header("Content-Type"),
+                    head.get_header(ORIGIN_HEADER) or ORIGIN,
                 )
     except (OSError, ArchiveLoadFailed) as exc:
         tally.unreadable.append(f"{path}: {exc}")
@@ -280,7 +285,7 @@ class Importer:
                 content_type=content_type,
                 fetched_at=entry.captured_at,
                 capture=ref,
-                origin=ORIGIN,
+                origin=entry.origin,
                 origin_url=entry.record,
                 recheck_every=source.recheck_every_seconds if source else DEFAULT_RECHECK_EVERY,
             )
