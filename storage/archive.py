@@ -192,7 +192,8 @@ class Archive:
         """Store one page inside an open transaction and return the outcome."""
         now = page.fetched_at
         row = db.execute(
-            "select id, content_hash, state, changed_at, revision, document_id from pages where url = ?", [page.url]
+            "select id, content_hash, state, changed_at, revision, document_id, status from pages where url = ?",
+            [page.url],
         ).fetchone()
         fields: dict[str, Any] = {
             "source": page.source,
@@ -226,9 +227,13 @@ class Archive:
             sitename=art.sitename,
             language=art.language,
             error=None,
-            state="live",
+            state=LIVE,
             moved_to=None,
         )
+        if page.origin != LIVE and row is not None and row[6] in (404, 410):
+            # a readout the live site no longer has, recovered from a capture: it stays marked gone
+            fields.update(state=GONE, status=row[6])
+            del fields["last_checked"]
         had_text = row is not None and row[1] is not None
         changed = had_text and row[1] != art.content_hash
         base = now if not had_text or changed else (row[3] or now)
