@@ -30,7 +30,8 @@ from storage.warc import Original, WarcStore, payload_digest
 ORIGIN = "warc-file"
 # WARC headers `readouts backfill` writes on the records it fetched: the web archive, and the memento read from it
 ORIGIN_HEADER, MEMENTO_HEADER = "Readouts-Origin", "Readouts-Memento"
-BATCH = 1000  # records extracted together; the template of a site is learned from each batch before it is stored
+BATCH = 200  # records extracted together (the store of one overlaps the next one's extraction); a site's template
+# is learned from each batch before it is stored
 _HTML = ("text/html", "application/xhtml+xml")
 
 

@@ -150,6 +150,7 @@ def test_the_history_page_shows_both_versions_of_the_edited_sentence(server: Ser
     removed = [line for line in page.splitlines() if 'class="removed"' in line]
     added = [line for line in page.splitlines() if 'class="added"' in line]
     assert any(EDIT[0] in line for line in removed) and any(EDIT[1] in line for line in added)
+    assert page.count('<td class="origin">live</td>') == 2  # where each revision came from
 
 
 def test_arbitrary_sql_is_refused_unless_allowed(server: Server, archive: Path) -> None:
