@@ -203,7 +203,11 @@ def sync_jobs(scheduler: BackgroundScheduler, sources: dict[str, Source]) -> Non
 
 
 def list_schedule(db: str, sources: dict[str, Source]) -> list[dict[str, Any]]:
-    """Return each source's schedule and next run time (from the job store when the daemon has run)."""
+    """Return each source's schedule and next run time (from the job store when the daemon has run).
+
+    A job the store does not hold yet runs when the daemon starts; `following_run` is its trigger's next time after
+    now, so a schedule can be read before the daemon ever ran.
+    """
     next_runs: dict[str, str] = {}
     if os.path.exists(job_store_path(db)):
         scheduler = build_scheduler(db)
@@ -211,19 +215,30 @@ def list_schedule(db: str, sources: dict[str, Source]) -> list[dict[str, Any]]:
         try:
             for job in scheduler.get_jobs():
                 if job.next_run_time:
-                    next_runs[job.id] = job.next_run_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    next_runs[job.id] = _iso(job.next_run_time)
         finally:
             scheduler.shutdown(wait=False)
-    return [
-        {
-            "source": s.name,
-            "every": s.every,
-            "cron": s.cron,
-            "timeout": s.timeout,
-            "next_run": next_runs.get(JOB_PREFIX + s.name),
-        }
-        for s in sources.values()
-    ]
+    now = datetime.now(UTC)
+    rows = []
+    for s in sources.values():
+        trigger = trigger_for(s)
+        following = trigger.get_next_fire_time(None, now) if trigger is not None else None
+        rows.append(
+            {
+                "source": s.name,
+                "every": s.every,
+                "cron": s.cron,
+                "timeout": s.timeout,
+                "next_run": next_runs.get(JOB_PREFIX + s.name),
+                "following_run": _iso(following) if following else None,
+            }
+        )
+    return rows
+
+
+def _iso(when: datetime) -> str:
+    """Return a time as YYYY-MM-DDTHH:MM:SSZ."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def setup_logging(db: str) -> None:

@@ -35,10 +35,10 @@ def page_counts(truth: str, predicted: str) -> tuple[float, float, float]:
     return (tp / total, fp / total, fn / total) if total else (1.0, 0.0, 0.0)
 
 
-def predict(args: tuple[str, bool]) -> tuple[str, str]:
-    """Extract one benchmark page (by key) with readouts, or with plain trafilatura."""
-    key, plain = args
-    body = gzip.decompress((DATA / "html" / f"{key}.html.gz").read_bytes())
+def predict(args: tuple[Path, str, bool]) -> tuple[str, str]:
+    """Extract one benchmark page (by dataset folder and key) with readouts, or with plain trafilatura."""
+    data, key, plain = args
+    body = gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes())
     if plain:
         import trafilatura
 
@@ -49,13 +49,27 @@ def predict(args: tuple[str, bool]) -> tuple[str, str]:
     return key, result.text if isinstance(result, Extracted) else ""
 
 
-def measure(plain: bool = False, jobs: int = 2) -> dict[str, float]:
-    """Run the benchmark and return precision, recall, F1, accuracy and pages per second."""
-    truth = {k: v["articleBody"] for k, v in json.loads((DATA / "ground-truth.json").read_text()).items()}
+def measure(plain: bool = False, jobs: int = 2, data: Path = DATA) -> dict[str, float]:
+    """Run a benchmark in the Zyte layout (Zyte's by default) and return precision, recall, F1, accuracy, pages/s."""
+    truth = load_truth(data)
     started = time.perf_counter()
+    predicted = predictions(plain, jobs, data, sorted(truth))
+    return score(truth, predicted, time.perf_counter() - started)
+
+
+def load_truth(data: Path) -> dict[str, str]:
+    """Return a benchmark's ground-truth article body of each page, by key."""
+    return {k: v["articleBody"] for k, v in json.loads((data / "ground-truth.json").read_text()).items()}
+
+
+def predictions(plain: bool, jobs: int, data: Path, keys: list[str]) -> dict[str, str]:
+    """Extract the text of the benchmark's pages on `jobs` processes, by key."""
     with ProcessPoolExecutor(jobs) as pool:
-        predicted = dict(pool.map(predict, [(key, plain) for key in sorted(truth)], chunksize=8))
-    elapsed = time.perf_counter() - started
+        return dict(pool.map(predict, [(data, key, plain) for key in keys], chunksize=8))
+
+
+def score(truth: dict[str, str], predicted: dict[str, str], elapsed: float) -> dict[str, float]:
+    """Return the benchmark's metric over all pages: precision, recall and F1 of averaged shingle counts."""
     counts = [page_counts(truth[k], predicted[k]) for k in truth]
     tp, fp, fn = (sum(c[i] for c in counts) / len(counts) for i in range(3))
     precision, recall = tp / (tp + fp), tp / (tp + fn)

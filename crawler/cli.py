@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
+import shutil
+import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,13 +16,24 @@ from typing import Any
 import click
 
 from crawler import export_files
+from crawler.cli_errors import (
+    QUIET,
+    InputError,
+    archive_problem,
+    database_error_message,
+    os_error_message,
+    say,
+    stdout_to,
+    writable_output,
+)
 from crawler.cli_types import DAY
 from crawler.config import default_sources_path, load_sources, select
 from crawler.errors import ConfigError
-from crawler.terminal import show
+from crawler.terminal import printable, show
 from storage import query
 from storage.archive import Archive
 from storage.errors import SearchError
+from storage.warc import store_for
 
 DEFAULT_DB = "readouts.db"
 
@@ -32,11 +46,37 @@ class Context:
         self.db, self.sources = db, sources
 
     def reader(self) -> Archive:
-        """Open the archive read-only, or exit with a clear message when it does not exist."""
+        """Open the archive read-only, or exit with a clear message when it is missing or not an archive."""
+        problem = archive_problem(Path(self.db), write=False)
+        if problem:  # a missing archive is not bad input (nothing crawled yet): exit 1, as before
+            raise (InputError if os.path.lexists(self.db) else click.ClickException)(problem)
+        archive = Archive(self.db, readonly=True)
+        if not archive.db["pages"].exists():
+            archive.close()
+            raise InputError(f"{self.db} is an SQLite file but not a readouts archive: check --db")
+        return archive
+
+    def writable(self) -> None:
+        """Exit with a clear message, before anything is created, when the archive cannot be written."""
+        problem = archive_problem(Path(self.db), write=True)
+        if problem:
+            raise InputError(problem)
+
+
+class ReadoutsGroup(click.Group):
+    """The command group: an archive or output-file error becomes one line naming the file, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn SQLite and file-system errors into messages."""
         try:
-            return Archive(self.db, readonly=True)
-        except FileNotFoundError as exc:
-            raise click.ClickException(str(exc)) from None
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            db = ctx.obj.db if isinstance(ctx.obj, Context) else DEFAULT_DB
+            raise click.ClickException(database_error_message(exc, db)) from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click ends quietly on a closed pipe
+            raise click.ClickException(os_error_message(exc, "the standard output")) from None
 
 
 def _fail_config(exc: ConfigError) -> None:
@@ -50,7 +90,7 @@ def _emit_json(record: Any) -> None:
     click.echo(json.dumps(record, ensure_ascii=False))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ReadoutsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     metavar="PATH",
@@ -74,6 +114,12 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
     Crawl the configured sources into one SQLite archive, then search, browse and export it.
     """
     ctx.obj = Context(db, sources_path)
+    from crawler.people_file import use_user_people
+
+    try:
+        use_user_people(sources_path)
+    except ConfigError as exc:
+        _fail_config(exc)
 
 
 @main.command()
@@ -83,7 +129,8 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
 @click.option("--full", is_flag=True, help="Walk every listing page (no stop at the first page of known articles).")
 @click.option("--wait", is_flag=True, help="When another process crawls one of these sources, wait for it to end.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's counts.")
-@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level).")
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level) here, not in <archive>.crawl.log.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary unless the run failed.")
 @click.pass_obj
 def crawl(
     obj: Context,
@@ -94,12 +141,14 @@ def crawl(
     wait: bool,
     as_json: bool,
     verbose: bool,
+    quiet: bool,
 ) -> None:
     """Crawl the named sources once (all sources when none are named).
 
     Known pages that are due (1 h, 6 h, 1 d, 3 d, 7 d, 14 d after they appeared or changed, then every
     `recheck_every`) are re-checked with conditional requests; listing pages stop at the first page that lists only
-    known articles. Prints progress on a terminal and a summary at the end; with --json, one object:
+    known articles. Prints progress on a terminal and a summary at the end, errors grouped by cause; Scrapy's own
+    log goes to <archive>.crawl.log (to the terminal with -v). With --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
     "unchanged", "changed", "gone", "moved", "recleaned", ...}.
     """
@@ -110,10 +159,13 @@ def crawl(
         sources = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
+    obj.writable()
+    from crawler.crawl_summary import summary_lines
     from crawler.locks import Busy
 
+    log_file = None if verbose else f"{obj.db}.crawl.log"
     try:
-        with Progress(enabled=sys.stderr.isatty() and not verbose) as progress:
+        with Progress(enabled=sys.stderr.isatty() and not verbose and not quiet) as progress:
             result = run_crawl(
                 sources,
                 obj.db,
@@ -123,32 +175,15 @@ def crawl(
                 recheck_all=recheck,
                 full=full,
                 wait=wait,
+                log_file=log_file,
             )
     except Busy as exc:
         raise click.ClickException(f"{exc}: it is being crawled now; use --wait to crawl after it") from None
     if as_json:
         _emit_json(result.as_json())
-    else:
-        t = result.tally
-        click.echo(
-            f"run {result.run_id} {result.status}: {t.pages_fetched} article pages fetched, {t.new_pages} new pages, "
-            f"{t.new_documents} new documents, {t.duplicates} duplicates, {t.failed} failed, {t.errors} errors",
-            err=True,
-        )
-        if t.rechecked:
-            click.echo(
-                f"  re-checked {t.rechecked}: {t.unchanged} unchanged, {t.changed} changed, {t.gone} gone, "
-                f"{t.moved} moved",
-                err=True,
-            )
-        if t.recleaned:
-            click.echo(f"  {t.recleaned} archived pages cleaned again of a template learned since", err=True)
-        if t.notify_pending:
-            click.echo(f"  {t.notify_pending} events could not be notified; `readouts notify` retries", err=True)
-        for name, reason in t.stopped.items():
-            click.echo(f"  stopped {name}: {reason}", err=True)
-        for sample in t.error_samples[:10]:
-            click.echo(f"  error: {sample['url']}: {sample['error']}", err=True)
+    elif not quiet or result.status != "ok":
+        for line in summary_lines(result, len(sources), log_file):
+            click.echo(line, err=True)
     sys.exit(0 if result.status == "ok" else 1)
 
 
@@ -156,21 +191,49 @@ def crawl(
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @click.option("--check", is_flag=True, help="Only validate the file (patterns, names, starts); touch no archive.")
+@click.option(
+    "--try", "dry_run", is_flag=True, help="Dry run of the one source named: what it would follow and archive."
+)
+@click.option("--max-pages", type=click.IntRange(min=1), default=10, show_default=True, help="Requests of --try.")
+@click.option("--new", nargs=2, metavar="NAME URL", help="Propose a source entry from the listing page at URL.")
+@click.option("-v", "--verbose", is_flag=True, help="With --try or --new: show Scrapy's log.")
 @click.pass_obj
-def sources(obj: Context, names: tuple[str, ...], as_json: bool, check: bool) -> None:
+def sources(
+    obj: Context,
+    names: tuple[str, ...],
+    as_json: bool,
+    check: bool,
+    dry_run: bool,
+    max_pages: int,
+    new: tuple[str, str] | None,
+    verbose: bool,
+) -> None:
     """Check the sources file and show how each source is doing (exit 2 when the file is invalid).
 
     Per source: schedule, last run, last success, consecutive failures, pages and new documents in the last run and
     the last 7 days, and alerts: no new article for `stale_after` (default 14d), or more than 20% of the last run's
     pages failing extraction (a sign that the site's template changed).
+
+    `--try NAME` fetches a few pages of one source as a crawl would and prints the links it would follow and archive
+    and one article's title, date and first lines, writing nothing. `--new NAME URL` proposes an entry from a listing
+    page: the shape most of its links share, its pagination, the feeds and sitemaps it links to.
     """
+    from crawler import cli_preview
     from storage.clock import utcnow
     from storage.health import source_health
 
+    if new:
+        cli_preview.new_source(new[0], new[1], verbose)
+        return
     try:
         selected = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
+    if dry_run:
+        if len(names) != 1:
+            raise click.UsageError("--try takes the name of one source")
+        cli_preview.try_source(selected[0], max_pages, verbose)
+        return
     if check:
         scheduled = sum(1 for s in selected if s.every or s.cron)
         click.echo(f"ok: {obj.sources}: {len(selected)} sources, {scheduled} scheduled")
@@ -211,7 +274,11 @@ def sources(obj: Context, names: tuple[str, ...], as_json: bool, check: bool) ->
     help="With --format txt: the folder to write one text file per document into.",
 )
 @click.pass_obj
-def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) -> None:
+@click.option("--output", metavar="FILE", help="Write to this file (made whole at the end), not stdout.")
+@QUIET
+def export(
+    obj: Context, fmt: str, source: str | None, output_dir: Path | None, output: str | None, quiet: bool
+) -> None:
     """Export one record per archived article page to stdout, or one text file per document to a folder.
 
     Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
@@ -220,11 +287,21 @@ def export(obj: Context, fmt: str, source: str | None, output_dir: Path | None) 
     """
     if (fmt == "txt") != (output_dir is not None):
         raise click.UsageError("--format txt and --output-dir go together")
+    writable_output(output_dir, folder=True)
+    writable_output(output)
     archive = obj.reader()
+    if source and source not in (known := query.source_names(archive.db)):
+        raise InputError(f"no source {source!r} in {obj.db} (it has {', '.join(known) or 'none yet'})")
+    with stdout_to(output):
+        _export(archive, fmt, source, output_dir, quiet)
+
+
+def _export(archive: Archive, fmt: str, source: str | None, output_dir: Path | None, quiet: bool) -> None:
+    """Write the export to stdout, or the text files to output_dir."""
     rows: Iterable[dict[str, Any]] = query.export_pages(archive.db, source)
     if output_dir is not None:
         written = export_files.write_documents(rows, output_dir)
-        click.echo(f"wrote {len(written)} documents to {output_dir}", err=True)
+        say(f"wrote {len(written)} documents to {output_dir}", quiet)
     elif fmt == "jsonl":
         for row in rows:
             _emit_json(row)
@@ -248,6 +325,8 @@ def documents(obj: Context, source: str | None, as_json: bool) -> None:
         show(f"#{doc['document_id']}  {doc['published'] or '----------'}  {doc['title'] or '(no title)'}")
         for copy in doc["copies"]:
             show(f"      {copy['source']}: {copy['url']}")
+        for copy in doc["superseded"]:
+            show(f"      superseded (the page's text was edited since): {copy['source']}: {copy['url']}")
 
 
 @main.command()
@@ -271,21 +350,24 @@ def search(
 ) -> None:
     """Full-text search of titles and texts (Chinese and Russian too), best match first.
 
-    Every word must match; "quoted words" match as a phrase.
+    Every word must match; "quoted words" match as a phrase. A query starting with "-" goes after `--`:
+    `readouts search -- -word`.
     """
     archive = obj.reader()
     try:
         rows = query.search(archive.db, query_text, source=source, since=since, until=until, limit=limit, raw=raw)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from None
-    for row in rows:
+    if not rows and not as_json:
+        click.echo(f"no matches for {query_text!r}", err=True)
+    for rank, row in enumerate(rows, 1):
         if as_json:
             _emit_json(row)
             continue
-        show(f"#{row['document_id']}  {row['published'] or '----------'}  {row['title'] or '(no title)'}")
-        show("      " + " ".join((row["snippet"] or "").split()))
+        show(f"{rank:>2}. {row['published'] or '----------'}  {row['title'] or '(no title)'}")
+        show(f"    document id {row['document_id']}: " + " ".join((row["snippet"] or "").split()))
         for copy in row["copies"]:
-            show(f"      {copy['source']}: {copy['url']}")
+            show(f"    {copy['source']}: {copy['url']}")
 
 
 @main.command()
@@ -299,15 +381,21 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
         if as_json:
             _emit_json(run)
             continue
+        rechecks = (
+            f" (re-checked {run['rechecked']}: {run['changed']} changed, {run['gone']} gone, {run['moved']} moved)"
+            if run.get("rechecked")
+            else ""
+        )
         show(
             f"{run['run_id']:>5}  {run['started']}  {run['status']:<8} {run['trigger']:<9} "
             f"{','.join(run['sources'])}: {run['pages_fetched']} fetched, {run['new_documents']} new documents, "
-            f"{run['failed']} failed, {run['errors']} errors"
+            f"{run['failed']} failed, {run['errors']} errors{rechecks}"
         )
 
 
 @main.command()
 @click.option("--list", "as_list", is_flag=True, help="Print each source's schedule and next run time, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object per source.")
 @click.option(
     "--grace",
     type=click.FloatRange(min=0),
@@ -316,16 +404,35 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
     help="Seconds a running crawl may take to finish after SIGTERM.",
 )
 @click.pass_obj
-def schedule(obj: Context, as_list: bool, grace: float) -> None:
+def schedule(obj: Context, as_list: bool, as_json: bool, grace: float) -> None:
     """Run the scheduling daemon: each source with `every` or `cron` is crawled on its schedule until SIGTERM.
 
     One daemon per archive; each crawl runs in its own process with the source's `timeout`. Next run times are kept
     in <archive>.jobs.sqlite, so a restart continues the schedule (a missed run happens once when back).
+    With --list, a table of each source's schedule and next run (--json: {"source", "every", "cron", "timeout",
+    "next_run", "following_run"}); a source the daemon has not run yet runs when it starts.
     """
     import scheduler
 
-    args = ["--db", obj.db, "--sources", obj.sources, "--grace", str(grace)]
-    sys.exit(scheduler.main([*args, "--list"] if as_list else args))
+    if not as_list:
+        sys.exit(scheduler.main(["--db", obj.db, "--sources", obj.sources, "--grace", str(grace)]))
+    try:
+        rows = scheduler.list_schedule(obj.db, load_sources(obj.sources))
+    except ConfigError as exc:
+        _fail_config(exc)
+    for row in rows:
+        if as_json:
+            _emit_json(row)
+            continue
+        plan = f"every {row['every']}" if row["every"] else f"cron {row['cron']}" if row["cron"] else "manual"
+        if not (row["every"] or row["cron"]):
+            when = "-"
+        elif row["next_run"]:
+            when = row["next_run"]
+        else:
+            then = f"every {row['every']}" if row["every"] else row["following_run"]
+            when = f"when the daemon starts, then {then}"
+        show(f"{row['source']:<28} {plan:<18} next: {when}")
 
 
 @main.command()
@@ -354,8 +461,9 @@ def serve(obj: Context, host: str, port: int, allow_sql: bool, db_path: str | No
 
 @main.command()
 @click.option("--db", "db_path", metavar="PATH", help="The demo archive  [default: ./readouts-demo.db]")
+@QUIET
 @click.pass_context
-def demo(ctx: click.Context, db_path: str | None) -> None:
+def demo(ctx: click.Context, db_path: str | None, quiet: bool) -> None:
     """Try the whole product offline: serve a small sample web, crawl it, edit a readout, re-crawl, report.
 
     The sample web (the seed readouts republished by a ministry, an embassy and a news portal) runs on loopback;
@@ -367,7 +475,7 @@ def demo(ctx: click.Context, db_path: str | None) -> None:
     given = parent is not None and parent.get_parameter_source("db") != click.core.ParameterSource.DEFAULT
     path = Path(db_path or (ctx.obj.db if given else "readouts-demo.db"))
     try:
-        run_demo(path, click.echo)
+        run_demo(path, click.echo, quiet)
     except NotADemoArchive as exc:
         raise click.ClickException(str(exc)) from None
     except RuntimeError as exc:
@@ -379,22 +487,31 @@ def demo(ctx: click.Context, db_path: str | None) -> None:
 @click.option(
     "--no-captures", is_flag=True, help="Copy only the database, not its WARC captures (`capture` fails on the copy)."
 )
+@QUIET
 @click.pass_obj
-def backup(obj: Context, path: str, no_captures: bool) -> None:
+def backup(obj: Context, path: str, no_captures: bool, quiet: bool) -> None:
     """Copy the archive to PATH safely, even while a crawl writes: the database (SQLite's online backup API), then
     its WARC captures to PATH.warc/. Restore by using PATH (with PATH.warc/ beside it) as --db."""
     from storage.maintenance import backup as run_backup
 
     obj.reader().close()
+    if os.path.exists(path):
+        raise click.ClickException(f"{path} exists; choose a new file")  # exit 1, as before
+    writable_output(path)
     try:
         report = run_backup(obj.db, path, captures=not no_captures)
-    except (FileExistsError, OSError) as exc:
+    except FileExistsError as exc:
         raise click.ClickException(str(exc)) from None
+    except (OSError, sqlite3.DatabaseError) as exc:
+        Path(path).unlink(missing_ok=True)  # no half-written copy left behind
+        if not no_captures:  # PATH.warc/ did not exist before (run_backup refuses one that does)
+            shutil.rmtree(store_for(path).directory, ignore_errors=True)
+        raise click.ClickException(f"cannot copy the archive to {path}: {exc}") from None
     if report.captures is None:
-        click.echo(f"archive copied to {path}; captures NOT copied (--no-captures): `capture` fails on it", err=True)
+        say(f"archive copied to {path}; captures NOT copied (--no-captures): `capture` fails on it", quiet)
     else:
         size = f"{report.warc_bytes / 1e6:.1f} MB"
-        click.echo(f"archive copied to {path}; {report.warc_files} WARC files ({size}) to {report.captures}", err=True)
+        say(f"archive copied to {path}; {report.warc_files} WARC files ({size}) to {report.captures}", quiet)
 
 
 @main.command()
@@ -407,12 +524,13 @@ def check(obj: Context, as_json: bool) -> None:
     Safe while a crawl writes; FTS5's own integrity check needs a writable connection but changes nothing.
     """
     from storage.maintenance import check as run_check
-    from storage.warc import store_for
 
     obj.reader().close()
-    archive = Archive(obj.db)
+    # FTS5's own check needs a writable connection: an archive the user may not write is checked read-only
+    writable = archive_problem(Path(obj.db), write=True) is None
+    archive = Archive(obj.db, readonly=not writable)
     try:
-        results = run_check(archive.db, store_for(obj.db))
+        results = run_check(archive.db, store_for(obj.db), fts=writable)
     finally:
         archive.close()
     for result in results:
@@ -438,13 +556,15 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     "source", "language"}]}.
     """
     from crawler.meetings import canonical
+    from crawler.people_file import user_people_path
     from storage.meetings import meetings as list_meetings
 
     name = None
     if participant:
         name = canonical(participant)
         if name is None:
-            raise click.ClickException(f"unknown person {participant!r} (known: crawler/people.toml)")
+            where = user_people_path(obj.sources)
+            raise click.ClickException(f"unknown person {participant!r} (known: crawler/people.toml and {where})")
     archive = obj.reader()
     for meeting in list_meetings(archive.db, name, since, until):
         if as_json:
@@ -456,6 +576,28 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
         )
         for doc in meeting["documents"]:
             show(f"      {doc['source']}: {doc['title']}  {doc['url']}")
+    if not as_json and not participant:
+        _unnamed_readouts(archive, obj.sources)
+
+
+def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
+    """Say which readouts of meetings name no known person, and where to add people."""
+    from crawler.meetings import meeting_kind
+    from crawler.people_file import user_people_path
+    from storage.meetings import documents_without_meeting
+
+    unnamed = [(i, t) for i, t in documents_without_meeting(archive.db) if meeting_kind(t)]
+    if not unnamed:
+        return
+    click.echo(
+        f"{len(unnamed)} readouts of meetings name no known person, so they are in no meeting; add the people to "
+        f'{user_people_path(sources_path)} ("Full Name" = ["Full Name", "other spellings"]):',
+        err=True,
+    )
+    for doc_id, title in unnamed[:5]:
+        click.echo(f"  document id {doc_id}: {printable(title or '')}", err=True)
+    if len(unnamed) > 5:
+        click.echo(f"  … and {len(unnamed) - 5} more", err=True)
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)

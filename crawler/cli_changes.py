@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli_errors import QUIET, say
 from crawler.cli_types import MOMENT
 from crawler.config import load_sources, select
 from crawler.errors import ConfigError
 from crawler.terminal import printable, show
+from crawler.word_diff import line_runs, words_changed
 from storage import changes
 from storage.archive import EVENT_KINDS
 from storage.warc import store_for
@@ -26,8 +28,9 @@ def _emit(record: Any) -> None:
 
 
 def _colour_diff(diff: str) -> None:
-    """Print a unified diff, coloured when stdout is a terminal."""
-    for line in diff.splitlines():
+    """Print a unified diff, coloured when stdout is a terminal, the changed words of a changed paragraph marked."""
+    lines = diff.splitlines()
+    for line, runs in zip(lines, line_runs(lines), strict=True):
         colour = None
         if line.startswith(("+++", "---")):
             colour = "bright_white"
@@ -37,7 +40,8 @@ def _colour_diff(diff: str) -> None:
             colour = "red"
         elif line.startswith("@@"):
             colour = "cyan"
-        click.secho(printable(line), fg=colour)
+        styled = "".join(click.style(printable(text), fg=colour, reverse=changed) for text, changed in runs)
+        click.echo(styled)
 
 
 def register(main: click.Group) -> None:
@@ -69,22 +73,30 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @click.argument("url")
+    @click.option("--text", "full", is_flag=True, help="Print each revision's whole text, not one line per revision.")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per revision.")
     @click.pass_obj
-    def history(obj: Context, url: str, as_json: bool) -> None:
-        """Show the revisions of a page: times, hashes and texts."""
+    def history(obj: Context, url: str, full: bool, as_json: bool) -> None:
+        """Show the revisions of a page: one line each (when, hash, words added and removed), or the texts (--text)."""
         archive = obj.reader()
         revisions = changes.history(archive.db, url)
         if not revisions:
             raise click.ClickException(f"no revisions of {url} in the archive")
+        previous = ""
         for rev in revisions:
             if as_json:
                 _emit(rev)
                 continue
-            origin = "live" if rev["origin"] == "live" else f"{rev['origin']} {rev['origin_url'] or ''}".strip()
-            show(f"revision {rev['revision']}  {rev['captured_at']}  {rev['content_hash'][:16]}  {rev['title']}")
-            show(f"    from {origin}")
-            show("    " + rev["text"].replace("\n", "\n    "))
+            head = f"revision {rev['revision']}  {rev['captured_at']}  {rev['content_hash'][:16]}"
+            if rev["origin"] != "live":  # captured by a web archive or another crawler: say which, and where
+                head += f"  from {rev['origin']} {rev['origin_url'] or ''}".rstrip()
+            if full:
+                show(f"{head}  {rev['title']}")
+                show("    " + rev["text"].replace("\n", "\n    "))
+            else:
+                added, removed = words_changed(previous, rev["text"])
+                show(f"{head}  +{added} -{removed} words  {rev['title']}")
+            previous = rev["text"]
 
     @main.command()
     @click.argument("url")
@@ -111,8 +123,10 @@ def register(main: click.Group) -> None:
         obj: Context, kind: tuple[str, ...], source: str | None, since: str | None, limit: int, output: str | None
     ) -> None:
         """Write an Atom feed of recent change events (newest first)."""
+        from crawler.cli_errors import writable_output
         from crawler.feed import atom_feed
 
+        writable_output(output)
         archive = obj.reader()
         found = changes.events(archive.db, since=since, source=source, kinds=kind, limit=limit)
         xml = atom_feed(list(reversed(found)))
@@ -137,6 +151,9 @@ def register(main: click.Group) -> None:
         `history`'s body_sha256. With --wire, the payload as it came over the wire. What was written is said on
         stderr.
         """
+        from crawler.cli_errors import writable_output
+
+        writable_output(output)
         archive = obj.reader()
         try:
             file, offset, _ = changes.capture_location(archive.db, url, revision)
@@ -165,8 +182,9 @@ def register(main: click.Group) -> None:
     @click.option("--source", help="Only pages of this source.")
     @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
+    @QUIET
     @click.pass_obj
-    def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool) -> None:
+    def reextract(obj: Context, source: str | None, jobs: int | None, as_json: bool, quiet: bool) -> None:
         """Re-run extraction over the stored captures and refresh texts, without fetching anything."""
         from crawler.reextract import reextract as run_reextract
 
@@ -175,10 +193,10 @@ def register(main: click.Group) -> None:
         if as_json:
             _emit(vars(tally))
         else:
-            click.echo(
+            say(
                 f"{tally.pages} pages: {tally.updated} updated, {tally.unchanged} unchanged, {tally.failed} failed, "
                 f"{tally.missing} captures missing",
-                err=True,
+                quiet,
             )
 
     @main.command()

@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 250  # libxml2 stops building the tree near 256 levels: deeper pages are not parsed whole
 MAX_REPLACEMENT_SHARE = 0.01
+FALLBACK_SHARE = 0.5  # cleaning that keeps less than this share of what plain extraction keeps is not trusted
+LISTING_LINK_SHARE = 0.8  # a page whose text is this much link text is a listing or a menu, never an article
+_VISIBLE = "//body//text()[not(ancestor::script or ancestor::style)]"
 _BLOCKS = ("p", "li", "div")
 _SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
 _FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
@@ -66,13 +69,15 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         return Failure(f"bad-encoding ({exc})")
     if html.count("\ufffd") > MAX_REPLACEMENT_SHARE * max(len(html), 1):
         return Failure("bad-encoding (too many undecodable characters)")
-    try:
-        tree = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError) as exc:
-        return Failure(f"unparsable ({exc})")
+    # parsed as trafilatura parses (its doctype repair, comments removed): libxml2 loses whole bodies after some
+    # doctypes, and a comment left in a paragraph cuts it at the comment
+    tree = trafilatura.load_html(html)
+    if tree is None:
+        return Failure("unparsable (not an HTML document)")
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
     lead, place = _marked(tree, _LEAD), _marked(tree, _PLACE)
+    page_chars, link_chars = _text_chars(tree, _VISIBLE), _text_chars(tree, "//body//a//text()")
     _unwrap_layout_tables(tree)
     _drop_link_blocks(tree)
     meta = page_meta(tree, url)  # after the link blocks are gone: a date searched in the text is not a menu's
@@ -84,12 +89,15 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         include_comments=False,
         include_tables=True,
     )
-    if not isinstance(doc, Document) or not doc.text:
-        return Failure("empty (no article body found)")
     title = _clean_line(meta.title or "") or None
-    lines = clean_lines(doc.text.splitlines(), title)
+    text = doc.text if isinstance(doc, Document) else None
+    found = bool(text)
+    lines = clean_lines(text.splitlines(), title) if text else ()
+    # plain extraction, bound by the page's text, keeps no more than it: run it only when it could keep much more
+    if not keeps_enough(_chars(lines), page_chars) and not mostly_links(link_chars, page_chars):
+        lines = _fall_back(lines, html, url, title)
     if not lines:
-        return Failure("empty (only boilerplate)")
+        return Failure("empty (only boilerplate)" if found else "empty (no article body found)")
     if lead and len(lead) > 80 and not any(lead[:60] in line for line in lines):
         lines = (lead, *lines)  # a lead paragraph marked up apart from the body (h-entry p-summary) is part of it
     return Extracted(
@@ -101,6 +109,41 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         language=meta.language or language,
         place=place,
     )
+
+
+def keeps_enough(kept_chars: int, plain_chars: int) -> bool:
+    """Return True unless cleaning removed most of what plain extraction keeps (a sign to fall back, not a result)."""
+    return kept_chars >= FALLBACK_SHARE * plain_chars
+
+
+def mostly_links(link_chars: int, page_chars: int) -> bool:
+    """Return True for a page whose text is mostly link text: a listing or a menu, with no article to fall back to."""
+    return link_chars >= LISTING_LINK_SHARE * page_chars
+
+
+def least_cleaned(candidates: tuple[tuple[str, ...], ...], plain_chars: int) -> tuple[str, ...]:
+    """Return the first (most cleaned) candidate that keeps enough of plain extraction's text, else the last."""
+    for lines in candidates:
+        if keeps_enough(_chars(lines), plain_chars):
+            return lines
+    return candidates[-1]
+
+
+def _fall_back(cleaned: tuple[str, ...], html: str, url: str, title: str | None) -> tuple[str, ...]:
+    """Return the cleaned lines, or plain extraction's (shape-cleaned, else raw) when cleaning took most of them."""
+    plain = _plain_lines(html, url, title)
+    return least_cleaned((cleaned, clean_lines(list(plain), title), plain), _chars(plain))
+
+
+def _plain_lines(html: str, url: str, title: str | None) -> tuple[str, ...]:
+    """Return what trafilatura alone keeps of the page (no precision mode, link-block or table rules), title peeled."""
+    tree = trafilatura.load_html(html)
+    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False, include_tables=True)
+    text = doc.text if isinstance(doc, Document) else None
+    lines = [line for line in map(_clean_line, text.splitlines()) if line] if text else []
+    while lines and title and _same_text(lines[0], title):
+        lines.pop(0)
+    return tuple(lines)
 
 
 def clean_lines(raw: list[str], title: str | None = None) -> tuple[str, ...]:
@@ -140,6 +183,16 @@ def _edge_junk(line: str) -> bool:
 def _footer(line: str) -> bool:
     """Return True for a copyright or registration line."""
     return len(line) < 200 and bool(_COPYRIGHT.search(line) or (_REGISTRATION.search(line) and len(line) < 40))
+
+
+def _chars(lines: tuple[str, ...]) -> int:
+    """Return the number of characters in some lines."""
+    return sum(map(len, lines))
+
+
+def _text_chars(tree: lxml.html.HtmlElement, xpath: str) -> int:
+    """Return the characters of the text nodes an xpath finds (the visible text bounds any extraction)."""
+    return sum(len(t.strip()) for t in tree.xpath(xpath))
 
 
 def _depth(tree: lxml.html.HtmlElement) -> int:

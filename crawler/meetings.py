@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
+
+from crawler.people_file import all_people
 
 MONTHS = {
     m: i
@@ -114,9 +114,15 @@ class Meeting:
 
 @cache
 def people() -> dict[str, tuple[str, ...]]:
-    """Return canonical name -> aliases, from the bundled people.toml."""
-    data = tomllib.loads(resources.files("crawler").joinpath("people.toml").read_text(encoding="utf-8"))
-    return {name: tuple(aliases) for name, aliases in data.items()}
+    """Return canonical name -> aliases, from the bundled people.toml and the user's beside their sources file."""
+    return all_people()
+
+
+def meeting_kind(title: str | None) -> str | None:
+    """Return the kind of meeting a title announces (talks, call, …), or None."""
+    if not title or NOT_A_MEETING.search(title):
+        return None
+    return next((k for k, pattern in KINDS if pattern.search(title)), None)
 
 
 @cache

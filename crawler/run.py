@@ -7,25 +7,29 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import signals
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 
-from crawler.config import Source, load_sources, select
+from crawler.causes import cause_of, source_cause
+from crawler.config import Source, default_sources_path, load_sources, select
 from crawler.deliver import deliver
 from crawler.errors import ConfigError
 from crawler.extractor_pool import ExtractorPool
 from crawler.locks import Busy, FileLock, source_lock
+from crawler.people_file import use_user_people
 from crawler.pipeline import CrawlContext, RunTally
 from crawler.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import Archive
 from storage.warc import store_for
 
-ProgressCallback = Callable[[RunTally], None]
+# (the run's tally, a source, the responses it got so far, whether its crawl ended)
+ProgressCallback = Callable[[RunTally, str, int, bool], None]
 logger = logging.getLogger(__name__)
 
 
@@ -36,6 +40,8 @@ class RunResult:
     run_id: int
     status: str
     tally: RunTally
+    unreached: dict[str, list[str]] = field(default_factory=dict)  # cause -> sources none of whose pages were read
+    page_causes: Counter[str] = field(default_factory=Counter)  # cause -> sampled errors of the sources reached
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON object printed by `readouts crawl --json`."""
@@ -60,12 +66,13 @@ def crawl(
     recheck_all: bool = False,
     full: bool = False,
     wait: bool = False,
+    log_file: str | None = None,
 ) -> RunResult:
     """Crawl the sources once (one Twisted reactor: call once per process) and record the run.
 
     Each source's known pages that are due (all of them with `recheck_all`) are re-checked; `full` walks every
     listing page instead of stopping at the first that lists only known articles. A source that another process
-    is crawling raises Busy, or is waited for with `wait`.
+    is crawling raises Busy, or is waited for with `wait`. With `log_file`, Scrapy's log goes there (replaced).
     """
     locks = [source_lock(db_path, s.name) for s in sources]
     taken: list[FileLock] = []
@@ -73,7 +80,7 @@ def crawl(
         for lock in locks:
             lock.acquire(wait=wait)
             taken.append(lock)
-        return _crawl(sources, db_path, trigger, max_pages, on_progress, log_level, recheck_all, full)
+        return _crawl(sources, db_path, trigger, max_pages, on_progress, log_level, recheck_all, full, log_file)
     finally:
         for lock in taken:
             lock.release()
@@ -88,6 +95,7 @@ def _crawl(
     log_level: str,
     recheck_all: bool,
     full: bool,
+    log_file: str | None = None,
 ) -> RunResult:
     """Crawl the sources (their locks held) and record the run."""
     archive = Archive(db_path)
@@ -98,8 +106,10 @@ def _crawl(
     warc = store_for(db_path)
     context = CrawlContext(archive, pool, tally, warc)
     status = "failed"
+    result = RunResult(run_id, status, tally)
+    logs = {"LOG_FILE": log_file, "LOG_FILE_APPEND": False} if log_file else {}
     try:
-        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": context})
+        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": context, **logs})
         crawlers = []
         for source in sources:
             known = frozenset(archive.known_urls(source.name))
@@ -108,15 +118,16 @@ def _crawl(
             spider_cls = SourceSpider.for_source(source, known, settings, due=due, full=full)
             crawler = process.create_crawler(spider_cls)
             if on_progress:
-                crawler.signals.connect(lambda *a, **k: on_progress(tally), signal=signals.item_scraped)
+                _report_progress(crawler, source.name, tally, on_progress)
             process.crawl(crawler)
             crawlers.append(crawler)
         process.start()
-        unreachable = 0
+        unreachable, skip = 0, set()
         for source, crawler in zip(sources, crawlers, strict=True):
             stats = crawler.stats
             assert stats is not None
-            for sample in stats.get_value("readouts/error_samples") or []:
+            samples = stats.get_value("readouts/error_samples") or []
+            for sample in samples:
                 tally.error(sample["url"], sample["error"])
             if stats.get_value("readouts/stopped"):
                 tally.stopped[source.name] = stats.get_value("readouts/stopped")
@@ -124,8 +135,13 @@ def _crawl(
             if not stats.get_value("readouts/listing_pages") and not stats.get_value("readouts/feed_entries"):
                 unreachable += 1
                 tally.error(source.name, "no listing page, feed or sitemap could be read")
+                cause = source_cause(s["error"] for s in samples)
+                result.unreached.setdefault(cause, []).append(source.name)
+                skip.update([source.name, *(s["url"] for s in samples)])
+        # the sample of errors (articles' first, then listings') minus those of sources not reached at all
+        result.page_causes.update(cause_of(s["error"]) for s in tally.error_samples if s["url"] not in skip)
         # a run is "failed" only when no source could be read at all; partial trouble is counted in errors
-        status = "failed" if unreachable == len(sources) else "ok"
+        status = result.status = "failed" if unreachable == len(sources) else "ok"
     finally:
         archive.finish_run(run_id, status, tally.counts(), tally.error_samples, tally.stopped)
         try:
@@ -136,7 +152,21 @@ def _crawl(
         context.warc_writer.shutdown(wait=True)
         warc.close()
         archive.close()
-    return RunResult(run_id, status, tally)
+    return result
+
+
+def _report_progress(crawler: Crawler, name: str, tally: RunTally, on_progress: ProgressCallback) -> None:
+    """Call on_progress after each response and item of a source's crawl, and when it ends."""
+
+    def report(finished: bool) -> None:
+        """Report the source's count of responses and the run's tally."""
+        stats = crawler.stats
+        on_progress(tally, name, (stats.get_value("downloader/response_count") or 0) if stats else 0, finished)
+
+    # weak=False: the dispatcher holds receivers weakly, and nothing else holds these closures
+    for signal in (signals.response_received, signals.item_scraped):
+        crawler.signals.connect(lambda *a, **k: report(False), signal=signal, weak=False)
+    crawler.signals.connect(lambda *a, **k: report(True), signal=signals.spider_closed, weak=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         sources = select(load_sources(args.sources), args.names)
+        use_user_people(args.sources or default_sources_path())
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -82,11 +82,15 @@ def revision_diff(db: Database, url: str, old: int | None = None, new: int | Non
     revisions = {r["revision"]: r for r in history(db, url)}
     if not revisions:
         raise KeyError(f"no revisions of {url} in the archive")
+    have = f"(it has {', '.join(map(str, sorted(revisions)))})"
+    if len(revisions) == 1 and old is None and new is None:
+        raise KeyError(f"{url} has a single revision, nothing to compare: `readouts history URL` shows it")
+    if new is not None and new not in revisions:
+        raise KeyError(f"{url} has no revision {new} {have}")
     new = new or max(revisions)
     old = old or max(new - 1, min(revisions))
-    for number in (old, new):
-        if number not in revisions:
-            raise KeyError(f"{url} has no revision {number} (it has {', '.join(map(str, sorted(revisions)))})")
+    if old not in revisions:
+        raise KeyError(f"{url} has no revision {old} {have}")
     return unified_diff(revisions[old]["text"], revisions[new]["text"], old, new)
 
 

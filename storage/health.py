@@ -42,7 +42,9 @@ def source_health(db: Database, name: str, now: str, stale_after: float) -> dict
         if fetched and failed / fetched > FAILED_SHARE_ALERT:
             alerts.append(f"{failed} of {fetched} pages failed extraction in the last run (template changed?)")
     if failures:
-        alerts.append(f"{failures} failed runs in a row")
+        samples = json.loads(runs[0]["error_samples"] or "[]")
+        why = next((s["error"] for s in samples if s["url"] != name), samples[0]["error"] if samples else "")
+        alerts.append(f"{failures} failed runs in a row" + (f"; the last failed with: {why}" if why else ""))
     stopped = json.loads((last or {}).get("stopped") or "{}")
     if name in stopped:
         alerts.append(f"last run stopped early: {stopped[name]}")

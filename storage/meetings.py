@@ -99,3 +99,10 @@ def meeting_with_texts(db: Database, meeting_id: int) -> dict[str, Any] | None:
         "participants": json.loads(participants),
         "documents": documents,
     }
+
+
+def documents_without_meeting(db: Database) -> list[tuple[int, str | None]]:
+    """Return (document id, title) of the documents no meeting was recognised in."""
+    return [
+        (row[0], row[1]) for row in db.execute("select id, title from documents where meeting_id is null order by id")
+    ]

@@ -67,7 +67,8 @@ def export_pages(db: Database, source: str | None = None) -> Iterator[dict[str, 
 
 
 def documents(db: Database, source: str | None = None) -> Iterator[dict[str, Any]]:
-    """Yield one record per document with its copies (url, source, first_seen)."""
+    """Yield one record per document with its copies (url, source, first_seen) and the pages whose text it was
+    before an edit replaced it (`superseded`, same fields)."""
     sql = (
         "select id, content_hash, title, published, language, first_seen, length(text) as chars, story_id, meeting_id "
         "from documents"
@@ -77,14 +78,15 @@ def documents(db: Database, source: str | None = None) -> Iterator[dict[str, Any
         sql += " where id in (select document_id from copies where source = ?)"
         args.append(source)
     for doc in db.query(sql + " order by coalesce(published, first_seen), id", args):
-        copies = list(
+        rows = list(
             db.query(
-                "select url, source, first_seen from copies where document_id = ? and current = 1 "
-                "order by first_seen, id",
+                "select url, source, first_seen, current from copies where document_id = ? order by first_seen, id",
                 [doc["id"]],
             )
         )
-        yield {"document_id": doc.pop("id"), **doc, "copies": copies}
+        copies = [{k: r[k] for k in ("url", "source", "first_seen")} for r in rows if r["current"]]
+        superseded = [{k: r[k] for k in ("url", "source", "first_seen")} for r in rows if not r["current"]]
+        yield {"document_id": doc.pop("id"), **doc, "copies": copies, "superseded": superseded}
 
 
 def _ranked(rows: list[dict[str, Any]], terms: list[str], limit: int) -> list[dict[str, Any]]:
@@ -199,6 +201,11 @@ def search(
     return rows
 
 
+def source_names(db: Database) -> list[str]:
+    """Return the names of the sources that have pages in the archive, sorted."""
+    return [row[0] for row in db.execute("select distinct source from pages order by source")]
+
+
 def runs(db: Database, limit: int | None = None) -> list[dict[str, Any]]:
     """Return the crawl history, newest first."""
     sql = "select * from runs order by id desc" + (" limit ?" if limit else "")
@@ -207,5 +214,6 @@ def runs(db: Database, limit: int | None = None) -> list[dict[str, Any]]:
         row["run_id"] = row.pop("id")
         row["sources"] = json.loads(row["sources"])
         row["error_samples"] = json.loads(row["error_samples"] or "[]")
+        row["stopped"] = json.loads(row["stopped"] or "{}")  # an object, as in `crawl --json`
         out.append({**{k: row[k] for k in RUN_FIELDS}, **row})
     return out

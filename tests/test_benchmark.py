@@ -34,4 +34,31 @@ def test_readouts_extraction_beats_plain_trafilatura_on_zyte_benchmark() -> None
     ours, plain = zyte.measure(plain=False), zyte.measure(plain=True)
     print(f"readouts {ours}\nplain trafilatura {plain}")
     assert ours["f1"] > plain["f1"]
-    assert ours["f1"] >= 0.960  # measured 0.964 (P 0.970, R 0.958); plain trafilatura 0.953
+    assert ours["f1"] >= 0.967  # measured 0.968 (P 0.966, R 0.971); plain trafilatura 0.953; the aim is 0.970
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "wcxb-articles",
+        pytest.param(
+            "readability",
+            marks=pytest.mark.xfail(
+                reason="0.928 against plain 0.931: favor_precision drops headings and edge trimming drops a first"
+                " heading line that Readability's expected output keeps, too few per page for the fallback",
+                strict=False,
+            ),
+        ),
+    ],
+)
+def test_readouts_extraction_is_not_below_plain_trafilatura_on_other_benchmarks(name: str) -> None:
+    zyte = load_benchmark()
+    data = (
+        Path(__file__).parent.parent
+        / "benchmarks"
+        / {"wcxb-articles": "wcxb-articles", "readability": "readability-test-pages"}[name]
+    )
+    ours, plain = zyte.measure(plain=False, data=data), zyte.measure(plain=True, data=data)
+    print(f"{name}: readouts {ours}\nplain trafilatura {plain}")
+    assert ours["f1"] >= plain["f1"]

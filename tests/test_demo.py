@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.demo.web import CHROME, SCRAPED_CHROME
-from tests.conftest import write_sources
+from tests.conftest import subprocess_env, write_sources
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +50,12 @@ def test_demo_runs_offline_and_reports_what_the_archive_holds(tmp_path: Path, re
             assert squashed not in chrome, line
             assert not squashed.startswith(("home >", "home embassy info")), line
             assert "suggest to a friend" not in squashed and "apple store" not in squashed, line
-    assert "readouts --db" in result.out and "serve" in result.out  # what to try next
-    for line in (line.strip() for line in result.out.splitlines() if line.strip().startswith("readouts --db")):
-        if " search " in line:
-            query = line.split(" search ", 1)[1]
-            assert readouts("search", query, db=db).out.strip(), line  # the suggested searches find something
+    command = f"{sys.executable} -m crawler --db {db}"  # the `readouts` it runs, as a command that works when copied
+    assert command in result.out and "serve" in result.out  # what to try next
+    for line in (line.strip() for line in result.out.splitlines() if line.strip().startswith(command)):
+        if " search " in line:  # the suggested searches work as printed and find something
+            done = subprocess.run(line, shell=True, capture_output=True, text=True, env=subprocess_env(), timeout=60)
+            assert done.returncode == 0 and done.stdout.strip(), line
     again = readouts("demo", "--db", str(db), timeout=300)
     assert again.code == 0 and "removed the previous demo archive" in again.out
 

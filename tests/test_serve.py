@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -149,7 +150,11 @@ def test_the_history_page_shows_both_versions_of_the_edited_sentence(server: Ser
     assert status == 200
     removed = [line for line in page.splitlines() if 'class="removed"' in line]
     added = [line for line in page.splitlines() if 'class="added"' in line]
-    assert any(EDIT[0] in line for line in removed) and any(EDIT[1] in line for line in added)
+    text = lambda line: re.sub("</?mark>", "", line)  # noqa: E731
+    assert any(EDIT[0] in text(line) for line in removed) and any(EDIT[1] in text(line) for line in added)
+    # the changed words are marked, the kept ones are not
+    assert any("<mark>over</mark> the 70 years <mark>since diplomatic ties began,</mark>" in line for line in added)
+    assert any("<mark> establishment of diplomatic relations</mark> 70 years" in line for line in removed)
     assert page.count('<td class="origin">live</td>') == 2  # where each revision came from
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -19,6 +20,14 @@ DEMO_PREFIX = "demo-"
 
 class NotADemoArchive(Exception):
     """The target file exists and is not an archive made by `readouts demo`."""
+
+
+def this_command(argv0: str | None = None) -> str:
+    """Return how to run the `readouts` now running, as a shell command that works when copied (not on PATH)."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    if script.name == "readouts":
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m crawler"
 
 
 def is_demo_archive(path: Path) -> bool:
@@ -72,41 +81,44 @@ def summary(db: Path) -> dict[str, Any]:
         }
 
 
-def run_demo(db: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    """Serve the sample web, crawl it, edit one readout, re-crawl, and print what happened; return the summary."""
+def run_demo(db: Path, say: Callable[[str], None], quiet: bool = False) -> dict[str, Any]:
+    """Serve the sample web, crawl it, edit one readout, re-crawl, and print what happened (with `quiet`, only what
+    the archive holds and what to try next); return the summary."""
+    step = (lambda _: None) if quiet else say
     if reset(db):
-        say(f"removed the previous demo archive {db}")
+        step(f"removed the previous demo archive {db}")
     sites = [DemoSite(name).start() for name in SITES]
     try:
         with tempfile.TemporaryDirectory(prefix="readouts-demo-") as tmp:
             sources = Path(tmp) / "demo-sources.toml"
             sources.write_text(sources_toml(sites), encoding="utf-8")
-            say(f"serving a sample web on loopback: {', '.join(f'{s.name} {s.base}' for s in sites)}")
+            step(f"serving a sample web on loopback: {', '.join(f'{s.name} {s.base}' for s in sites)}")
             first = crawl(db, sources)
-            say(
+            step(
                 f"crawl 1: {first['pages_fetched']} pages fetched, {first['new_documents']} documents, "
                 f"{first['duplicates']} republished copies recognised"
             )
             site, stem = EDITED
             next(s for s in sites if s.name == site).edit(stem)
-            say(f"the {site} silently edits one sentence of its {stem} readout")
+            step(f"the {site} silently edits one sentence of its {stem} readout")
             second = crawl(db, sources, "--recheck")
-            say(f"crawl 2 (--recheck): {second['rechecked']} pages re-checked, {second['changed']} changed")
+            step(f"crawl 2 (--recheck): {second['rechecked']} pages re-checked, {second['changed']} changed")
     finally:
         for s in sites:
             s.stop()
     found = summary(db)
-    say("")
+    step("")
     say(
         f"{db} now holds {found['pages']} pages as {found['documents']} documents "
         f"({found['republished']} published on more than one site), {found['meetings']} meetings, "
         f"{found['changed']} change caught."
     )
     say("Try next:")
-    say(f"  readouts --db {db} search Putin")
-    say(f"  readouts --db {db} search 全面战略协作")
-    say(f"  readouts --db {db} meetings --participant Xi")
-    say(f"  readouts --db {db} changes")
-    say(f"  readouts --db {db} diff {found['changed_url']}")
-    say(f"  readouts --db {db} serve   (then open http://127.0.0.1:8001/-/readouts/meeting/{found['largest_meeting']})")
+    run = f"{this_command()} --db {shlex.quote(str(db))}"
+    say(f"  {run} search Putin")
+    say(f"  {run} search 全面战略协作")
+    say(f"  {run} meetings --participant Xi")
+    say(f"  {run} changes")
+    say(f"  {run} diff {found['changed_url']}")
+    say(f"  {run} serve   (then open http://127.0.0.1:8001/-/readouts/meeting/{found['largest_meeting']})")
     return found

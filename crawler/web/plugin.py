@@ -16,6 +16,7 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
+from crawler.word_diff import line_runs
 from storage.changes import history
 from storage.meetings import meeting_with_texts
 
@@ -33,14 +34,19 @@ def history_link(url: str) -> str:
     return f"{HISTORY_PATH}?url={quote(url, safe='')}"
 
 
-def diff_lines(old: str, new: str) -> list[dict[str, str]]:
-    """Return a line diff of two texts as (kind, text) rows: kind is 'same', 'added' or 'removed'."""
+def diff_lines(old: str, new: str) -> list[dict[str, Any]]:
+    """Return a line diff of two texts as rows {kind, text, runs}: kind is 'same', 'added' or 'removed'; runs are
+    the line's (text, changed) pieces, the changed words of a changed paragraph marked."""
+    marked = [
+        f"{line[0] if line[0] in '+-' else ' '}{line[2:]}"
+        for line in difflib.ndiff(old.splitlines(), new.splitlines())
+        if not line.startswith("? ")
+    ]
     rows = []
-    for line in difflib.ndiff(old.splitlines(), new.splitlines()):
-        code, text = line[:2], line[2:]
-        if code == "? ":
-            continue
-        rows.append({"kind": {"+ ": "added", "- ": "removed"}.get(code, "same"), "text": text})
+    for line, runs in zip(marked, line_runs(marked), strict=True):
+        kind = {"+": "added", "-": "removed"}.get(line[0], "same")
+        pieces = runs[1:] if kind != "same" and len(runs) > 1 and runs[0][0] in "+-" else [(line[1:], False)]
+        rows.append({"kind": kind, "text": line[1:], "runs": pieces})
     return rows
 
 
