@@ -252,9 +252,12 @@ delay = 0
 
     def close(self) -> None:
         self.proxy.shutdown()
+        self.proxy.server_close()
         self.site.stop()
         self.server.terminate()
         self.server.wait(timeout=30)
+        if self.server.stderr is not None:
+            self.server.stderr.close()
 
 
 @pytest.fixture(scope="module")
