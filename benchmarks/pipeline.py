@@ -181,6 +181,7 @@ def crawl_stages(site: Mirror, work: Path) -> dict[str, Any]:
     out["import"] = {
         "pages": result["matched"],
         "archived": stored,
+        "new_pages": result["new_pages"],
         "failed": result["failed"],
         "seconds": imported.seconds,
         "pages_per_s": result["matched"] / imported.seconds,
