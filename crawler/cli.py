@@ -617,7 +617,9 @@ def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
 from crawler.cli_cluster import register as register_cluster  # noqa: E402
 from crawler.cli_compare import register as register_compare  # noqa: E402
+from crawler.cli_history import register as register_history  # noqa: E402
 
 register(main)
 register_compare(main)
 register_cluster(main)
+register_history(main)

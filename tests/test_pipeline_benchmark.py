@@ -35,6 +35,7 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         crawl["recrawl"]["routine_seconds"],
         crawl["recrawl"]["recheck_seconds"],
         crawl["reextract"]["pages_per_s"],
+        crawl["import"]["pages_per_s"],
         result["extraction"]["pages_per_s_1"],
         result["extraction"]["pages_per_s_all"],
         result["peer"]["pages_per_s"],
@@ -45,4 +46,7 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     assert crawl["full_crawl"]["pages_fetched"] == crawl["fetch_only"]["pages"] == 60
     assert crawl["full_crawl"]["failed"] == 0 and crawl["recrawl"]["unchanged"] == crawl["recrawl"]["rechecked"]
     assert [s["documents"] for s in result["scaling"]] == [50 + 200, 150 + 400]
-    assert len(result["targets"]) == 9 and "| target |" in done.stdout
+    # every capture of the crawl's WARC files (re-checks answered 200 too) archived; each page once
+    assert crawl["import"]["pages"] == crawl["import"]["archived"] >= 60 and crawl["import"]["failed"] == 0
+    assert crawl["import"]["new_pages"] == 60
+    assert len(result["targets"]) == 10 and "| target |" in done.stdout
