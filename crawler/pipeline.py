@@ -94,6 +94,9 @@ class CrawlContext:
     warc: WarcStore
     # one thread writes the WARC files, in order: gzip and fsync release the GIL, so the reactor goes on meanwhile
     warc_writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "warc-writer"))
+    # one flush of a site at a time, across its sources: a page cleaned with a template must be stored before a
+    # later flush learns more of that template and re-cleans the site's archived pages
+    site_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
         """Stay shared when Scrapy deep-copies its settings."""
@@ -106,7 +109,7 @@ class ArchivePipeline:
     def __init__(self, context: CrawlContext, source: Source | None, known: Container[str] = frozenset()) -> None:
         """Take the shared archive, extractor pool and tally, the source's settings and its archived URLs."""
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
-        self.warc_writer = context.warc_writer
+        self.warc_writer, self.site_locks = context.warc_writer, context.site_locks
         self.known = known
         self.language: str | None = getattr(source, "language", None)
         self.extract_timeout: float | None = getattr(source, "extract_timeout_seconds", None)
@@ -245,6 +248,11 @@ class ArchivePipeline:
 
     async def flush(self, host: str) -> None:
         """Learn the host's template from its held-back pages, clean what was archived before it, archive them."""
+        async with self.site_locks[host]:  # flushes interleaved at their awaits made re-cleaning order-dependent
+            await self._flush(host)
+
+    async def _flush(self, host: str) -> None:
+        """Flush the host's held-back pages; the caller holds the site's lock."""
         batch = self.pending.pop(host, [])
         listings = {p.item["url"]: p.keys for p in batch if p.extracted is None}
         self.archive.add_site_lines(host, [p.keys for p in batch if p.new and p.extracted is not None], listings)
