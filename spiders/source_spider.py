@@ -169,9 +169,6 @@ class SourceSpider(Spider):
             "recheck": True,
             "dont_redirect": True,
             "handle_httpstatus_list": RECHECK_STATUSES,
-            # AutoThrottle may raise its delay on a non-200 answer but never lower it, so a run of 304s would
-            # ratchet the delay up to the slowest answer seen; re-checks leave the delay to the site's 200s
-            "autothrottle_dont_adjust_delay": True,
         }
         return Request(
             url,
