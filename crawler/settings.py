@@ -53,14 +53,16 @@ BASE_SETTINGS: dict[str, Any] = {
 }
 
 
-def source_settings(source: Source, max_pages: int | None = None) -> dict[str, Any]:
-    """Return the per-spider settings for one source: its delay, concurrency and page bound."""
+def source_settings(source: Source) -> dict[str, Any]:
+    """Return the per-spider settings for one source: its delay, concurrency, timeouts and depth.
+
+    `max_pages` is not here: the spider counts it itself (crawler.bounds), so that a cut crawl knows where it stopped.
+    """
     delay = source.delay
     return {
         "DOWNLOAD_DELAY": delay,
         "READOUTS_THROTTLE_MAX_DELAY": max(60.0, delay),
         "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency,
-        "CLOSESPIDER_PAGECOUNT": max_pages or source.max_pages,
         "DOWNLOAD_TIMEOUT": source.page_timeout_seconds,
         "DEPTH_LIMIT": source.max_depth,
     }

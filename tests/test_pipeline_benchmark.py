@@ -17,7 +17,20 @@ SCRIPT = Path(__file__).parent.parent / "benchmarks" / "pipeline.py"
 @pytest.mark.slow
 def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    args = ["--pages", "60", "--rss-pages", "80", "--scale", "50,150", "--peer-pages", "20", "--json", str(out)]
+    args = [
+        "--pages",
+        "60",
+        "--rss-pages",
+        "80",
+        "--scale",
+        "50,150",
+        "--peer-pages",
+        "20",
+        "--recheck-pages",
+        "30",
+        "--json",
+        str(out),
+    ]
     done = subprocess.run(
         [sys.executable, str(SCRIPT), *args], env=subprocess_env(), capture_output=True, text=True, timeout=600
     )
@@ -45,4 +58,10 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     assert crawl["full_crawl"]["pages_fetched"] == crawl["fetch_only"]["pages"] == 60
     assert crawl["full_crawl"]["failed"] == 0 and crawl["recrawl"]["unchanged"] == crawl["recrawl"]["rechecked"]
     assert [s["documents"] for s in result["scaling"]] == [50 + 200, 150 + 400]
-    assert len(result["targets"]) == 9 and "| target |" in done.stdout
+    # the re-check stage on both servers: every page re-checked and found unchanged
+    assert [(s["server"], s["rechecked"], s["unchanged"]) for s in result["recheck"]] == [
+        ("serve", 30, 30),
+        ("serve-threaded", 30, 30),
+    ]
+    assert all(s["first_cpu_seconds"] > 0 and s["recheck_cpu_seconds"] > 0 for s in result["recheck"])
+    assert len(result["targets"]) == 11 and "| target |" in done.stdout
