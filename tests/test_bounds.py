@@ -11,6 +11,7 @@ from crawler.bounds import ARTICLE, LISTING, Budget, most_overdue
 from crawler.crawl_summary import summary_lines
 from crawler.pipeline import RunTally
 from crawler.run import RunResult
+from storage.archive import Archive, FrontierEntry
 from tests.conftest import write_sources
 from tests.mockserver import Reply, Route, conditional
 from tests.test_kill import article_html
@@ -49,6 +50,15 @@ def test_budget_counts_each_kind() -> None:
 )
 def test_most_overdue(due: list[int], limit: int, taken: list[int], left: int) -> None:
     assert most_overdue(due, limit) == (taken, left)
+
+
+def test_the_frontier_is_replaced_by_each_crawl(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "a.db")
+    archive.keep_frontier("s", [FrontierEntry("http://h/list/2", LISTING), FrontierEntry("http://h/a/9", ARTICLE)])
+    archive.keep_frontier("t", [FrontierEntry("http://h/a/1", ARTICLE)])
+    assert archive.frontier("s") == [FrontierEntry("http://h/list/2", LISTING), FrontierEntry("http://h/a/9", ARTICLE)]
+    archive.keep_frontier("s", [])  # a crawl that ran to its end leaves nothing
+    assert archive.frontier("s") == [] and len(archive.frontier("t")) == 1
 
 
 def paged_site(serve, host: str) -> dict[str, Route]:  # type: ignore[no-untyped-def]

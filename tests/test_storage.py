@@ -46,6 +46,7 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0009_fts_reindex_on_text_only",
         "0010_site_template",
         "0013_capture_payload_digest",
+        "0020_crawl_frontier",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
