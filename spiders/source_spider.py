@@ -219,9 +219,8 @@ class SourceSpider(Spider):
             request = self._article_request(url)
             if request:
                 yield request
-        resumed = bool(
-            response.meta.get("resumed")
-        )  # a walk resumed where a cut crawl stopped goes on past known pages
+        # a walk resumed where a cut crawl stopped goes on past known pages
+        resumed = bool(response.meta.get("resumed"))
         if articles and not self.full and not resumed and all(url in self.known_urls for url in articles):
             # a listing page of known articles only: older pages hold nothing new, so pagination ends here
             self.crawler.stats.inc_value("readouts/stopped_on_seen")

@@ -6,11 +6,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
 
 from crawler.bounds import ARTICLE, LISTING, Budget, most_overdue
+from crawler.config import load_sources
 from crawler.crawl_summary import summary_lines
 from crawler.pipeline import RunTally
 from crawler.run import RunResult
+from crawler.settings import source_settings
+from spiders.source_spider import SourceSpider
 from storage.archive import Archive, FrontierEntry
 from tests.conftest import write_sources
 from tests.mockserver import Reply, Route, conditional
@@ -115,3 +120,17 @@ def test_the_summary_says_what_a_bound_left() -> None:
     assert "  s: stopped at max_pages = 10: 3 pages left for the next crawl, which resumes there; 20 re-checks" in (
         "\n".join(lines)
     )
+
+
+@pytest.mark.parametrize(("resumed", "followed"), [(False, []), (True, ["http://h/list/1.html"])])
+def test_a_resumed_walk_goes_on_past_a_page_of_known_articles(tmp_path: Path, resumed: bool, followed: list) -> None:
+    # new articles push the page a cut crawl stopped at down the listing: its walk must not stop on seen there
+    text = "[source.s]\nstart_urls = ['http://h/list/0.html']\nfollow = ['/list/']\narticles = ['/news/']\n"
+    source = load_sources(write_sources(tmp_path / "s.toml", text))["s"]
+    crawler = get_crawler(SourceSpider.for_source(source, frozenset({"http://h/news/1.html"}), source_settings(source)))
+    spider = crawler._create_spider()
+    crawler.spider = spider
+    body = b"<a href='/news/1.html'>x</a><a href='/list/1.html'>next</a>"
+    request = Request("http://h/list/9.html", meta={"resumed": resumed})
+    response = HtmlResponse(request.url, body=body, request=request)
+    assert [r.url for r in spider._links(response)] == followed
