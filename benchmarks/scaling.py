@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import time
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from measure import percentile
 
@@ -77,6 +79,8 @@ VOCABULARY = [
     f"{a}{b}{c}" for a in ("ka", "lo", "mi", "ne", "su", "ta", "ve", "zo") for b in "aeiou" for c in range(250)
 ]
 QUERIES = ["talks", "strategic partnership", "lomi17 talks", "sue42", "战略伙伴", "переговоры", "taa123 kae9"]
+# short terms the trigram index cannot match: a word in nearly every document, rare ones, one with a long word
+SHORT_QUERIES = ["会谈", "普京", "Xi", "Xi talks", "普京 战略伙伴"]
 TIMED = 200  # recordings timed at each size
 SEARCHES = 60  # searches timed at each size
 BUILD_BATCH = 1000  # synthetic documents per transaction while building up to a size
@@ -89,9 +93,9 @@ def extracted(n: int) -> Extracted:
         " ".join(rng.choice(EN) if rng.random() < 0.3 else rng.choice(VOCABULARY) for _ in range(70)) + f" {n}-{i}."
         for i in range(10)
     ]
-    lines.append("".join(rng.choice(ZH) for _ in range(30)) + f"（{n}）")
+    lines.append("".join(rng.choice(ZH) for _ in range(30)) + ("普京" if n % 50 == 25 else "") + f"（{n}）")
     lines.append(" ".join(rng.choice(RU) for _ in range(30)) + f" ({n}).")
-    return Extracted(title=f"Readout {n}: talks", lines=tuple(lines))
+    return Extracted(title=f"Readout {n}: talks" + (" with Xi" if n % 50 == 0 else ""), lines=tuple(lines))
 
 
 def synthetic(n: int) -> ArticleText:
@@ -114,6 +118,48 @@ def _grow(archive: Archive, start: int, stop: int, workers: Pool) -> None:
         with archive._write() as db:
             for n, article in zip(numbers, articles, strict=True):
                 archive._record(db, page(n, article))
+
+
+def _timed(search: Any, queries: list[str]) -> tuple[float, float, float]:
+    """Run SEARCHES searches cycling through the queries; return the p50 and p95 latency and the p50 CPU in ms.
+
+    CPU time (of this process, every thread) is what a search costs on an idle machine; on a shared one the
+    latency also counts the time other processes held the cores.
+    """
+    latencies, cpu = [], []
+    for i in range(SEARCHES):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        search(queries[i % len(queries)])
+        latencies.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return percentile(latencies, 0.5), percentile(latencies, 0.95), percentile(cpu, 0.5)
+
+
+def surfaces(db_path: Path, archive: Archive) -> dict[str, float]:
+    """Short-term search latency on each surface: readouts search, sqlite-utils search, `readouts serve` (JSON)."""
+    import asyncio
+
+    from crawler.web.serve import build
+
+    ds = build(str(db_path))
+    asyncio.run(ds.invoke_startup())
+
+    statuses: list[int] = []
+
+    def datasette(q: str) -> None:
+        """The search box of the readouts table, as its JSON (a query over its time limit answers 400)."""
+        path = f"/{db_path.stem}/readouts.json?_size=20&_search={quote(q)}"
+        statuses.append(asyncio.run(ds.client.get(path)).status_code)
+
+    out = {}
+    for name, search in (
+        ("short", lambda q: query.search(archive.db, q, limit=20)),
+        ("sqlite_utils", lambda q: list(archive.db["documents"].search(q, limit=20, columns=["id", "title"]))),
+        ("serve", datasette),
+    ):
+        out[f"{name}_ms_p50"], out[f"{name}_ms_p95"], out[f"{name}_cpu_ms_p50"] = _timed(search, SHORT_QUERIES)
+    out["serve_not_200"] = sum(status != 200 for status in statuses)
+    return out
 
 
 def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict[str, float]]:
@@ -147,7 +193,64 @@ def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict
                     "record_ms_p50": percentile(costs, 0.5),
                     "fts_ms_p50": percentile(latencies, 0.5),
                     "fts_ms_p95": percentile(latencies, 0.95),
+                    **surfaces(db_path, archive),
                 }
             )
     archive.close()
     return results
+
+
+def _insert_plain(archive: Archive, start: int, stop: int) -> None:
+    """Add documents start..stop-1 as rows only (page, document, copy; the FTS triggers run, MinHash does not)."""
+    for first in range(start, stop, BUILD_BATCH * 5):
+        with archive._write() as db:
+            for n in range(first, min(stop, first + BUILD_BATCH * 5)):
+                ex = extracted(n)
+                text = "\n".join(ex.lines)
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                url = f"http://127.0.0.2/a/{n}.html"
+                doc = db.execute(
+                    "insert into documents (content_hash, title, text, first_seen) values (?, ?, ?, '2026-01-01')",
+                    [digest, ex.title, text],
+                ).lastrowid
+                pid = db.execute(
+                    "insert into pages (url, source, host, first_seen, last_checked, content_hash, document_id) "
+                    "values (?, 'bench', '127.0.0.2', '2026-01-01', '2026-01-01', ?, ?)",
+                    [url, digest, doc],
+                ).lastrowid
+                db.execute(
+                    "insert into copies (document_id, page_id, url, source, first_seen) values (?, ?, ?, 'bench', '2026-01-01')",
+                    [doc, pid, url],
+                )
+
+
+def measure_search(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict[str, float]]:
+    """Search latency only, on archives built by plain inserts (fast on a busy machine): FTS and every surface."""
+    archive = Archive(db_path)
+    results, archived = [], archive.db["documents"].count  # an existing archive of this benchmark grows from its size
+    for size in sizes:
+        progress(f"search scaling: inserting up to {size:,} documents")
+        _insert_plain(archive, archived, size)
+        archived = max(archived, size)
+        p50, p95, cpu = _timed(lambda q: query.search(archive.db, q, limit=20), QUERIES)
+        fts = {"fts_ms_p50": p50, "fts_ms_p95": p95, "fts_cpu_ms_p50": cpu}
+        results.append({"documents": archived, **fts, **surfaces(db_path, archive)})
+        progress(f"search scaling at {size:,}: {results[-1]}")
+    archive.close()
+    return results
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="The archive-scaling stage of benchmarks/pipeline.py alone.")
+    parser.add_argument("--scale", default="1000,10000,100000", help="archive sizes")
+    parser.add_argument("--search-only", action="store_true", help="only search latency, documents inserted as rows")
+    parser.add_argument("--db", type=Path, help="with --search-only: keep (or grow) the archive in this file")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.scale.split(",") if s]
+    with tempfile.TemporaryDirectory(prefix="readouts-scaling-") as tmp:
+        run = measure_search if args.search_only else measure
+        print(json.dumps(run(args.db or Path(tmp) / "scaling.db", sizes), indent=1))

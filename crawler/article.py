@@ -19,8 +19,11 @@ def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText 
         return None
     fp = fingerprint(text)
     meeting = recognise(extracted.title, text, extracted.published, extracted.place)
+    reports = meeting if meeting and not meeting.announcement else None  # an announcement joins no meeting
     return ArticleText(
-        meeting=(meeting.kind, meeting.date, meeting.place, meeting.participants) if meeting else None,
+        meeting=(reports.kind, reports.date, reports.place, reports.participants) if reports else None,
+        document_kind=reports.document_kind if reports else None,
+        announces=(meeting.date, meeting.participants) if meeting and meeting.announcement else None,
         signature=fp.signature,
         bands=fp.bands,
         content_hash=content_hash(text),

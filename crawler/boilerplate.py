@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from crawler.fingerprint import normalise
+from crawler.shapes import speaker_label
 from storage.archive import SiteLineCounts
 
 MIN_PAGES = 3  # a line must be seen on at least this many pages of a site…
@@ -48,9 +49,10 @@ def site_template(counts: SiteLineCounts) -> frozenset[str]:
 def strip_template(lines: Iterable[str], template: frozenset[str]) -> tuple[str, ...]:
     """Return the lines without the site's template lines at the start and end of the body."""
     kept = list(lines)
-    while kept and line_key(kept[0]) in template:
+    # a speaker's label ("President of Russia Vladimir Putin:") repeats on a site's transcripts, yet is their text
+    while kept and line_key(kept[0]) in template and not speaker_label(kept[0]):
         kept.pop(0)
-    while kept and line_key(kept[-1]) in template:
+    while kept and line_key(kept[-1]) in template and not speaker_label(kept[-1]):
         kept.pop()
     return tuple(kept)
 
@@ -58,4 +60,4 @@ def strip_template(lines: Iterable[str], template: frozenset[str]) -> tuple[str,
 def has_template_edge(text: str, template: frozenset[str]) -> bool:
     """Return True when a stored text starts or ends with a template line (so cleaning it again would change it)."""
     lines = [line for line in text.splitlines() if line.strip()]
-    return bool(lines) and (line_key(lines[0]) in template or line_key(lines[-1]) in template)
+    return bool(lines) and strip_template(lines, template) != tuple(lines)

@@ -285,7 +285,8 @@ def export(
 
     Fields: url, source, title, published, language, text, content_hash, document_id, first_seen, last_checked.
     With `--format txt --output-dir DIR`: files named DATE-TITLE-HASH.txt (letters and digits of the title only,
-    never a path), each with a header of title, date and copies, then the text.
+    never a path), each with a header of title, date and copies, then the text. In CSV, a cell starting with
+    =, +, -, @, a tab or a carriage return gets a leading ' so spreadsheets show it as text; JSONL keeps exact text.
     """
     if (fmt == "txt") != (output_dir is not None):
         raise click.UsageError("--format txt and --output-dir go together")
@@ -310,7 +311,7 @@ def _export(archive: Archive, fmt: str, source: str | None, output_dir: Path | N
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(query.EXPORT_FIELDS), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: export_files.spreadsheet_cell(v) for k, v in row.items()} for row in rows)
 
 
 @main.command()
@@ -555,7 +556,10 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
     """List meetings (talks, meetings, calls, exchanges of messages) with the documents that report them.
 
     JSON: {"meeting_id", "date", "kind", "place", "participants", "documents": [{"document_id", "title", "url",
-    "source", "language"}]}.
+    "source", "language", "kind", "copies": [{"url", "source", "first_seen", "published"}]}], "announcements":
+    [{"document_id", "title", "published"}]} (a document's kind: talks, press statements, visit …; announcements of
+    the meeting join none). A document's copies list the original publisher's first (earliest date on the page),
+    and its url and source are that copy's.
     """
     from crawler.meetings import canonical
     from crawler.people_file import user_people_path
@@ -577,7 +581,9 @@ def meetings(obj: Context, participant: str | None, since: str | None, until: st
             f"{' in ' + meeting['place'] if meeting['place'] else ''}: {', '.join(meeting['participants'])}"
         )
         for doc in meeting["documents"]:
-            show(f"      {doc['source']}: {doc['title']}  {doc['url']}")
+            show(f"      {doc['source']}: [{doc['kind'] or meeting['kind']}] {doc['title']}  {doc['url']}")
+        for note in meeting["announcements"]:
+            show(f"      announced {note['published'] or ''}: {note['title']}")
     if not as_json and not participant:
         _unnamed_readouts(archive, obj.sources)
 
@@ -603,5 +609,7 @@ def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
 
 
 from crawler.cli_changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
+from crawler.cli_compare import register as register_compare  # noqa: E402
 
 register(main)
+register_compare(main)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -123,11 +125,19 @@ def register(main: click.Group) -> None:
         """Write an Atom feed of recent change events (newest first)."""
         from crawler.cli_errors import writable_output
         from crawler.feed import atom_feed
+        from storage.archive import Archive
+        from storage.identity import identity
 
         writable_output(output)
+        obj.reader().close()  # a clear error when there is no archive
+        with contextlib.suppress(sqlite3.Error, OSError):  # a read-only archive keeps the identity it has
+            Archive(obj.db).close()  # an older archive gets its identity, the base of the feed's ids
         archive = obj.reader()
         found = changes.events(archive.db, since=since, source=source, kinds=kind, limit=limit)
-        xml = atom_feed(list(reversed(found)))
+        me = identity(archive.db)
+        if me is None:  # the migration above could not run (a read-only file)
+            raise click.ClickException(f"{obj.db} has no archive id yet: open it once writable (readouts check)")
+        xml = atom_feed(me, list(reversed(found)), kinds=kind, source=source)
         if output:
             with open(output, "w", encoding="utf-8") as out:
                 out.write(xml)

@@ -41,6 +41,7 @@ class Source:
     recheck_every: str = "30d"
     gone_urls: tuple[str, ...] = ()  # regexes of URLs a site sends for deleted pages (redirect target or final URL)
     notify: tuple[str, ...] = ()  # Apprise URLs: this source's own, then the file's global [notify] urls
+    public_url: str | None = None  # [notify] public_url: where `readouts serve` is reachable, for links in webhooks
     every_seconds: float | None = field(default=None, compare=False)
     recheck_every_seconds: float = field(default=30 * 86400.0, compare=False)
     page_timeout: str = "60s"  # whole-download deadline of one page (a slow drip or endless body ends here)
@@ -224,14 +225,19 @@ def _substitute(value: Any, host: str) -> Any:
     return value
 
 
-def _global_notify(entry: object) -> tuple[str, ...]:
-    """Validate the top-level [notify] table and return its URLs."""
+def _global_notify(entry: object) -> tuple[tuple[str, ...], str | None]:
+    """Validate the top-level [notify] table and return its URLs and the public URL of `readouts serve`."""
     if not isinstance(entry, dict):
         raise ConfigError("", "notify", "expected a table: [notify] urls = [...]")
     for key in entry:
-        if key != "urls":
-            raise ConfigError("notify", key, "unknown key (known keys: urls)")
-    return _notify_urls("notify", "urls", entry.get("urls", []))
+        if key not in ("urls", "public_url"):
+            raise ConfigError("notify", key, "unknown key (known keys: urls, public_url)")
+    public_url = entry.get("public_url")
+    if public_url is not None:
+        parts = urlsplit(public_url) if isinstance(public_url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError("notify", "public_url", f"expected an http(s) URL like 'https://host/': {public_url!r}")
+    return _notify_urls("notify", "urls", entry.get("urls", [])), public_url
 
 
 def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
@@ -247,7 +253,7 @@ def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
     families = data.get("family", {})
     if not isinstance(table, dict) or not isinstance(families, dict) or not (table or families):
         raise ConfigError("", "source", f"{origin} declares no [source.NAME] table")
-    shared = _global_notify(data["notify"]) if "notify" in data else ()
+    shared, public_url = _global_notify(data["notify"]) if "notify" in data else ((), None)
     sources = {name: _source(name, entry) for name, entry in table.items()}
     for family, entry in families.items():
         for name, expanded in _family(family, entry).items():
@@ -255,7 +261,7 @@ def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
                 raise ConfigError(family, "hosts", f"source {name!r} is declared twice")
             sources[name] = _source(name, expanded)
     return {
-        name: replace(source, notify=tuple(dict.fromkeys((*source.notify, *shared))))
+        name: replace(source, notify=tuple(dict.fromkeys((*source.notify, *shared))), public_url=public_url)
         for name, source in sources.items()
     }
 

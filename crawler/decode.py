@@ -21,6 +21,9 @@ _MAGIC = (
 )
 _TEXTUAL = re.compile(r"^(text/|application/(xhtml\+xml|xml)|$)", re.I)
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+# a page valid in its declared encoding but for a few stray bytes is that encoding (detection guesses wildly)
+MAX_STRAY = 8
+MAX_STRAY_SHARE = 0.001
 
 
 class DecodeError(ValueError):
@@ -64,12 +67,32 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if body.startswith(bom):
             return body.decode(name, "replace")
-    for name in ("utf-8", *_declared(body, content_type)):
+    declared = _declared(body, content_type)
+    for name in ("utf-8", *declared):
         try:
             return body.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
+    for name in declared:
+        text, invalid = _decode_replacing(body, name)
+        if stray_bytes(invalid, len(text)):
+            return text
     best = charset_normalizer.from_bytes(body[:200_000]).best()
     if best is None or not best.encoding:
         raise DecodeError("no encoding fits the bytes")
     return body.decode(best.encoding, "replace")
+
+
+def stray_bytes(invalid: int, length: int) -> bool:
+    """Return True when a text's undecodable sequences are few enough to be stray bytes, not a wrong encoding."""
+    return invalid <= min(MAX_STRAY, MAX_STRAY_SHARE * length)
+
+
+def _decode_replacing(body: bytes, name: str) -> tuple[str, int]:
+    """Decode with undecodable sequences replaced by U+FFFD; return the text and how many were replaced."""
+    text = body.decode(name, "replace")
+    try:
+        literal = body.count("\ufffd".encode(name))  # replacement characters the page itself holds
+    except (UnicodeEncodeError, LookupError):
+        literal = 0
+    return text, text.count("\ufffd") - literal

@@ -29,7 +29,8 @@ def deliver(archive: Archive, sources: list[Source], since: str | None = None) -
             continue
         from crawler.notify import send  # Apprise loads its plugins on import: only when there is something to send
 
-        if send(list(urls), found):
+        public_url = next((s.public_url for s in sources if s.public_url), None)
+        if send(list(urls), found, public_url):
             changes.mark_notified(archive.db, [e["id"] for e in found], utcnow())
             delivered += len(found)
         else:

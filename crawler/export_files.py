@@ -1,4 +1,4 @@
-"""Export as a folder of text files, one per document, named safely from the date, the title and the hash."""
+"""Export made safe for where it goes: text files named safely from the date, title and hash; CSV cells as text."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 SLUG_CHARS = 60
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+# a cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def slug(title: str | None) -> str:
@@ -17,6 +19,13 @@ def slug(title: str | None) -> str:
     text = unicodedata.normalize("NFKC", title or "").replace("\0", "")
     words = _NOT_WORD.sub("-", text).strip("-_").lower()
     return words[:SLUG_CHARS].rstrip("-_") or "untitled"
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """Return a CSV cell a spreadsheet shows as text: a string starting like a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def file_name(record: dict[str, Any]) -> str:

@@ -12,7 +12,9 @@ from lxml import etree
 from trafilatura.settings import Document
 
 from crawler.decode import DecodeError, decode_html, sniff_binary
+from crawler.language import detect_language
 from crawler.page_meta import page_meta, text_date
+from crawler.shapes import chinese_footer, hidden, speaker_label
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,7 @@ FALLBACK_SHARE = 0.5  # cleaning that keeps less than this share of what plain e
 LISTING_LINK_SHARE = 0.8  # a page whose text is this much link text is a listing or a menu, never an article
 _VISIBLE = "//body//text()[not(ancestor::script or ancestor::style)]"
 _BLOCKS = ("p", "li", "div")
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")  # not h1: a page's title is no orphan, page_meta may read it
 _SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
 _FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
 _COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved", re.I)
@@ -76,6 +79,7 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         return Failure("unparsable (not an HTML document)")
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
+    _drop_hidden(tree)
     lead, place = _marked(tree, _LEAD), _marked(tree, _PLACE)
     page_chars, link_chars = _text_chars(tree, _VISIBLE), _text_chars(tree, "//body//a//text()")
     _unwrap_layout_tables(tree)
@@ -92,21 +96,21 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     title = _clean_line(meta.title or "") or None
     text = doc.text if isinstance(doc, Document) else None
     found = bool(text)
-    lines = clean_lines(text.splitlines(), title) if text else ()
-    # plain extraction, bound by the page's text, keeps no more than it: run it only when it could keep much more
-    if not keeps_enough(_chars(lines), page_chars) and not mostly_links(link_chars, page_chars):
-        lines = _fall_back(lines, html, url, title)
+    lines = clean_lines(text.splitlines(), title, lead) if text else ()
+    # plain extraction, bound by the page's text, keeps no more than it: run it only when it could keep much more;
+    # a page that marks up its lead (h-entry) was read by its markup: a short text there is a short readout
+    marked = bool(lead and lines and lines[0] == _clean_line(lead))
+    if not marked and not keeps_enough(_chars(lines), page_chars) and not mostly_links(link_chars, page_chars):
+        lines = _fall_back(lines, html, url, title, lead)
     if not lines:
         return Failure("empty (only boilerplate)" if found else "empty (no article body found)")
-    if lead and len(lead) > 80 and not any(lead[:60] in line for line in lines):
-        lines = (lead, *lines)  # a lead paragraph marked up apart from the body (h-entry p-summary) is part of it
     return Extracted(
         title=title,
         lines=lines,
         published=meta.published or text_date(tree, url),
         author=meta.author,
         sitename=meta.sitename,
-        language=meta.language or language,
+        language=meta.language or language or detect_language("\n".join(lines)),
         place=place,
     )
 
@@ -129,10 +133,12 @@ def least_cleaned(candidates: tuple[tuple[str, ...], ...], plain_chars: int) -> 
     return candidates[-1]
 
 
-def _fall_back(cleaned: tuple[str, ...], html: str, url: str, title: str | None) -> tuple[str, ...]:
+def _fall_back(
+    cleaned: tuple[str, ...], html: str, url: str, title: str | None, lead: str | None = None
+) -> tuple[str, ...]:
     """Return the cleaned lines, or plain extraction's (shape-cleaned, else raw) when cleaning took most of them."""
     plain = _plain_lines(html, url, title)
-    return least_cleaned((cleaned, clean_lines(list(plain), title), plain), _chars(plain))
+    return least_cleaned((cleaned, clean_lines(list(plain), title, lead), plain), _chars(plain))
 
 
 def _plain_lines(html: str, url: str, title: str | None) -> tuple[str, ...]:
@@ -146,14 +152,18 @@ def _plain_lines(html: str, url: str, title: str | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def clean_lines(raw: list[str], title: str | None = None) -> tuple[str, ...]:
-    """Drop lines that are not article text by their shape: file names, and non-sentences at the edges."""
+def clean_lines(raw: list[str], title: str | None = None, lead: str | None = None) -> tuple[str, ...]:
+    """Drop lines that are not article text by their shape (file names, the title, non-sentences at the edges)."""
     lines = [line for line in (_clean_line(r) for r in raw) if line and not _FILE_NAME.match(line)]
-    # the title may come back below a menu line ("Title / 中文 Français / Title / Updated: …"): peel both in turn
-    while lines and ((title and _same_text(lines[0], title)) or _edge_junk(lines[0])):
+    lead = _clean_line(lead or "") or None
+    # the title is never text, wherever it comes back; the lead is placed first below
+    lines = [line for line in lines if not ((title and _same_text(line, title)) or (lead and _same_text(line, lead)))]
+    while lines and _edge_junk(lines[0]):  # a menu line above a repeated title ("中文 Français / Title / Updated: …")
         lines.pop(0)
     while lines and (_edge_junk(lines[-1]) or _footer(lines[-1])):
         lines.pop()
+    if lead and (_SENTENCE_END.search(lead) or len(lead) > 80) and not any(lead[:60] in line for line in lines):
+        lines.insert(0, lead)  # a lead paragraph marked up apart from the body (h-entry p-summary) comes first
     return tuple(lines)
 
 
@@ -173,6 +183,8 @@ def _same_text(a: str, b: str) -> bool:
 
 def _edge_junk(line: str) -> bool:
     """Return True for a short line that is not a sentence: a menu, a share tool, a breadcrumb, a dateline."""
+    if speaker_label(line):  # a speaker's turn ("President of Russia Vladimir Putin: Friends,") is text
+        return False
     words = line.split()
     cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff]", line))
     if cjk > len(line) / 2:
@@ -182,6 +194,8 @@ def _edge_junk(line: str) -> bool:
 
 def _footer(line: str) -> bool:
     """Return True for a copyright or registration line."""
+    if chinese_footer(line):
+        return True
     return len(line) < 200 and bool(_COPYRIGHT.search(line) or (_REGISTRATION.search(line) and len(line) < 40))
 
 
@@ -225,14 +239,64 @@ def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
             el.tag = "div"
 
 
+def _drop_hidden(tree: lxml.html.HtmlElement) -> None:
+    """Remove what a reader does not see (tooltips, display:none): its text is no link text and no article text."""
+    candidates = tree.xpath(  # a cheap first sieve, by attribute, for the rule
+        "//@class[contains(., 'hidden') or contains(., 'tooltip')]/.. | //@style[contains(., 'none')"
+        " or contains(., 'hidden')]/.. | //*[@hidden]"
+    )
+    for el in [el for el in candidates if hidden(el.attrib)]:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
 def _drop_link_blocks(tree: lxml.html.HtmlElement) -> None:
     """Remove short blocks whose text is mostly links ("See also: …", menus, breadcrumbs, related lists)."""
+    emptied = []
     for el in list(tree.iter(*_BLOCKS)):
-        if el.getparent() is None:
+        parent = el.getparent()
+        if parent is None:
             continue
         text = " ".join(el.text_content().split())
         if not text or len(text) > 200:
             continue
-        linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
-        if linked and linked >= 0.5 * len(text) and not el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
-            el.drop_tree()
+        if not _link_dense(el, text) or el.xpath(".//p|.//div[string-length(normalize-space()) > 200]"):
+            continue
+        spoken = " ".join(" ".join(el.itertext()).split()) if ":" in text else ""  # "Name</a>:<br>Words"
+        label = speaker_label(spoken)
+        if label:  # a speaker's name linked to their page is plain text: no link-density rule (nor trafilatura's)
+            _unlink(el, label)  # would drop a short turn ("Minister Andrei Belousov: Thank you.")
+            if not _link_dense(el, text):
+                continue
+        el.drop_tree()
+        emptied.append(parent)
+    for block in dict.fromkeys(emptied):
+        _drop_orphan_heading(block)
+
+
+def _link_dense(block: lxml.html.HtmlElement, text: str) -> bool:
+    """Return True when at least half of a block's text is link text."""
+    linked = sum(len(" ".join(a.text_content().split())) for a in block.iter("a"))
+    return bool(linked) and linked >= 0.5 * len(text)
+
+
+def _unlink(block: lxml.html.HtmlElement, label: str) -> None:
+    """Turn the links inside a speaker's label into plain text."""
+    for link in list(block.iter("a")):
+        text = " ".join(link.text_content().split())
+        if text and text in label:
+            link.drop_tag()
+
+
+def _drop_orphan_heading(block: lxml.html.HtmlElement) -> None:
+    """Remove a block left holding only its heading ("See also") once the links under it are gone."""
+    while block.getparent() is not None and block.tag not in ("body", "html"):
+        found = list(block.iter(*_HEADINGS))
+        if not found:
+            return
+        text = " ".join(block.text_content().split())
+        if not text or text != " ".join(" ".join(h.text_content().split()) for h in found):
+            return
+        parent = block.getparent()
+        block.drop_tree()
+        block = parent

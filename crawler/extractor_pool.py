@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import resource
+import signal
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -19,6 +21,7 @@ from storage.archive import ArticleText
 EXTRACT_TIMEOUT_S = 30.0
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _limit_memory(limit_bytes: int) -> None:
@@ -26,6 +29,23 @@ def _limit_memory(limit_bytes: int) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _die_with(parent: int) -> None:
+    """Have Linux kill this worker as soon as the crawl that started it dies, even by SIGKILL mid-extraction."""
+    # without it a worker busy with a long page only notices its orphaned state when the page is done
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker still ends after its current page
+        return
+    if os.getppid() != parent:  # the crawl died before the request took effect
+        os._exit(1)
+
+
+def _start_worker(limit_bytes: int, parent: int) -> None:
+    """Prepare a worker process: bounded memory, and no life beyond its crawl."""
+    _limit_memory(limit_bytes)
+    _die_with(parent)
 
 
 class ExtractorPool:
@@ -39,8 +59,8 @@ class ExtractorPool:
         self.pool = ProcessPool(
             max_workers=workers or min(2, os.cpu_count() or 1),
             max_tasks=WORKER_MAX_TASKS,
-            initializer=_limit_memory,
-            initargs=(memory_bytes,),
+            initializer=_start_worker,
+            initargs=(memory_bytes, os.getpid()),
         )
 
     async def extract(

@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from storage.identity import Identity, entry_id, feed_id
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # characters XML 1.0 forbids
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -37,15 +39,21 @@ def _content(event: dict[str, Any]) -> str:
 
 
 def atom_feed(
+    archive: Identity,
     events: list[dict[str, Any]],
+    kinds: tuple[str, ...] = (),
+    source: str | None = None,
     title: str = "readouts: changes",
-    feed_id: str = "urn:readouts:changes",
     updated: str | None = None,
 ) -> str:
-    """Return an Atom document with one entry per event (given newest first)."""
+    """Return an Atom document with one entry per event (given newest first) of the feed of these filters.
+
+    Ids are tag: URIs of the archive's identity (RFC 4287 4.2.6): another archive never shares one, and a filtered
+    feed (kinds, source) has its own feed id while an event keeps its entry id in every feed.
+    """
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
-    _sub(feed, "id", feed_id)
+    _sub(feed, "id", feed_id(archive, kinds, source))
     _sub(feed, "title", title)
     newest = max((e["at"] for e in events), default=None)
     _sub(feed, "updated", updated or newest or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -53,7 +61,7 @@ def atom_feed(
     _sub(feed, "generator", "readouts")
     for event in events:
         entry = _sub(feed, "entry")
-        _sub(entry, "id", f"{feed_id}:event:{event['id']}")
+        _sub(entry, "id", entry_id(archive, event["id"]))
         _sub(entry, "title", f"{event['kind']}: {event.get('title') or event['url']}")
         _sub(entry, "updated", event["at"])
         _sub(entry, "link", href=event["url"], rel="alternate")

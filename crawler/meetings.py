@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
+from crawler.meeting_kinds import document_kind, is_announcement
 from crawler.people_file import all_people
 
 MONTHS = {
@@ -65,6 +66,17 @@ KINDS = (
     ("talks", re.compile(r"\btalks\b|会谈|переговор", re.I)),
     ("meeting", re.compile(r"\bmeets?\b|\bmet\b|\bmeeting\b|会见|会晤|встреч", re.I)),
 )
+# "President of Mongolia Khaltmaagiin Battulga", "Mongolian President …", "Foreign Minister of India …": the name after
+# a role is a participant even when people.toml does not know it (two to four capitalised words)
+ROLE = re.compile(
+    r"\b(?:President|Prime Minister|Premier|Chancellor|Foreign Minister|Minister of Foreign Affairs"
+    r"|Minister for Foreign Affairs|Foreign Secretary|Secretary of State|Vice President|Emir|King|Crown Prince)"
+    r"(?: of (?:the )?(?:[A-Z][\w-]+ ?)+?)?,? "
+    r"(?P<name>[A-Z][\w'-]+(?: (?!(?:Of|And|In|At|On|With|For|To|The|Holds?|Held|Meets?|Met|Talks|Says?|Said)\b)"
+    r"(?:bin |al-|de |da |dos |van |von )?[A-Z][\w'-]+){1,3})"
+)
+# capitalised words that follow a role but are no name
+NOT_A_NAME = re.compile(r"^(?:of|the|and|Republic|Federation|Kingdom|State|Council|Office|Administration|Government)\b")
 # landmarks that name their city, then cities (English, Chinese, Russian forms)
 PLACES = (
     ("Kremlin", "Moscow"),
@@ -110,6 +122,8 @@ class Meeting:
     date: str | None
     place: str | None
     participants: tuple[str, ...]
+    document_kind: str = ""  # what this document reports of it: talks, press statements, a visit, a banquet …
+    announcement: bool = False  # the document announces the meeting ("will meet"): it reports none
 
 
 @cache
@@ -156,7 +170,10 @@ def canonical(name: str) -> str | None:
 
 
 def participants_in(text: str) -> list[str]:
-    """Return the canonical names of the people mentioned in a text, in order of first mention."""
+    """Return the canonical names of the people mentioned in a text, in order of first mention.
+
+    Known people by any of their forms; unknown ones by the role before their name ("President of Mongolia …").
+    """
     names, patterns = _alias_patterns()
     found: dict[str, int] = {}
     for pattern in patterns:
@@ -164,7 +181,28 @@ def participants_in(text: str) -> list[str]:
             name = names[match.group()]
             if name not in found or match.start() < found[name]:
                 found[name] = match.start()
+    for name, start in role_names(text):
+        known = canonical(name) or next((names[a] for a in _known_within(name)), None)
+        key = known or name
+        if key not in found or start < found[key]:
+            found[key] = start
     return sorted(found, key=found.__getitem__)
+
+
+def role_names(text: str) -> list[tuple[str, int]]:
+    """Return the names that follow a role ("Prime Minister of India Narendra Modi"), with where each starts."""
+    out = []
+    for match in ROLE.finditer(text):
+        name = match.group("name")
+        if not NOT_A_NAME.match(name):
+            out.append((name, match.start("name")))
+    return out
+
+
+def _known_within(name: str) -> list[str]:
+    """Return the known aliases a longer name holds ("Vladimir Putin" in "Vladimir Putin Said"), longest first."""
+    _, patterns = _alias_patterns()
+    return [m.group() for p in patterns for m in p.finditer(name)]
 
 
 def recognise(title: str | None, text: str, published: str | None, place_hint: str | None = None) -> Meeting | None:
@@ -176,41 +214,58 @@ def recognise(title: str | None, text: str, published: str | None, place_hint: s
     if NOT_A_MEETING.search(title or ""):
         return None
     lines = [line for line in text.splitlines() if line.strip()]
-    first = re.split(r"(?<=[.!?。])\s", lines[0], maxsplit=1)[0] if lines else ""
-    kind = next((k for k, pattern in KINDS if pattern.search(title or "")), None)
-    kind = kind or next((k for k, pattern in KINDS if pattern.search(first)), None)
-    if kind is None:
+    first = re.split(r"(?<=[.!?])\s+|(?<=[。！？])", lines[0], maxsplit=1)[0] if lines else ""
+    title_kind = next((k for k, pattern in KINDS if pattern.search(title or "")), None)
+    kind = title_kind or next((k for k, pattern in KINDS if pattern.search(first)), None)
+    own_kind = document_kind(title or first, title_kind)
+    if kind is None and own_kind is None:
         return None
     names = participants_in(title or "")
+    if names:  # the lead names the site's own side, and the others of a meeting of three or more
+        names += [name for name in participants_in(first) if name not in names]
     for name in participants_in(first) + participants_in(text):
         if len(names) >= 2:
             break
         if name not in names:
             names.append(name)
-    if not names:
+    if not names or (kind is None and len(names) < 2):
         return None
+    kind = kind or str(own_kind)
     lead = f"{title or ''} {' '.join(lines[:2])}"
     where = (place(lead) or place(place_hint or "")) if kind in ("talks", "meeting") else None
-    return Meeting(kind, meeting_date(lead, published), where, tuple(sorted(names)))
+    ahead = is_announcement(title, first, " ".join(lines[:3]))
+    return Meeting(
+        kind,
+        meeting_date(lead, published, ahead),
+        where,
+        tuple(sorted(names)),
+        document_kind=own_kind or kind,
+        announcement=ahead,
+    )
 
 
-def meeting_date(lead: str, published: str | None) -> str | None:
-    """Return the meeting date said in the lead (explicit or a weekday), else the publication date."""
+def meeting_date(lead: str, published: str | None, ahead: bool = False) -> str | None:
+    """Return the meeting date said in the lead (explicit or a weekday), else the publication date.
+
+    A date without its year is the latest such day up to the publication date, or the next from it when `ahead`
+    (an announcement speaks of a day to come).
+    """
     pub = date.fromisoformat(published) if published else None
     month_names = "|".join(MONTHS)
     match = re.search(rf"\b({month_names})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?", lead, re.I)
     if not match:
         match_dm = re.search(rf"\b(\d{{1,2}})\s+({month_names})(?:\s+(\d{{4}}))?", lead, re.I)
         if match_dm:
-            return _build(int(match_dm.group(3) or 0), MONTHS[match_dm.group(2).lower()], int(match_dm.group(1)), pub)
+            month = MONTHS[match_dm.group(2).lower()]
+            return _build(int(match_dm.group(3) or 0), month, int(match_dm.group(1)), pub, ahead)
     if match:
-        return _build(int(match.group(3) or 0), MONTHS[match.group(1).lower()], int(match.group(2)), pub)
+        return _build(int(match.group(3) or 0), MONTHS[match.group(1).lower()], int(match.group(2)), pub, ahead)
     match = re.search(r"(\d{4})年(\d{1,2})月(\d{1,2})日", lead) or re.search(r"()(\d{1,2})月(\d{1,2})日", lead)
     if match:
-        return _build(int(match.group(1) or 0), int(match.group(2)), int(match.group(3)), pub)
+        return _build(int(match.group(1) or 0), int(match.group(2)), int(match.group(3)), pub, ahead)
     match = re.search(rf"(\d{{1,2}})\s+({'|'.join(RU_MONTHS)})(?:\s+(\d{{4}}))?", lead)
     if match:
-        return _build(int(match.group(3) or 0), RU_MONTHS[match.group(2)], int(match.group(1)), pub)
+        return _build(int(match.group(3) or 0), RU_MONTHS[match.group(2)], int(match.group(1)), pub, ahead)
     match = re.search(rf"\bon\s+({'|'.join(WEEKDAYS)})\b", lead, re.I)
     if match and pub:
         back = (pub.weekday() - WEEKDAYS[match.group(1).lower()]) % 7
@@ -218,14 +273,19 @@ def meeting_date(lead: str, published: str | None) -> str | None:
     return pub.isoformat() if pub else None
 
 
-def _build(year: int, month: int, day: int, pub: date | None) -> str | None:
-    """Return a date, taking a missing year from the publication date (the year before if it would be later)."""
+def _build(year: int, month: int, day: int, pub: date | None, ahead: bool = False) -> str | None:
+    """Return a date, taking a missing year from the publication date (the year before if it would be later).
+
+    When `ahead`, the year after if it would be earlier.
+    """
     try:
         if year:
             return date(year, month, day).isoformat()
         if pub is None:
             return None
         found = date(pub.year, month, day)
+        if ahead:
+            return (found if found >= pub else date(pub.year + 1, month, day)).isoformat()
         return (found if found <= pub else date(pub.year - 1, month, day)).isoformat()
     except ValueError:
         return pub.isoformat() if pub else None
@@ -243,3 +303,33 @@ def place(lead: str) -> str | None:
             if index >= 0 and (best is None or index < best[0]):
                 best = (index, city)
     return best[1] if best else None
+
+
+# every way a date is written: "June 5, 2019", "5 June 2019", "2019年6月5日", "5 июня 2019"
+EN_MONTH_DAY = re.compile(rf"\b({'|'.join(MONTHS)})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?", re.I)
+EN_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+({'|'.join(MONTHS)})(?:\s+(\d{{4}}))?", re.I)
+ZH_DATE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日")
+RU_DATE = re.compile(rf"(\d{{1,2}})\s+({'|'.join(RU_MONTHS)})(?:\s+(\d{{4}}))?")
+DATES = (EN_MONTH_DAY, EN_DAY_MONTH, ZH_DATE, RU_DATE)
+
+
+def dates_in(text: str, published: str | None) -> set[str]:
+    """Return every date a text names (English, Chinese or Russian), as YYYY-MM-DD, years filled from `published`."""
+    pub = date.fromisoformat(published) if published else None
+    found = set()
+    for m in EN_MONTH_DAY.finditer(text):
+        found.add(_build(int(m.group(3) or 0), MONTHS[m.group(1).lower()], int(m.group(2)), pub))
+    for m in EN_DAY_MONTH.finditer(text):
+        found.add(_build(int(m.group(3) or 0), MONTHS[m.group(2).lower()], int(m.group(1)), pub))
+    for m in ZH_DATE.finditer(text):
+        found.add(_build(int(m.group(1) or 0), int(m.group(2)), int(m.group(3)), pub))
+    for m in RU_DATE.finditer(text):
+        found.add(_build(int(m.group(3) or 0), RU_MONTHS[m.group(2)], int(m.group(1)), pub))
+    return {d for d in found if d}
+
+
+def without_dates(text: str) -> str:
+    """Return the text with its dates blanked, so their day and year numbers are not taken for figures."""
+    for pattern in DATES:
+        text = pattern.sub(" ", text)
+    return text

@@ -7,9 +7,10 @@ import re
 from crawler.extract import Extracted
 
 MAX_NOTICE_CHARS = 600  # a "not found" notice is short; a readout that mentions "404" is not
+# words matched as words ("was not founded" is no "not found"); Chinese has no word boundaries to match
 _MISSING = re.compile(
-    r"\b404\b|not found|does not exist|doesn't exist|no longer (?:available|exists)|has been (?:removed|deleted)"
-    r"|页面不存在|找不到|已删除|已被删除|страница не найдена|не существует",
+    r"\b(?:404|not found|does not exist|doesn't exist|no longer (?:available|exists)|has been (?:removed|deleted)"
+    r"|страница не найдена|не существует)\b|页面不存在|找不到|已删除|已被删除",
     re.IGNORECASE,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -55,6 +55,12 @@ RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
 MAX_PATH_SEGMENTS = 16
 MAX_SEGMENT_REPEATS = 3
 ARTICLE_PRIORITY = 10  # articles of a listing page are fetched before the next listing page (traps starve less)
+
+
+def on_allowed_hosts(url: str, domains: Iterable[str]) -> bool:
+    """Return True when the URL's host is one of `domains` or a subdomain of one (not merely ending like one)."""
+    host = urlsplit(url).hostname or ""
+    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def looks_like_trap(url: str) -> bool:
@@ -152,8 +158,7 @@ class SourceSpider(Spider):
 
     def _allowed(self, url: str) -> bool:
         """Return True when the URL is on one of the source's allowed hosts (or their subdomains)."""
-        host = urlsplit(url).hostname or ""
-        return any(host == d or host.endswith("." + d) for d in self.source.allowed_domains)
+        return on_allowed_hosts(url, self.source.allowed_domains)
 
     def _article_request(self, url: str) -> Request | None:
         """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""

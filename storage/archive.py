@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage import search_words
 from storage.clock import utcnow
 from storage.diff import unified_diff
-from storage.meetings import assign_meeting
+from storage.meetings import assign_meeting, record_announcement
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.rows import insert_row, update_row
 from storage.schema import migrations
@@ -42,6 +43,8 @@ class ArticleText:
     signature: bytes | None = None  # MinHash signature of the text, for near-duplicate stories
     bands: tuple[str, ...] = ()  # its LSH band keys
     meeting: tuple[str, str | None, str | None, tuple[str, ...]] | None = None  # kind, date, place, participants
+    document_kind: str | None = None  # what the document reports of its meeting: talks, press statements, a visit …
+    announces: tuple[str | None, tuple[str, ...]] | None = None  # date and participants of a meeting announced
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class Archive:
         else:
             conn = sqlite3.connect(self.path, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        search_words.register(conn)  # the word index's triggers call it on every write of a document
         self.db = Database(conn)
         if not readonly:
             self.db.enable_wal()
@@ -492,6 +496,7 @@ class Archive:
             if orphan:
                 meeting = db.execute("select meeting_id from documents where id = ?", [old_doc]).fetchone()
                 db.execute("delete from documents where id = ?", [old_doc])
+                db.execute("delete from announcements where document_id = ?", [old_doc])
                 if meeting and meeting[0] is not None:
                     db.execute(
                         "delete from meetings where id = ? and not exists "
@@ -519,6 +524,9 @@ class Archive:
         )
         if art.meeting is not None:
             assign_meeting(db, int(last_pk or 0), *art.meeting)
+            db.execute("update documents set meeting_kind = ? where id = ?", [art.document_kind, last_pk])
+        if art.announces is not None:
+            record_announcement(db, int(last_pk or 0), *art.announces)
         if art.signature is not None:
             assign_story(db, int(last_pk or 0), art.signature, art.bands)
         else:

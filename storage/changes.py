@@ -40,7 +40,10 @@ def events(
         args += wanted
     if pending:
         filters.append("notified_at is null")
-    sql = f"select * from events where {' and '.join(filters) or '1'} order by id desc"
+    sql = f"""select e.*,
+        (select r.id from revisions r where r.page_id = e.page_id and r.number = e.revision) as revision_id,
+        (select d.id from documents d where d.content_hash = e.content_hash) as document_id
+        from events e where {" and ".join(filters) or "1"} order by e.id desc"""
     if limit:
         sql += " limit ?"
         args.append(limit)

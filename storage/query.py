@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage import search_words
 from storage.errors import SearchError
 
 EXPORT_FIELDS = (
@@ -40,7 +41,7 @@ RUN_FIELDS = (
     "failed",
     "errors",
 )
-# FTS5's trigram tokenizer cannot match terms shorter than three characters; those fall back to LIKE
+# FTS5's trigram tokenizer cannot match terms shorter than three characters; those go to the word index
 _MIN_TRIGRAM = 3
 # With a trigram index, SQLite's bm25 counts every match of every phrase in the whole archive, so a common word
 # costs ~0.2 s at 100k documents. Plain searches instead rank the RANK_WINDOW most recently archived matches
@@ -155,20 +156,23 @@ def search(
         args.append(until)
     short = [t for t in terms if len(t) < _MIN_TRIGRAM and not raw]
     long = [t for t in terms if t not in short]
-    for term in short:
-        filters.append("(d.title like ? escape '\\' or d.text like ? escape '\\')")
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        args += [pattern, pattern]
+    # the word index holds every word and every Chinese n-gram of one to four characters
+    words = " AND ".join(search_words.match_term(t) for t in short)
+    if short and long:
+        filters.append("d.rowid in (select rowid from documents_words where documents_words match ?)")
+        args.append(words)
     where = " and ".join(filters) or "1"
-    if long and not raw:
+    if not raw:  # the newest RANK_WINDOW matches of one index, ranked below
+        index = "documents_fts" if long else "documents_words"
         sql = f"""
             select d.id as document_id, d.title, d.published, d.language, d.content_hash, d.text
-            from documents_fts join documents d on d.rowid = documents_fts.rowid
-            where documents_fts match ? and {where}
-            order by documents_fts.rowid desc limit ?
+            from {index} join documents d on d.rowid = {index}.rowid
+            where {index} match ? and {where}
+            order by {index}.rowid desc limit ?
         """
-        params: list[Any] = [" ".join(db.quote_fts(t) for t in long), *args, RANK_WINDOW]
-    elif long:
+        first = " ".join(db.quote_fts(t) for t in long) if long else words
+        params: list[Any] = [first, *args, RANK_WINDOW]
+    else:
         sql = f"""
             select d.id as document_id, d.title, d.published, d.language, d.content_hash,
                    snippet(documents_fts, 1, '[', ']', '…', 64) as snippet, documents_fts.rank as rank
@@ -177,20 +181,13 @@ def search(
             order by documents_fts.rank limit ?
         """
         params = [query, *args, limit]
-    else:
-        sql = f"""
-            select d.id as document_id, d.title, d.published, d.language, d.content_hash,
-                   substr(d.text, max(1, instr(d.text, ?) - 60), 160) as snippet, 0.0 as rank
-            from documents d where {where} order by d.published desc, d.id limit ?
-        """
-        params = [short[0], *args, limit]
     try:
         rows = list(db.query(sql, params))
     except sqlite3.OperationalError as exc:
         hint = " (--raw takes SQLite FTS5 syntax: balanced quotes and brackets, OR/AND/NOT between words)"
         hint = hint if raw else ""
         raise SearchError(f"not a valid search query {query!r}: {exc}{hint}") from None
-    if long and not raw:
+    if not raw:
         rows = _ranked(rows, terms, limit)
     for row in rows:
         row["copies"] = list(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlite_utils import Database, Migrations
+
+from storage import search_words
+from storage.clock import utcnow
 
 migrations = Migrations("readouts")
 
@@ -249,6 +254,69 @@ def m0010_site_template(db: Database) -> None:
     db.execute("update site_lines set article_pages = pages")  # only article pages were counted until now
 
 
+_TRIGRAM_TRIGGERS = """
+create trigger documents_ai after insert on documents begin
+  insert into documents_fts (rowid, title, text) values (new.rowid, new.title, new.text);
+end;
+create trigger documents_ad after delete on documents begin
+  insert into documents_fts (documents_fts, rowid, title, text) values ('delete', old.rowid, old.title, old.text);
+end;
+create trigger documents_au after update of title, text on documents begin
+  insert into documents_fts (documents_fts, rowid, title, text) values ('delete', old.rowid, old.title, old.text);
+  insert into documents_fts (rowid, title, text) values (new.rowid, new.title, new.text);
+end;
+"""
+_F = search_words.SQL_FUNCTION
+_WORDS_TRIGGERS = f"""
+create trigger documents_words_ai after insert on documents begin
+  insert into documents_words (rowid, title, text) values (new.rowid, {_F}(new.title), {_F}(new.text));
+end;
+create trigger documents_words_ad after delete on documents begin
+  insert into documents_words (documents_words, rowid, title, text)
+    values ('delete', old.rowid, {_F}(old.title), {_F}(old.text));
+end;
+create trigger documents_words_au after update of title, text on documents begin
+  insert into documents_words (documents_words, rowid, title, text)
+    values ('delete', old.rowid, {_F}(old.title), {_F}(old.text));
+  insert into documents_words (rowid, title, text) values (new.rowid, {_F}(new.title), {_F}(new.text));
+end;
+"""
+
+
+@migrations(name="0011_word_index")
+def m0011_word_index(db: Database) -> None:
+    """A word index that finds short terms ("普京", "Xi") and is the one sqlite-utils and Datasette search.
+
+    Both tools search the first FTS table whose SQL names content="documents" (or [documents]). The word index says
+    so; the trigram index is re-created saying content='documents', which SQLite reads the same but they skip.
+    The word index holds search_words.index_words() of each text, kept by triggers calling it as an SQL function.
+    """
+    search_words.register(db.conn)
+    for trigger in ("documents_ai", "documents_ad", "documents_au"):
+        db.execute(f"drop trigger if exists {trigger}")
+    db.execute("drop table if exists documents_fts")
+    db.execute(
+        f"""create virtual table documents_words using fts5(title, text, content="documents",
+            tokenize='{search_words.TOKENIZE}')"""
+    )
+    db.execute("create virtual table documents_fts using fts5(title, text, content='documents', tokenize='trigram')")
+    for statement in (_TRIGRAM_TRIGGERS + _WORDS_TRIGGERS).split("end;"):
+        if statement.strip():
+            db.execute(statement + "end;")
+    db.execute("insert into documents_fts (documents_fts) values ('rebuild')")
+    db.execute(
+        f"""insert into documents_words (rowid, title, text)
+            select rowid, {search_words.SQL_FUNCTION}(title), {search_words.SQL_FUNCTION}(text) from documents"""
+    )
+
+
+@migrations(name="0012_archive_identity")
+def m0012_archive_identity(db: Database) -> None:
+    """The archive's identity: a UUID and creation time, made once, from which feed and entry ids are built."""
+    db.table("archive_identity").create({"uuid": str, "created": str}, not_null={"uuid", "created"})
+    db.execute("insert into archive_identity (uuid, created) values (?, ?)", [str(uuid.uuid4()), utcnow()])
+
+
 @migrations(name="0013_capture_payload_digest")
 def m0013_capture_payload_digest(db: Database) -> None:
     """Each capture's WARC payload digest: revisits point to the response record whose stored payload is identical.
@@ -257,6 +325,15 @@ def m0013_capture_payload_digest(db: Database) -> None:
     """
     db.table("captures").add_column("payload_digest", str)
     db.table("captures").create_index(["payload_digest"])
+
+
+@migrations(name="0015_document_kinds_and_announcements")
+def m0015_document_kinds_and_announcements(db: Database) -> None:
+    """Each document's own kind within its meeting (talks, press statements, a visit …) and announced meetings."""
+    db.table("documents").add_column("meeting_kind", str)
+    # a document announcing a meeting to come joins no meeting: its announced date and parties link it to one
+    db.table("announcements").create({"document_id": int, "date": str, "participants": str}, pk="document_id")
+    db.table("announcements").create_index(["date"])
 
 
 @migrations(name="0020_crawl_frontier")

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,24 @@ def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
             cmd = [sys.executable, "-m", "tests.peak", str(report), *cmd]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env(**env))
         return CLIResult(proc, int(report.read_text()) / 1024 if peak else None)
+
+    return run
+
+
+@pytest.fixture
+def readouts_here(tmp_path: Path) -> Callable[..., CLIResult]:
+    """Like `readouts`, in this process (click's CliRunner): for read-only commands, where a subprocess adds nothing."""
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    def run(*args: str, db: Path | None = None) -> CLIResult:
+        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("READOUTS_")}
+        result = CliRunner(env=unset).invoke(main, ["--db", str(db or tmp_path / "archive.db"), *args])
+        err = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            err += "Traceback (in process):\n" + "".join(traceback.format_exception(result.exception))
+        return CLIResult(subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, err))
 
     return run
 

@@ -27,6 +27,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: SiteServer  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Send the status line, remembering which status each request got."""
+        self.server.answers.append((self.path, code))
+        super().send_response(code, message)
+
     def do_GET(self) -> None:
         self.server.hits.append(self.path)
         self.server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -58,6 +63,7 @@ class SiteServer(ThreadingHTTPServer):
         self.routes = routes
         self.hits: list[str] = []
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, request headers, lower-cased names)
+        self.answers: list[tuple[str, int]] = []  # (path, status sent)
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +16,15 @@ from tests.test_serve import Server, archive  # noqa: F401 (the demo archive fix
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+MISSING = [
+    *(["Playwright's Python package is not installed"] if importlib.util.find_spec("playwright") is None else []),
+    *([] if Path(CHROMIUM).exists() else ["Debian's chromium is not installed (apt-get install chromium)"]),
+]
+if MISSING and os.environ.get("READOUTS_REQUIRE_BROWSER"):  # CI (.ci/run): the browser tests must run, never skip
+    pytest.fail("; ".join(MISSING), pytrace=False)
+if MISSING:
+    pytest.skip("; ".join(MISSING), allow_module_level=True)
+from playwright import sync_api  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,13 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from storage import search_words
 from tests.conftest import CLIResult, subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.fixtureweb.fillers import FILLERS
@@ -146,9 +148,10 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Web, dict[st
     web.servers["ministry"].routes[deleted.path] = conditional(
         decorate("ministry", sites.render_article("ministry", deleted, 2), 3)
     )
-    before = len(web.servers["embassy"].requests)
+    before, answered = len(web.servers["embassy"].requests), len(web.servers["embassy"].answers)
     state["third"] = web.crawl("--recheck")
     state["embassy_third"] = web.servers["embassy"].requests[before:]
+    state["embassy_third_answers"] = web.servers["embassy"].answers[answered:]
     yield web, state
     web.close()
 
@@ -213,9 +216,14 @@ def test_unchanged_recheck_uses_conditional_requests_and_304s(web: tuple[Web, di
     article_paths = {a.path for a in sites.articles("embassy")}
     rechecks = [(path, headers) for path, headers in state["embassy_third"] if path in article_paths]
     assert len(rechecks) == 4
-    assert all(headers.get("if-none-match") for _, headers in rechecks)
+    assert all(headers.get("if-none-match", "").startswith('"') for _, headers in rechecks)  # the ETag, quoted
+    answers = [status for path, status in state["embassy_third_answers"] if path in article_paths]
+    assert answers == [304, 304, 304, 304]  # the server matched the validators: nothing downloaded
     assert third["unchanged"] >= 4
-    assert events(w, "--since", "2000-01-01", "--kind", "changed") == events(w, "--kind", "changed")
+    (changed,) = events(w, "--kind", "changed")
+    assert events(w, "--since", changed["at"], "--kind", "changed") == [changed]
+    later = datetime.fromisoformat(changed["at"]) + timedelta(seconds=1)  # the archive keeps whole seconds
+    assert events(w, "--since", later.isoformat(), "--kind", "changed") == []
 
 
 def test_history_diff_capture_and_feed(web: tuple[Web, dict[str, Any]], tmp_path: Path) -> None:
@@ -265,6 +273,7 @@ def test_reextract_refreshes_texts_without_fetching(web: tuple[Web, dict[str, An
     w, _ = web
     db_path = w.tmp / "archive.db"
     with sqlite3.connect(db_path) as db:  # as if an older extractor had kept a worse text of one page
+        search_words.register(db)  # the word index's triggers call it
         page_id, good = db.execute("select id, content_hash from pages where source = 'embassy' limit 1").fetchone()
         db.execute("insert into documents (content_hash, text, first_seen) values ('stale', 'old text', 'x')")
         stale = db.execute("select id from documents where content_hash = 'stale'").fetchone()[0]

@@ -106,3 +106,15 @@ def test_cli_unknown_source_name_exits_2(tmp_path: Path, readouts) -> None:
     good = write_sources(tmp_path / "good.toml", GOOD)
     result = readouts("--sources", str(good), "crawl", "nope")
     assert result.code == 2 and "'nope'" in result.err
+
+
+def test_notify_public_url_is_read_and_checked() -> None:
+    good = parse_sources(
+        BASE + '\n[notify]\nurls = ["json://127.0.0.1:9/hook"]\npublic_url = "https://r.example.org/"\n'
+    )
+    assert good["mfa"].public_url == "https://r.example.org/"
+    assert parse_sources(BASE)["mfa"].public_url is None
+    for bad in ('"r.example.org"', '"ftp://r.example.org/"', "3"):
+        with pytest.raises(ConfigError) as refused:
+            parse_sources(BASE + f"\n[notify]\npublic_url = {bad}\n")
+        assert "'notify' key 'public_url'" in str(refused.value)

@@ -202,7 +202,16 @@ def test_search_and_export_formats(crawled: Crawled) -> None:
     assert len(hits) == 1 and "[Great] [Wall] [Motors]" in hits[0]["snippet"]
     assert len(hits[0]["copies"]) == 3
     assert crawled.cli("search", "Borovitskaya", "--source", "agency", "--json").jsonl() == []
-    assert crawled.cli("search", "Diaoyutai", "--since", "2022-01-01", "--until", "2022-12-31", "--json").jsonl()
+    every = crawled.cli("search", "Putin", "--json").jsonl()
+    in_2022 = crawled.cli("search", "Putin", "--since", "2022-01-01", "--until", "2022-12-31", "--json").jsonl()
+    assert in_2022 and all(h["published"].startswith("2022-") for h in in_2022), in_2022
+    assert {h["document_id"] for h in in_2022} == {
+        h["document_id"] for h in every if (h["published"] or "").startswith("2022-")
+    }
+    assert len(every) > len(in_2022)  # the dates filtered something out
+    day = in_2022[0]["published"]
+    on_day = crawled.cli("search", "Putin", "--since", day, "--until", day, "--json").jsonl()
+    assert day in {h["published"] for h in on_day}  # both bounds include their day
     human = crawled.cli("search", "Qingdao Summit")
     assert human.code == 0 and "Qingdao" in human.out
     csv_out = crawled.cli("export", "--format", "csv", "--source", "embassy")
@@ -231,7 +240,11 @@ def test_meetings_of_the_crawled_web(crawled: Crawled) -> None:
     assert moscow["kind"] == "talks" and moscow["place"] == "Moscow"
     assert len(moscow["documents"]) == 1  # seed 000 on three sites is one document
     assert {"document_id", "title", "url", "source", "language"} <= set(moscow["documents"][0])
-    assert crawled.cli("meetings", "--since", "2023-01-01", "--until", "2023-12-31", "--json").jsonl()
+    in_2023 = crawled.cli("meetings", "--since", "2023-01-01", "--until", "2023-12-31", "--json").jsonl()
+    assert in_2023 and all(m["date"].startswith("2023-") for m in in_2023), in_2023
+    assert "2023-03-21" in {m["date"] for m in in_2023} and len(found) > len(in_2023)
+    on_day = crawled.cli("meetings", "--since", "2023-03-21", "--until", "2023-03-21", "--json").jsonl()
+    assert {m["date"] for m in on_day} == {"2023-03-21"}  # both bounds include their day
     assert crawled.cli("meetings", "--participant", "Nobody").code == 1
     exported = crawled.cli("export").jsonl()
     assert all("story_id" in r and "meeting_id" in r for r in exported)

@@ -1,4 +1,4 @@
-"""Notifications end to end: Apprise's json:// to a loopback receiver; a receiver that fails loses no event."""
+"""Notifications end to end: the JSON body at a loopback webhook; a receiver that fails loses no event."""
 
 from __future__ import annotations
 
@@ -59,12 +59,16 @@ def payload_text(post: dict[str, Any]) -> str:
 
 def test_events_reach_a_webhook_and_a_failed_delivery_is_retried(tmp_path: Path, receiver: Receiver) -> None:
     port = receiver.server_address[1]
-    web = Web(tmp_path, notify=f'[notify]\nurls = ["json://127.0.0.1:{port}/hook"]\n')
+    public = 'public_url = "http://127.0.0.1:8001/"'
+    web = Web(tmp_path, notify=f'[notify]\nurls = ["json://127.0.0.1:{port}/hook"]\n{public}\n')
     try:
         first = web.crawl()
         assert first["notified"] == 8 and first["notify_pending"] == 0
         assert len(receiver.posts) == 1  # one message per crawl
         text = payload_text(receiver.posts[0])
+        new = {e["url"]: e for e in receiver.posts[0]["events"]}  # parsed once, by the receiver: a list of objects
+        assert len(new) == 8 and {e["kind"] for e in new.values()} == {"new"}
+        assert all(e["document_id"] and e["revision_id"] and e["source"] and e["at"] for e in new.values())
         for name in ("ministry", "embassy"):
             for article in sites.articles(name):
                 assert web.url(name, article.path) in text
@@ -78,6 +82,11 @@ def test_events_reach_a_webhook_and_a_failed_delivery_is_retried(tmp_path: Path,
         assert sent.code == 0, sent.err
         assert len(receiver.posts) == 2
         text = payload_text(receiver.posts[1])
+        sent_events = {e["url"]: e for e in receiver.posts[1]["events"]}
+        edited = sent_events[web.url("ministry", articles["edited"].path)]
+        assert edited["kind"] == "changed" and edited["revision"] == 2 and edited["revision_id"]
+        assert edited["diff_url"] == edited["history_url"] + "#revision-2"
+        assert edited["history_url"].startswith("http://127.0.0.1:8001/-/readouts/history?url=http")
         assert web.url("ministry", articles["edited"].path) in text and "changed" in text
         assert web.url("ministry", articles["deleted"].path) in text and "gone" in text
         # nothing left pending; --since re-sends what was already delivered

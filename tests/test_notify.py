@@ -1,4 +1,4 @@
-"""Notifications through Apprise: the message, delivery to a loopback webhook, and failures that never raise."""
+"""Notifications: the short message, the webhook JSON body on a loopback receiver, and failures that never raise."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
-from crawler.notify import message, send, valid_url
+from crawler.notify import CHAT_LIMIT, message, send, valid_url, webhook_event
 
 TITLES = ["<b>&\"' 习近平 Путин", "Talks in Moscow", None, "Back again", "Moved page"]
 
@@ -99,13 +100,6 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sent_events(body: str) -> list[dict[str, Any]]:
-    """Return the machine-readable events from the end of a message body."""
-    head, _, tail = body.rpartition("\nevents:\n")
-    assert head and tail
-    return list(json.loads(tail))
-
-
 # --- message ---------------------------------------------------------------------------------------------------------
 
 
@@ -127,36 +121,69 @@ def test_body_lines_grouped_by_kind() -> None:
     assert "→" not in "".join(lines[:-1])
 
 
-def test_body_ends_with_small_json_events() -> None:
-    events = some_events()
-    _, body = message(events)
-    assert "SECRET-DIFF" not in body and "SECRET-TEXT" not in body
-    small = sent_events(body)
-    keys = {"kind", "url", "source", "title", "at", "revision", "content_hash", "previous_hash", "target"}
-    assert len(small) == len(events) and all(set(item) == keys for item in small)
-    assert sorted((e["url"], e["kind"], e["title"], e["target"]) for e in small) == sorted(
-        (e["url"], e["kind"], e["title"], e["target"]) for e in events
-    )
+def test_body_has_no_json_and_stays_under_chat_limits() -> None:
+    events = [event(i, "new", f"Readout {i}: " + "talks " * 60) for i in range(1, 500)]
+    title, body = message(events)
+    assert title == "readouts: 499 new" and len(body) <= CHAT_LIMIT < 2000  # Discord's limit; Telegram's is 4,096
+    assert body.endswith("more (readouts changes)") and "{" not in body
+    assert all(len(line) <= 300 for line in body.splitlines())
+    _, few = message(some_events())
+    assert "more" not in few and len(few.splitlines()) == 6  # nothing cut when it fits
+    short = message(some_events(), limit=200)[1]
+    assert len(short) <= 200 and short.endswith("… and 4 more (readouts changes)") and len(short.splitlines()) == 3
+
+
+def test_webhook_events_link_to_the_diff_when_serve_has_a_public_url() -> None:
+    changed = event(1, "changed", document_id=7, revision_id=9)
+    record = webhook_event(changed, "https://readouts.example.org/")
+    history = "https://readouts.example.org/-/readouts/history?url=http%3A%2F%2F127.0.0.2%2Fa%2F1.html%3Fx%3D1%26y%3D2"
+    assert record.history_url == history and record.diff_url == history + "#revision-1"
+    assert (record.document_id, record.revision_id, record.revision) == (7, 9, 1)
+    assert webhook_event(event(2, "new"), "https://readouts.example.org").diff_url is None  # no diff for a new page
+    bare = webhook_event(changed)
+    assert bare.history_url is None and bare.diff_url is None  # no public URL configured: no links
 
 
 # --- send ------------------------------------------------------------------------------------------------------------
 
 
-def test_events_reach_a_json_webhook(receiver: Receiver) -> None:
-    events = some_events()
-    assert send([receiver.url], events) is True
+def test_events_reach_a_json_webhook_as_a_list_of_objects(receiver: Receiver) -> None:
+    events = [{**e, "document_id": e["id"] + 100, "revision_id": e["id"] + 200} for e in some_events()]
+    assert send([receiver.url + "?+X-Token=s3cret"], events, public_url="http://127.0.0.1:8001") is True
     assert len(receiver.posts) == 1
     path, headers, raw = receiver.posts[0]
-    assert path == "/hook" and headers["Content-Type"].startswith("application/json")
-    payload = json.loads(raw)
-    # Apprise's json:// format: {"version": "1.0", "title": ..., "message": ..., "attachments": [], "type": "info"}
-    assert {"title", "message", "type"} <= set(payload)
-    assert payload["title"] == message(events)[0]
-    for item in events:
-        assert item["url"] in payload["message"]
-        if item["title"]:
-            assert item["title"] in payload["message"]
-    assert {e["url"] for e in sent_events(payload["message"])} == {e["url"] for e in events}
+    assert path == "/hook" and headers["Content-Type"].startswith("application/json") and headers["X-Token"] == "s3cret"
+    payload = json.loads(raw)  # one parse: the events are objects, not text inside a string
+    assert {"version", "title", "message", "type"} <= set(payload)  # Apprise's json:// keys are kept
+    assert payload["title"] == message(events)[0] and payload["message"] == message(events)[1]
+    got = {item["event_id"]: item for item in payload["events"]}
+    assert len(got) == len(events)
+    for sent in events:
+        item = got[sent["id"]]
+        assert (item["kind"], item["url"], item["title"], item["source"], item["at"]) == (
+            sent["kind"],
+            sent["url"],
+            sent["title"],
+            sent["source"],
+            sent["at"],
+        )
+        assert (item["document_id"], item["revision_id"], item["target"]) == (
+            sent["id"] + 100,
+            sent["id"] + 200,
+            sent["target"],
+        )
+        assert item["history_url"].startswith("http://127.0.0.1:8001/-/readouts/history?url=")
+        assert (item["diff_url"] is not None) == (sent["kind"] == "changed")
+    assert "SECRET-DIFF" not in raw.decode() and "SECRET-TEXT" not in raw.decode()  # no diff text, no full text
+
+
+def test_chat_urls_get_the_short_message(receiver: Receiver) -> None:
+    events = [event(i, "new", "Talks " * 80) for i in range(1, 300)]
+    form = receiver.url.replace("json://", "form://")  # a non-webhook Apprise URL, as Discord or Telegram would be
+    assert send([form], events) is True
+    (_, _, raw) = receiver.posts[0]
+    fields = dict(parse_qsl(raw.decode()))
+    assert fields["message"] == message(events)[1] and len(fields["message"]) <= CHAT_LIMIT
 
 
 def test_every_url_gets_the_message(receiver: Receiver) -> None:

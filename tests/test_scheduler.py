@@ -8,8 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +90,21 @@ def wait_for(condition: Callable[[], Any], seconds: float) -> Any:
     raise AssertionError(f"condition not met within {seconds}s")
 
 
+@contextmanager
+def job_store(db: Path) -> Iterator[Any]:
+    """The daemon's persistent job store, opened without a running scheduler (none may fire a job meanwhile)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from scheduler import build_scheduler, job_store_path
+
+    store = SQLAlchemyJobStore(url=f"sqlite:///{os.path.abspath(job_store_path(str(db)))}")
+    store.start(build_scheduler(str(db)), "default")
+    try:
+        yield store
+    finally:
+        store.shutdown()
+
+
 def ts(value: str) -> float:
     return time.mktime(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
 
@@ -94,8 +112,10 @@ def ts(value: str) -> float:
 def test_interval_source_runs_repeatedly_never_overlapping(tmp_path: Path, site: SiteServer) -> None:
     db = tmp_path / "a.db"
     daemon = Daemon(db, make_sources(tmp_path, site))
-    time.sleep(8)
-    code, err = daemon.stop()
+    try:
+        wait_for(lambda: len([r for r in runs(db) if r["status"] in ("ok", "failed")]) >= 2, 120)
+    finally:
+        code, err = daemon.stop()
     assert code == 0, err
     done = [r for r in runs(db) if r["status"] in ("ok", "failed")]
     assert len(done) >= 2, runs(db)
@@ -148,7 +168,7 @@ def test_killed_crawl_is_recorded_failed_and_the_next_tick_crawls_again(tmp_path
         first = wait_for(lambda: [r for r in runs(db) if r["status"] == "running"], 30)[0]
         wait_for(lambda: article.path in site.hits, 30)
         os.kill(first["pid"], signal.SIGKILL)
-        wait_for(lambda: [r for r in runs(db) if r["id"] > first["id"] and r["status"] == "ok"], 40)
+        wait_for(lambda: [r for r in runs(db) if r["id"] > first["id"] and r["status"] == "ok"], 120)
     finally:
         assert daemon.stop()[0] == 0
     killed = next(r for r in runs(db) if r["id"] == first["id"])
@@ -156,11 +176,15 @@ def test_killed_crawl_is_recorded_failed_and_the_next_tick_crawls_again(tmp_path
 
 
 def test_restart_continues_the_schedule_with_one_catch_up_run(tmp_path: Path, site: SiteServer) -> None:
+    from scheduler import JOB_PREFIX
+
     db = tmp_path / "a.db"
-    sources = make_sources(tmp_path, site, every="3s")
+    sources = make_sources(tmp_path, site, every="1h")
     daemon = Daemon(db, sources)
-    wait_for(lambda: [r for r in runs(db) if r["status"] == "ok"], 30)
-    assert daemon.stop()[0] == 0
+    try:
+        wait_for(lambda: [r for r in runs(db) if r["status"] == "ok"], 60)  # a new job runs at once
+    finally:
+        assert daemon.stop()[0] == 0
     listed = subprocess.run(
         [sys.executable, str(SCHEDULER), "--db", str(db), "--sources", str(sources), "--list"],
         capture_output=True,
@@ -170,18 +194,54 @@ def test_restart_continues_the_schedule_with_one_catch_up_run(tmp_path: Path, si
         cwd=TESTS.parent,
     )
     assert listed.returncode == 0 and '"next_run": "20' in listed.stdout  # kept in the job store
-    time.sleep(10)  # three or more ticks missed
+    # the daemon was "down" for five hours: move the stored next run time back instead of waiting for the clock
+    with job_store(db) as store:
+        job = store.lookup_job(JOB_PREFIX + "ministry")
+        missed = (datetime.now(UTC) - timedelta(hours=5, minutes=1)).replace(microsecond=0)
+        job._modify(next_run_time=missed)
+        store.update_job(job)
     before = len(runs(db))
     restarted = Daemon(db, sources)
-    time.sleep(1.5)
-    code, _ = restarted.stop()
+    try:
+        wait_for(lambda: [r for r in runs(db)[before:] if r["status"] not in ("running",)], 60)
+    finally:
+        code, err = restarted.stop()
     assert code == 0
+    assert f"ministry (next {missed:%Y-%m-%d %H:%M:%S})" in err  # the stored next run time was kept, not reset
     after = runs(db)[before:]
-    # coalesced: the missed ticks give one run (a regular tick may add one more), not one per missed tick
-    # (without coalescing, the three missed ticks would be submitted at once: one run and two or more skipped)
-    assert len(after) <= 2, after
-    crawled = [r for r in after if r["status"] != "skipped"]
-    assert len(crawled) == 1 and crawled[0]["trigger"] == "scheduled", after
+    # coalesced: the five missed ticks give one run, not one run and four `skipped`
+    assert [(r["status"], r["trigger"]) for r in after] == [("ok", "scheduled")], after
+    with job_store(db) as store:
+        next_run = store.lookup_job(JOB_PREFIX + "ministry").next_run_time
+    assert timedelta(0) < next_run - datetime.now(UTC) <= timedelta(hours=1)  # the schedule goes on from the store
+
+
+TICKS: list[datetime] = []
+
+
+def tick() -> None:
+    """A job that only notes that it ran."""
+    TICKS.append(datetime.now(UTC))
+
+
+def test_missed_ticks_are_coalesced_into_one_run(tmp_path: Path) -> None:
+    from apscheduler.events import EVENT_JOB_EXECUTED
+
+    from scheduler import build_scheduler
+
+    TICKS.clear()
+    done = threading.Event()
+    scheduler = build_scheduler(str(tmp_path / "a.db"))  # the daemon's own job store and job defaults
+    scheduler.add_listener(lambda _: done.set(), EVENT_JOB_EXECUTED)
+    scheduler.start(paused=True)
+    try:
+        missed = datetime.now(UTC) - timedelta(hours=5, minutes=1)  # five ticks missed, a sixth due now
+        scheduler.add_job("tests.test_scheduler:tick", "interval", hours=1, id="t", next_run_time=missed)
+        scheduler.resume()
+        assert done.wait(60)  # sent once the job has run for every run time it was given
+    finally:
+        scheduler.shutdown(wait=True)
+    assert len(TICKS) == 1
 
 
 def test_a_stored_job_whose_function_was_renamed_is_recreated(tmp_path: Path, site: SiteServer) -> None:

@@ -25,6 +25,11 @@ pytestmark = pytest.mark.slow
 HOSTILE_TITLE = "<script>alert(1)</script> Xi Jinping holds talks with Vladimir Putin"
 HOSTILE_TEXT = "<img src=x onerror=alert(2)> On June 5, 2019 Xi Jinping held talks with Vladimir Putin in Moscow."
 HOSTILE_URL = "http://127.0.0.9/news/hostile.html"
+OTHER_SIDE_URL = "http://127.0.0.9/events/president/news/60669"
+OTHER_SIDE_TEXT = (
+    "Xi Jinping held talks with Vladimir Putin at the Kremlin in Moscow on June 5, 2019.\n"
+    "The presidents walked to the <b>river</b> bank to feed the swans."
+)
 
 
 def free_port() -> int:
@@ -73,10 +78,9 @@ class Server:
         self.proc.communicate(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_archive(folder: Path) -> Path:
     """A demo archive (crawled twice, with an edit), plus a document holding markup in its title and text."""
-    db = tmp_path_factory.mktemp("serve") / "demo.db"
+    db = folder / "demo.db"
     done = subprocess.run(
         [sys.executable, "-m", "crawler", "demo", "--db", str(db)],
         env=subprocess_env(),
@@ -94,8 +98,24 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         meeting=("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
     )
     store.record(PageRecord(url=HOSTILE_URL, source="hostile", host="127.0.0.9", status=200, article=hostile))
+    other_side = ArticleText(
+        content_hash="d" * 64,
+        text=OTHER_SIDE_TEXT,
+        title="Russian-Chinese talks",
+        published="2019-06-05",
+        language="en",
+        meeting=("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
+        document_kind="talks",
+    )
+    store.record(PageRecord(url=OTHER_SIDE_URL, source="kremlin", host="127.0.0.9", status=200, article=other_side))
     store.close()
     return db
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo archive, crawled once for this module."""
+    return demo_archive(tmp_path_factory.mktemp("serve"))
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +224,22 @@ def test_the_archive_is_read_live_and_never_written(server: Server, archive: Pat
 def test_bound_to_loopback_only(server: Server) -> None:
     with pytest.raises(OSError), socket.create_connection(("127.0.0.2", server.port), timeout=2):
         pass
+
+
+def test_the_meeting_page_shows_two_readouts_side_by_side_with_shared_statements_linked(
+    server: Server, archive: Path
+) -> None:
+    with sqlite3.connect(archive) as db:
+        (meeting, kremlin) = db.execute(
+            "select meeting_id, id from documents where content_hash = ?", ["d" * 64]
+        ).fetchone()
+    status, page = server.get(f"/-/readouts/meeting/{meeting}")
+    assert status == 200 and '<table class="readouts-compare">' in page
+    # the talks sentence is on one row with its counterpart, each linking to the other
+    rows = [row.split("</tr>")[0] for row in page.split('<tr class="readouts-shared">')[1:]]
+    (shared, *_) = [row for row in rows if "Xi Jinping held talks with Vladimir Putin at the Kremlin" in row]
+    assert "On June 5, 2019 local time" in shared
+    assert f'id="s-{kremlin}-0-' in shared and f'href="#s-{kremlin}-0-' in shared
+    only = [row for row in page.split('<tr class="readouts-only">')[1:] if "feed the swans" in row]
+    assert only and "(not said)" in only[0]
+    assert "&lt;b&gt;river&lt;/b&gt;" in page and "<b>river</b>" not in page

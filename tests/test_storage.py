@@ -45,7 +45,10 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0008_readouts_view",
         "0009_fts_reindex_on_text_only",
         "0010_site_template",
+        "0011_word_index",
+        "0012_archive_identity",
         "0013_capture_payload_digest",
+        "0015_document_kinds_and_announcements",
         "0020_crawl_frontier",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

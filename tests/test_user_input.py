@@ -7,7 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from crawler.cli import main
 from crawler.export_files import file_name, slug
 from crawler.terminal import printable
 from storage.archive import Archive, ArticleText, PageRecord
@@ -54,8 +56,8 @@ def archive(tmp_path: Path) -> Path:
         ["search", "talks", "--since", "2023-01-01' OR '1'='1", "--json"],
     ],
 )
-def test_sql_metacharacters_in_filters_match_nothing(archive: Path, readouts, args: list[str]) -> None:
-    result = readouts(*args, db=archive)
+def test_sql_metacharacters_in_filters_match_nothing(archive: Path, readouts_here, args: list[str]) -> None:
+    result = readouts_here(*args, db=archive)
     assert "Traceback" not in result.err
     if result.code:  # refused with a message: a value that is no date (2), a person nobody knows (1)
         assert result.err.startswith(("Error: ", "Usage: ")) and args[-1 if args[-1] != "--json" else -2] in result.err
@@ -64,30 +66,51 @@ def test_sql_metacharacters_in_filters_match_nothing(archive: Path, readouts, ar
         assert db.execute("select count(*) from pages").fetchone()[0] == len(HOSTILE_TITLES)
 
 
-def test_names_come_from_allowlists(archive: Path, readouts) -> None:
-    result = readouts("changes", "--kind", "new OR 1=1", db=archive)
+def test_names_come_from_allowlists(archive: Path, readouts_here) -> None:
+    result = readouts_here("changes", "--kind", "new OR 1=1", db=archive)
     assert result.code == 2 and "new OR 1=1" in result.err and "Traceback" not in result.err
-    result = readouts("export", "--format", "sql", db=archive)
+    result = readouts_here("export", "--format", "sql", db=archive)
     assert result.code == 2 and "sql" in result.err
 
 
 @pytest.mark.parametrize(
-    "query",
-    ["talks AND (", "NEAR(", '"unbalanced', "talks OR", "*", "title:talks", "^", "a:b:c"],
+    ("query", "raw_hits"),
+    [
+        ("talks AND (", None),
+        ("NEAR(", None),
+        ('"unbalanced', None),
+        ("talks OR", None),
+        ("*", None),
+        ("title:talks", 2),  # valid FTS5: a column filter (two titles say Talks)
+        ("^", None),
+        ("a:b:c", None),
+    ],
 )
-def test_fts_syntax_errors_become_a_clear_message(archive: Path, readouts, query: str) -> None:
-    for raw in ([], ["--raw"]):
-        result = readouts("search", query, *raw, db=archive)
-        assert "Traceback" not in result.err, result.err
-        if result.code:
-            assert result.code == 1 and result.err.startswith("Error: "), result.err
-            assert "not a valid search query" in result.err, result.err
-            assert not raw or "FTS5 syntax" in result.err, result.err  # with the rules it broke
+def test_fts_syntax_errors_become_a_clear_message(archive: Path, query: str, raw_hits: int | None) -> None:
+    plain = CliRunner().invoke(main, ["--db", str(archive), "search", query, "--json"])
+    assert plain.exit_code == 0, plain.output  # a plain search takes its words as data: never a syntax error
+    raw = CliRunner().invoke(main, ["--db", str(archive), "search", query, "--raw", "--json"])
+    if raw_hits is None:
+        assert raw.exit_code == 1 and raw.stdout == "", raw.output
+        assert raw.stderr.startswith(f"Error: not a valid search query {query!r}"), raw.stderr
+        assert "FTS5 syntax" in raw.stderr and "Traceback" not in raw.stderr  # with the rules it broke
+    else:
+        assert raw.exit_code == 0 and len(raw.stdout.splitlines()) == raw_hits, raw.output
 
 
-def test_double_dash_ends_options(archive: Path, readouts) -> None:
-    result = readouts("search", "--json", "--", "--raw", db=archive)
-    assert result.code == 0 and "Traceback" not in result.err
+def test_double_dash_ends_options(archive: Path) -> None:
+    store = Archive(archive)
+    text = "Pass --raw to search with SQLite's own syntax."
+    art = ArticleText(content_hash="ff" * 32, text=text, title="Help", published="2023-03-22")
+    store.record(
+        PageRecord(url="http://127.0.0.2/help.html", source="alpha", host="127.0.0.2", status=200, article=art)
+    )
+    store.close()
+    ended = CliRunner().invoke(main, ["--db", str(archive), "search", "--json", "--", "--raw"])
+    assert ended.exit_code == 0, ended.output
+    assert [hit["title"] for hit in map(json.loads, ended.stdout.splitlines())] == ["Help"]  # "--raw" was the query
+    option = CliRunner().invoke(main, ["--db", str(archive), "search", "--json", "--raw"])
+    assert option.exit_code == 2 and "Missing argument 'QUERY'" in option.stderr  # without --, it is the option
 
 
 def test_export_files_are_named_safely_under_the_folder(tmp_path: Path, archive: Path, readouts) -> None:
@@ -114,25 +137,25 @@ def test_slugs_and_names() -> None:
     assert file_name(record) == "undated-t-0123456789ab.txt"
 
 
-def test_stored_control_characters_are_shown_not_obeyed(archive: Path, readouts) -> None:
+def test_stored_control_characters_are_shown_not_obeyed(archive: Path, readouts_here) -> None:
     for args in (
         ["documents"],
         ["search", "Foreign Minister", "--limit", "50"],
         ["changes"],
         ["history", "http://127.0.0.2/a/5.html"],
     ):
-        result = readouts(*args, db=archive)
+        result = readouts_here(*args, db=archive)
         assert result.code == 0, (args, result.err)
         assert "\x1b" not in result.out and "\x07" not in result.out and "\u202e" not in result.out, args
-    assert "\\x1b[2J" in readouts("documents", db=archive).out
+    assert "\\x1b[2J" in readouts_here("documents", db=archive).out
     assert printable("a\x1bb\tc\nd\u202e") == "a\\x1bb\tc\nd\\u202e"
 
 
-def test_stored_markup_is_escaped_in_the_feed(archive: Path, readouts) -> None:
-    result = readouts("feed", db=archive)
+def test_stored_markup_is_escaped_in_the_feed(archive: Path, readouts_here) -> None:
+    result = readouts_here("feed", db=archive)
     assert result.code == 0, result.err
     assert "<script>" not in result.out and "<img" not in result.out
     assert "&lt;script&gt;alert(3)&lt;/script&gt;&lt;img src=x onerror=alert(4)&gt; Talks" in result.out
-    json_out = readouts("export", db=archive).jsonl()
+    json_out = readouts_here("export", db=archive).jsonl()
     assert any(SCRIPT in row["text"] for row in json_out)  # machine output keeps the text as stored
     assert all(json.dumps(row) for row in json_out)

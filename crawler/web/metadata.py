@@ -46,7 +46,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "readouts": {
         "description": "One row per distinct readout text. Search it (Chinese and Russian too); facet by source, "
         "language and year.",
-        "fts_table": "documents_fts",
+        "fts_table": "documents_words",
         "fts_pk": "id",
         "facets": [{"array": "sources"}, "language", "year"],
         "sort_desc": "published",

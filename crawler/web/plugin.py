@@ -1,4 +1,4 @@
-"""readouts' Datasette plugin: a meeting page (every document side by side) and a page history with diffs.
+"""readouts' Datasette plugin: a meeting page (documents side by side), a page history with diffs, search routing.
 
 Stored texts are only ever put into templates as values (Jinja autoescapes them) or built with markupsafe's
 escaping, so a readout holding `<script>` is shown as text.
@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlite_utils import Database
 
+from crawler.comparison import alignment_of, compare_meeting, side_by_side
 from crawler.word_diff import line_runs
 from storage.changes import history
 from storage.meetings import meeting_with_texts
+from storage.search_words import has_long_run, match_term
+
+# the tables whose search runs on the word index (documents_words), as Datasette pages or their JSON
+_WORD_SEARCH_PATH = re.compile(r"^/[^/]+/(readouts|documents)(\.json)?$")
+# the archive's views, which Datasette pages by an integer offset (`_next=zzz` raises a ValueError in it: a 500)
+_VIEW_PATH = re.compile(r"^/[^/]+/readouts(\.json)?$")
 
 MEETING_PATH = "/-/readouts/meeting/"
 HISTORY_PATH = "/-/readouts/history"
@@ -56,25 +64,67 @@ async def _read(datasette: Any, fn: Any) -> Any:
     return await db.execute_fn(lambda conn: fn(Database(conn)))
 
 
+def row_id(text: str) -> int | None:
+    """Return the id a path gives when it is a row id SQLite can hold, else None."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if number < 2**63 else None
+
+
+def not_found(message: str) -> Response:
+    """A 404 page with a message (escaped)."""
+    return Response.html(
+        str(Markup("<!DOCTYPE html><title>Not found</title><h1>Not found</h1><p>{}</p>").format(message)), status=404
+    )
+
+
 async def meeting_page(datasette: Any, request: Request) -> Response:
     """A meeting with its documents side by side."""
-    meeting_id = int(request.url_vars["id"])
+    meeting_id = row_id(request.url_vars["id"])
+    if meeting_id is None:
+        return not_found(
+            f"{request.url_vars['id']!r} is not a meeting id: meetings are numbered, as /-/readouts/meeting/1"
+        )
     found = await _read(datasette, lambda db: meeting_with_texts(db, meeting_id))
     if found is None:
-        return Response.html(f"No meeting {meeting_id} in this archive", status=404)
+        return not_found(f"No meeting {meeting_id} in this archive")
     for doc in found["documents"]:
         for copy in doc["copies"]:
             copy["history"] = history_link(copy["url"])
-    context = {"meeting": found, "database": datasette.get_database().name}
+    context = {"meeting": found, "database": datasette.get_database().name, "comparison": comparison_rows(found)}
     return Response.html(await datasette.render_template("readouts_meeting.html", context, request=request))
+
+
+def comparison_rows(meeting: dict[str, Any]) -> dict[str, Any]:
+    """Return the meeting's readouts compared, as rows for the page: each pair side by side, each row linked."""
+    record = compare_meeting(meeting)
+    docs = {d["document_id"]: d for d in record["documents"]}
+    pairs = []
+    for pair in record["pairs"]:
+        a, b = docs[pair["a"]], docs[pair["b"]]
+        rows = [
+            {
+                "a": a["statements"][i] if i is not None else None,
+                "b": b["statements"][j] if j is not None else None,
+                "score": score,
+                "a_id": f"s-{a['document_id']}-{i}-{b['document_id']}" if i is not None else None,
+                "b_id": f"s-{b['document_id']}-{j}-{a['document_id']}" if j is not None else None,
+            }
+            for i, j, score in side_by_side(alignment_of(record, a["document_id"], b["document_id"]))
+        ]
+        pairs.append({"a": a, "b": b, "rows": rows})
+    return {"pairs": pairs, "note": record["note"], "only_entities": record["entities"]["only"]}
 
 
 async def history_page(datasette: Any, request: Request) -> Response:
     """Every revision of a page, with what changed from one to the next."""
     url = request.args.get("url") or ""
     revisions = await _read(datasette, lambda db: history(db, url)) if url else []
+    if not url:
+        return not_found("Give the page's address: /-/readouts/history?url=URL")
     if not revisions:
-        return Response.html(f"No revisions of {escape(url)} in this archive", status=404)
+        return not_found(f"No revisions of {url} in this archive")
     changes = [
         {"old": old, "new": new, "lines": diff_lines(old["text"], new["text"])}
         for old, new in itertools.pairwise(revisions)
@@ -83,11 +133,52 @@ async def history_page(datasette: Any, request: Request) -> Response:
     return Response.html(await datasette.render_template("readouts_history.html", context, request=request))
 
 
+def word_search_args(query_string: bytes) -> bytes:
+    """Rewrite a search for a Chinese term longer than the word index's n-grams into the index's own query.
+
+    Datasette quotes each word of `_search` as one FTS5 string, which finds Chinese terms of up to MAX_GRAM
+    characters in the word index; a longer one becomes search_words.match_term()'s query, in raw search mode.
+    """
+    args = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    values = dict(args)
+    search = values.get("_search", "")
+    if values.get("_searchmode") == "raw" or not has_long_run(search):
+        return query_string
+    rewritten = " AND ".join(match_term(term) for term in search.split())
+    kept = [(k, v) for k, v in args if k not in ("_search", "_searchmode")]
+    return urlencode([*kept, ("_search", rewritten), ("_searchmode", "raw")]).encode("ascii")
+
+
+def offset_ok(query_string: bytes) -> bool:
+    """Return True unless the query pages a view with a `_next` that is not a whole number."""
+    values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    return "_next" not in values or row_id(values["_next"]) is not None
+
+
+@hookimpl
+def asgi_wrapper() -> Any:
+    """Route the archive's search box through the word index's query for long Chinese terms; refuse bad offsets."""
+
+    def wrap(app: Any) -> Any:
+        async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            path = scope.get("path", "") if scope.get("type") == "http" else ""
+            if _VIEW_PATH.match(path) and not offset_ok(scope.get("query_string", b"")):
+                await Response.text("_next must be a whole number on this page", status=400).asgi_send(send)
+                return
+            if _WORD_SEARCH_PATH.match(path):
+                scope = {**scope, "query_string": word_search_args(scope.get("query_string", b""))}
+            await app(scope, receive, send)
+
+        return searched
+
+    return wrap
+
+
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
     """The plugin's pages."""
     return [
-        (MEETING_PATH.replace("/", r"\/") + r"(?P<id>\d+)$", meeting_page),
+        (MEETING_PATH.replace("/", r"\/") + r"(?P<id>[^/]*)$", meeting_page),
         (HISTORY_PATH.replace("/", r"\/") + "$", history_page),
     ]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from datasette.app import Datasette
 from datasette.plugins import pm
 
-from crawler.web import plugin
+from crawler.web import errors, plugin
 from crawler.web.metadata import metadata
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -15,19 +15,33 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def build(db_path: str, allow_sql: bool = False) -> Datasette:
     """Return a Datasette serving the archive read-only (never `immutable`: a crawl may be writing it)."""
-    if not pm.is_registered(plugin):
-        pm.register(plugin, name="readouts")
+    for module, name in ((plugin, "readouts"), (errors, "readouts-errors")):
+        if not pm.is_registered(module):
+            pm.register(module, name=name)
+    if not pm.is_blocked(errors.DEFAULT_HANDLER):
+        pm.set_blocked(errors.DEFAULT_HANDLER)  # its rich traceback turns every 404 into a 500 (see errors.py)
     name = Path(db_path).stem
     return Datasette(
         files=[db_path],
         metadata=metadata(name),
         template_dir=str(TEMPLATES),
-        settings={"default_allow_sql": allow_sql, "allow_download": False, "sql_time_limit_ms": 3000},
+        # no suggested facets: they cost a query per column on every page; the useful facets are set in metadata
+        settings={
+            "default_allow_sql": allow_sql,
+            "allow_download": False,
+            "sql_time_limit_ms": 3000,
+            "suggest_facets": False,
+        },
     )
 
 
 def run(db_path: str, host: str, port: int, allow_sql: bool) -> None:
     """Serve the archive until interrupted."""
+    import warnings
+
     import uvicorn
+
+    # Datasette 0.65 leaves facet coroutines unawaited when a request fails on a bad parameter: harmless, but noisy
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
 
     uvicorn.run(build(db_path, allow_sql).app(), host=host, port=port, log_level="warning")

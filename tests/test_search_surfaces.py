@@ -1,0 +1,203 @@
+"""Short Chinese and Latin terms on every search surface: readouts search, serve, plain Datasette, sqlite-utils."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from datasette.app import Datasette
+from datasette.plugins import pm
+
+from crawler.web import plugin
+from crawler.web.serve import build
+from storage import query
+from storage.archive import Archive, ArticleText, PageRecord
+from storage.schema import migrations
+from storage.search_words import index_words, match_term
+from tests.conftest import CLIResult, subprocess_env
+
+ZH_TEXT = (
+    "2019年6月5日，国家主席习近平在莫斯科同俄罗斯总统普京举行会谈。两国元首一致同意发展新时代全面战略协作伙伴关系。"
+)
+EN_TEXT = "On June 5, 2019 President Xi Jinping held talks with President Vladimir Putin in Moscow."
+RU_TEXT = "Владимир Путин провёл переговоры с Председателем КНР Си Цзиньпином."
+DECOY_TEXT = "Xinhua reports a conference on agriculture; the minister spoke about trade."
+DOCS = {
+    "zh": ("习近平同俄罗斯总统普京举行会谈", ZH_TEXT),
+    "en": ("Xi Jinping holds talks with Vladimir Putin", EN_TEXT),
+    "ru": ("Переговоры с Си Цзиньпином", RU_TEXT),
+    "decoy": ("Agriculture conference", DECOY_TEXT),
+}
+# term -> the documents it must find (and no other)
+EXPECTED = {"普京": {"zh"}, "会谈": {"zh"}, "Xi": {"en"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Xi met Putin", "Xi met Putin"),  # Latin words as they are
+        ("普京", " 普 普京 京 "),  # every 1..4-gram of a Chinese run
+        ("会谈。Xi", " 会 会谈 谈 。Xi"),
+        ("习近平同普", " 习 习近 习近平 习近平同 近 近平 近平同 近平同普 平 平同 平同普 同 同普 普 "),
+        ("Путина", "Пут Пути Путин Путина"),  # Cyrillic words with their prefixes of 3+ letters
+        ("Си", "Си"),
+        (None, None),
+    ],
+)
+def test_index_words(text: str | None, expected: str | None) -> None:
+    assert index_words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("普京", '"普京"'),
+        ("Xi", '"Xi"'),
+        ('a"b', '"a""b"'),
+        ("Xi习近平", '"Xi" AND "习近平"'),
+        ("普京举行会谈", 'NEAR("普京举行" "举行会谈", 24)'),
+        ("习近平同俄罗斯总统", 'NEAR("习近平同" "俄罗斯总" "罗斯总统", 36)'),
+    ],
+)
+def test_match_term(term: str, expected: str) -> None:
+    assert match_term(term) == expected
+
+
+def _record(store: Archive, key: str, title: str, text: str) -> None:
+    """Archive one page holding the text."""
+    art = ArticleText(content_hash=key.ljust(64, "0"), text=text, title=title, published="2019-06-05")
+    url = f"http://127.0.0.9/{key}.html"
+    store.record(PageRecord(url=url, source=f"site-{key}", host="127.0.0.9", status=200, article=art))
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive of a Chinese, an English, a Russian and a decoy readout."""
+    db = tmp_path_factory.mktemp("surfaces") / "arch.db"
+    store = Archive(db)
+    for key, (title, text) in DOCS.items():
+        _record(store, key, title, text)
+    store.close()
+    return db
+
+
+def _keys(titles: list[str]) -> set[str]:
+    """The document keys of these titles."""
+    return {key for key, (title, _) in DOCS.items() if title in titles}
+
+
+def test_readouts_search_finds_short_terms(archive: Path, readouts: Any) -> None:
+    for term, expected in EXPECTED.items():
+        result: CLIResult = readouts("search", term, "--json", db=archive)
+        assert _keys([row["title"] for row in result.jsonl()]) == expected, term
+    store = Archive(archive, readonly=True)
+    found = lambda q: _keys([row["title"] for row in query.search(store.db, q)])  # noqa: E731
+    assert found("Путин") == {"ru"}  # the prefix of "Путин провёл" and of "Путина"
+    assert found("习近平 普京") == {"zh"}  # a long and a short term together
+    assert found("Xi talks") == {"en"}
+    assert found("全面战略协作") == {"zh"}  # long terms stay on the trigram index
+    store.close()
+
+
+def test_sqlite_utils_search_finds_short_terms(archive: Path) -> None:
+    for term, expected in EXPECTED.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "sqlite_utils", "search", str(archive), "documents", term, "-c", "title"],
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert _keys([row["title"] for row in json.loads(done.stdout)]) == expected, term
+
+
+def _get_json(ds: Datasette, paths: list[str]) -> list[Any]:
+    """GET each path from the Datasette in-process and return the JSON bodies (each must answer 200)."""
+
+    async def fetch() -> list[Any]:
+        await ds.invoke_startup()
+        out = []
+        for path in paths:
+            answer = await ds.client.get(path)
+            assert answer.status_code == 200, (path, answer.text[:300])
+            out.append(answer.json())
+        return out
+
+    return asyncio.run(fetch())
+
+
+def _search_paths(table: str, terms: list[str]) -> list[str]:
+    """The JSON search URLs of the archive's table for these terms."""
+    return [f"/arch/{table}.json?_shape=array&_search={quote(term)}" for term in terms]
+
+
+def test_serve_search_box_finds_short_and_long_terms(archive: Path) -> None:
+    terms = [*EXPECTED, "普京举行会谈", "全面战略协作伙伴关系"]
+    ds = build(str(archive))
+    for table in ("readouts", "documents"):
+        bodies = _get_json(ds, _search_paths(table, terms))
+        found = [_keys([row["title"] for row in rows]) for rows in bodies]
+        assert found == [*EXPECTED.values(), {"zh"}, {"zh"}], table
+
+
+def test_plain_datasette_finds_short_terms(archive: Path) -> None:
+    registered = pm.is_registered(plugin)
+    if registered:
+        pm.unregister(plugin)
+    try:
+        ds = Datasette(files=[str(archive)])  # no readouts metadata, no plugin: the FTS table is detected
+        bodies = _get_json(ds, _search_paths("documents", list(EXPECTED)))
+    finally:
+        if registered:
+            pm.register(plugin, name="readouts")
+    assert [_keys([row["title"] for row in rows]) for rows in bodies] == list(EXPECTED.values())
+
+
+def test_the_word_index_follows_edits_and_deletes(tmp_path: Path) -> None:
+    store = Archive(tmp_path / "a.db")
+    _record(store, "zh", *DOCS["zh"])
+    hits = lambda q: store.db.execute(  # noqa: E731
+        "select count(*) from documents_words where documents_words match ?", [q]
+    ).fetchone()[0]
+    assert hits('"普京"') == 1
+    with store._write() as db:
+        db.execute("update documents set title = '会见', text = '王毅同拉夫罗夫会谈' where content_hash like 'zh%'")
+    assert hits('"普京"') == 0 and hits('"王毅"') == 1
+    with store._write() as db:
+        for sql in ("delete from revisions", "delete from copies", "update pages set document_id = null"):
+            db.execute(sql)
+        db.execute("delete from documents")
+    assert hits('"王毅"') == 0
+    store.db.execute("insert into documents_words (documents_words, rank) values ('integrity-check', 0)")
+    store.close()
+
+
+def test_an_older_archive_gets_the_word_index(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Archive(tmp_path / "scratch.db")  # a connection with the project's settings, then the old schema
+    old.close()
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    db = Database(sqlite3.connect(path))
+    migrations.apply(db, stop_before="0011_word_index")
+    db.execute(
+        "insert into documents (content_hash, title, text, first_seen) values (?, ?, ?, '2019-06-05')",
+        ["a" * 64, DOCS["zh"][0], ZH_TEXT],
+    )
+    db.conn.commit()
+    db.close()
+    store = Archive(path)  # migrates
+    assert store.db["documents"].detect_fts() == "documents_words"
+    assert [row["title"] for row in query.search(store.db, "普京")] == [DOCS["zh"][0]]
+    assert [row["title"] for row in query.search(store.db, "全面战略协作")] == [DOCS["zh"][0]]
+    store.db.execute("insert into documents_fts (documents_fts, rank) values ('integrity-check', 1)")
+    store.close()
