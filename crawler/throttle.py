@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.http import Response
@@ -43,6 +44,11 @@ def next_delay(speed: SiteSpeed, latency: float, floor: float, ceiling: float) -
     return min(max(floor, wanted), max(floor, ceiling))
 
 
+def sets_pace(url: str) -> bool:
+    """Return False for robots.txt: read once before the pages, its latency says nothing of the site's pace."""
+    return urlsplit(url).path != "/robots.txt"
+
+
 class SiteThrottle:
     """Scrapy extension: keep each site's slot at the source's delay, slowing only a site whose answers slow down.
 
@@ -67,7 +73,7 @@ class SiteThrottle:
         """Set the site's delay from one answer's latency (robots.txt's answer is not a page and does not count)."""
         key = request.meta.get("download_slot")
         latency = request.meta.get("download_latency")
-        if key is None or latency is None or request.url.endswith("/robots.txt"):
+        if key is None or latency is None or not sets_pace(request.url):
             return
         assert self.crawler.engine is not None
         slot = self.crawler.engine.downloader.slots.get(key)

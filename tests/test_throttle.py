@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.throttle import SLOW_SECONDS, SiteSpeed, next_delay
+from crawler.throttle import SLOW_SECONDS, SiteSpeed, next_delay, sets_pace
 from tests.conftest import write_sources
 from tests.mockserver import Reply, Route, conditional, slow
 from tests.test_kill import article_html
@@ -43,6 +43,20 @@ def test_slow_threshold_is_absolute_as_well_as_relative() -> None:
     speed = SiteSpeed(fastest=0.001, delay=0.0)
     assert next_delay(speed, SLOW_SECONDS, 0.0, 60.0) == 0.0
     assert next_delay(speed, SLOW_SECONDS + 0.01, 0.0, 60.0) > 0.0
+
+
+@pytest.mark.parametrize(
+    ("url", "counts"),
+    [
+        ("http://h/robots.txt", False),
+        ("http://h:8080/robots.txt", False),
+        ("http://h/robots.txt?x=1", False),
+        ("http://h/news/robots.txt", True),  # only the site's own robots.txt is not a page
+        ("http://h/news/1.html", True),
+    ],
+)
+def test_robots_txt_never_sets_the_pace(url: str, counts: bool) -> None:
+    assert sets_pace(url) is counts
 
 
 class InFlight:
