@@ -15,6 +15,7 @@ SCRIPT = Path(__file__).parent.parent / "benchmarks" / "pipeline.py"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # every stage, and two servers' re-check stages, on a shared 2-core machine
 def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = [
