@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections import defaultdict
+from collections.abc import Container
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
@@ -65,6 +66,7 @@ class RunTally:
     notify_pending: int = 0
     error_samples: list[dict[str, str]] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)  # source -> why its crawl ended early
+    bounded: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> what its bound left for later
 
     def counts(self) -> dict[str, int]:
         """Return the counters the runs table keeps."""
@@ -112,15 +114,18 @@ class CrawlContext:
     warc: WarcStore
     # one thread writes the WARC files, in order: gzip and fsync release the GIL, so the reactor goes on meanwhile
     warc_writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "warc-writer"))
+    # one flush of a site at a time, across its sources: a page cleaned with a template must be stored before a
+    # later flush learns more of that template and re-cleans the site's archived pages
+    site_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
 
 
 class ArchivePipeline:
     """Turn each fetched article page into an archive row."""
 
-    def __init__(self, context: CrawlContext, source: Source, known: frozenset[str]) -> None:
-        """Take the run's shared archive, extraction pool and tally, and the source's settings."""
+    def __init__(self, context: CrawlContext, source: Source, known: Container[str]) -> None:
+        """Take the run's shared archive, extraction pool and tally, the source's settings and its archived URLs."""
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
-        self.warc_writer = context.warc_writer
+        self.warc_writer, self.site_locks = context.warc_writer, context.site_locks
         self.known = known
         self.source = source
         self.language = source.language
@@ -261,6 +266,11 @@ class ArchivePipeline:
 
     async def flush(self, host: str) -> None:
         """Learn the host's template from its held-back pages, clean what was archived before it, archive them."""
+        async with self.site_locks[host]:  # flushes interleaved at their awaits made re-cleaning order-dependent
+            await self._flush(host)
+
+    async def _flush(self, host: str) -> None:
+        """Flush the host's held-back pages; the caller holds the site's lock."""
         batch = self.pending.pop(host, [])
         listings = {p.got.page.url: p.keys for p in batch if p.extracted is None}
         self.archive.add_site_lines(host, [p.keys for p in batch if p.new and p.extracted is not None], listings)

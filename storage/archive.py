@@ -7,7 +7,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from storage import search_words
 from storage.clock import utcnow
 from storage.diff import unified_diff
 from storage.meetings import assign_meeting, record_announcement
+from storage.placement import EARLIER, SAME, Known, place
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.rows import insert_row, update_row
 from storage.schema import migrations
@@ -27,6 +28,7 @@ from storage.stories import assign_story
 from storage.warc import CaptureRef
 
 BUSY_TIMEOUT_MS = 30_000
+LIVE = "live"  # the origin of a page fetched from its site (others: a WARC file, a web archive)
 WRITE_RETRIES = 8
 
 
@@ -46,6 +48,8 @@ class PageRecord:
     fetched_at: str = field(default_factory=utcnow)
     capture: CaptureRef | None = None  # the WARC record of the response body
     recheck_every: float = DEFAULT_RECHECK_EVERY
+    origin: str = LIVE  # where the capture came from: live, or the WARC file or web archive it was read from
+    origin_url: str | None = None  # the WARC record or memento it was read from (None for a live fetch)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,14 @@ class DueCheck:
     url: str
     etag: str | None
     last_modified: str | None
+
+
+@dataclass(frozen=True)
+class FrontierEntry:
+    """A URL a crawl cut by its bound did not fetch: a listing page to walk on from, or an article."""
+
+    url: str
+    kind: str  # "listing" or "article"
 
 
 # outcomes of Archive.record() and the re-check methods
@@ -152,6 +164,19 @@ class Archive:
             args.append(now or utcnow())
         return [DueCheck(*row) for row in self.db.execute(sql + " order by next_check", args)]
 
+    def frontier(self, source: str) -> list[FrontierEntry]:
+        """Return where the source's last crawl cut by its bound stopped (empty when it ran to its end)."""
+        sql = "select url, kind from frontier where source = ? order by rowid"
+        return [FrontierEntry(*row) for row in self.db.execute(sql, [source])]
+
+    def keep_frontier(self, source: str, entries: Sequence[FrontierEntry]) -> None:
+        """Replace the source's frontier with what this crawl left unfetched."""
+        with self._write() as db:
+            db.execute("delete from frontier where source = ?", [source])
+            db.table("frontier").insert_all(
+                ({"source": source, "url": e.url, "kind": e.kind} for e in entries), ignore=True
+            )
+
     def original_capture(self, digest: str) -> tuple[str, str] | None:
         """Return (url, fetched_at) of the stored response record whose payload has this WARC digest, if any."""
         row = self.db.execute(
@@ -167,13 +192,29 @@ class Archive:
         """
         with self._write() as db:
             created = db.execute("select 1 from pages where url = ?", [page.url]).fetchone() is None
+            if page.origin != LIVE and page.origin_url:
+                self._imported(db, page.origin_url, page.url)
             return self._record(db, page), created
+
+    def mark_imported(self, record: str, url: str) -> None:
+        """Remember a WARC record or memento read and not archived (no text), so it is not read again."""
+        with self._write() as db:
+            self._imported(db, record, url)
+
+    def imported(self) -> set[str]:
+        """Return the WARC records and mementos already read."""
+        return {row[0] for row in self.db.execute("select record from imported")}
+
+    def _imported(self, db: Database, record: str, url: str) -> None:
+        """Note a record or memento as read."""
+        db.execute("insert or ignore into imported (record, url, at) values (?, ?, ?)", [record, url, utcnow()])
 
     def _record(self, db: Database, page: PageRecord) -> str:
         """Store one page inside an open transaction and return the outcome."""
         now = page.fetched_at
         row = db.execute(
-            "select id, content_hash, state, changed_at, revision, document_id from pages where url = ?", [page.url]
+            "select id, content_hash, state, changed_at, revision, document_id, status from pages where url = ?",
+            [page.url],
         ).fetchone()
         fields: dict[str, Any] = {
             "source": page.source,
@@ -194,6 +235,8 @@ class Archive:
                 update_row(db, "pages", page_id, fields)
             self._capture(db, page, int(page_id or 0))
             return FAILED
+        if page.origin != LIVE and row is not None and row[1] is not None:
+            return self._record_past(db, page, art, int(row[0]))
         capture_id = None
         document_id, created = self._document(db, art, now)
         fields.update(
@@ -205,9 +248,13 @@ class Archive:
             sitename=art.sitename,
             language=art.language,
             error=None,
-            state="live",
+            state=LIVE,
             moved_to=None,
         )
+        if page.origin != LIVE and row is not None and row[6] in (404, 410):
+            # a readout the live site no longer has, recovered from a capture: it stays marked gone
+            fields.update(state=GONE, status=row[6])
+            del fields["last_checked"]
         had_text = row is not None and row[1] is not None
         changed = had_text and row[1] != art.content_hash
         base = now if not had_text or changed else (row[3] or now)
@@ -277,10 +324,86 @@ class Archive:
                 "warc_offset": ref.offset if ref else None,
                 "warc_length": ref.length if ref else None,
                 "capture_id": capture_id,
+                "origin": page.origin,
+                "origin_url": page.origin_url,
+                "captured_at": page.fetched_at,
             },
         )
         update_row(db, "pages", page_id, {"revision": number})
         return number
+
+    def _record_past(self, db: Database, page: PageRecord, art: ArticleText, page_id: int) -> str:
+        """Store a capture read from a WARC file or web archive among a known page's revisions, by its capture time.
+
+        An older text becomes an earlier revision (later ones move up) and a change found in retrospect; a page the
+        live site has gone stays gone.
+        """
+        known = [
+            Known(int(n), t, h)
+            for n, t, h in db.execute(
+                "select number, coalesce(captured_at, fetched_at), content_hash from revisions "
+                "where page_id = ? order by number",
+                [page_id],
+            )
+        ]
+        spot = place(known, page.fetched_at, art.content_hash)
+        db.execute("update pages set first_seen = min(first_seen, ?) where id = ?", [page.fetched_at, page_id])
+        if spot.kind == SAME:
+            self._capture(db, page, page_id)
+            return UNCHANGED
+        document_id, _created = self._document(db, art, page.fetched_at)
+        newest = spot.following is None
+        db.execute(
+            "insert into copies (document_id, page_id, url, source, first_seen, current) values (?, ?, ?, ?, ?, ?) "
+            "on conflict (document_id, page_id) do update set first_seen = min(first_seen, excluded.first_seen)",
+            [document_id, page_id, page.url, page.source, page.fetched_at, int(newest)],
+        )
+        if spot.kind == EARLIER:  # the text was there already: its revision dates from this capture
+            db.execute(
+                "update revisions set captured_at = ?, origin = ?, origin_url = ? where page_id = ? and number = ?",
+                [page.fetched_at, page.origin, page.origin_url, page_id, spot.number],
+            )
+            return UNCHANGED
+        capture_id = self._capture(db, page, page_id)
+        # make room: later revisions (and the events that name them) move up by one, through negatives (unique index)
+        db.execute(
+            "update revisions set number = -number - 1 where page_id = ? and number >= ?", [page_id, spot.number]
+        )
+        db.execute("update revisions set number = -number where page_id = ? and number < 0", [page_id])
+        db.execute(
+            "update events set revision = revision + 1 where page_id = ? and revision >= ?", [page_id, spot.number]
+        )
+        current = db.execute("select revision from pages where id = ?", [page_id]).fetchone()[0]
+        self._revision(db, page_id, spot.number, page, art, document_id, capture_id)
+        if newest:
+            db.execute("update copies set current = 0 where page_id = ? and document_id != ?", [page_id, document_id])
+            update_row(
+                db,
+                "pages",
+                page_id,
+                {"content_hash": art.content_hash, "document_id": document_id, "title": art.title},
+            )
+        else:
+            update_row(db, "pages", page_id, {"revision": int(current or 0) + 1})
+        for old, new, number in (
+            (spot.previous, art.content_hash, spot.number),
+            (art.content_hash, spot.following, spot.number + 1),
+        ):
+            old_hash = old.content_hash if isinstance(old, Known) else old
+            new_hash = new.content_hash if isinstance(new, Known) else new
+            if old_hash is not None and new_hash is not None:
+                self._change_found(db, page_id, page, art.title, number, old_hash, new_hash)
+        return CHANGED
+
+    def _change_found(
+        self, db: Database, page_id: int, page: PageRecord, title: str | None, number: int, old: str, new: str
+    ) -> None:
+        """Record a change between two revisions found in retrospect (from captures, never notified)."""
+        texts = dict(db.execute("select content_hash, text from documents where content_hash in (?, ?)", [old, new]))
+        diff = unified_diff(texts.get(old, ""), texts.get(new, ""), number - 1, number)
+        self._event(
+            db, "changed", page_id, page, title, revision=number, previous_hash=old, content_hash=new, diff=diff
+        )
 
     def _capture(self, db: Database, page: PageRecord, page_id: int) -> int | None:
         """Index the page's WARC record, if it has one, and return its capture id."""
@@ -339,6 +462,7 @@ class Archive:
                 "content_hash": content_hash,
                 "diff": diff,
                 "target": target,
+                "retrospective": int(page.origin != LIVE),
             },
         )
 
@@ -633,11 +757,13 @@ class Archive:
         counts: Mapping[str, int],
         error_samples: list[dict],
         stopped: Mapping[str, str] | None = None,
+        bounded: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Record the end of a crawl with its status, counts, a sample of its errors and the sources it stopped."""
+        """Record the end of a crawl: status, counts, a sample of its errors, the sources it stopped or cut short."""
         fields = {"finished": utcnow(), "status": status, "error_samples": json.dumps(error_samples[:50]), **counts}
+        ends = {"stopped": json.dumps(dict(stopped or {})), "bounded": json.dumps(dict(bounded or {}))}
         with self._write() as db:
-            db.table("runs").update(run_id, {**fields, "stopped": json.dumps(dict(stopped or {}))})
+            db.table("runs").update(run_id, {**fields, **ends})
 
     def settle_run(
         self, pid: int, sources: list[str], trigger: str, exit_code: int, duration: float, reason: str

@@ -21,9 +21,11 @@ def events(
     limit: int | None = None,
     pending: bool = False,
     sources: Iterable[str] = (),
+    live: bool = False,
 ) -> list[dict[str, Any]]:
-    """Return change events, oldest first (the newest `limit` when limited); `pending`: not yet notified."""
-    filters: list[str] = []
+    """Return change events, oldest first (the newest `limit` when limited); `pending`: not yet notified; `live`:
+    only those seen live (not changes found in retrospect from captures, which are never notified)."""
+    filters: list[str] = ["retrospective = 0"] if live else []
     args: list[Any] = []
     if since:
         filters.append("at >= ?")
@@ -70,7 +72,8 @@ def history(db: Database, url: str) -> list[dict[str, Any]]:
     return list(
         db.query(
             """select r.number as revision, r.fetched_at, r.content_hash, r.title, r.body_sha256, r.document_id,
-                      r.warc_file, r.warc_offset, d.text
+                      r.warc_file, r.warc_offset, r.origin, r.origin_url,
+                      coalesce(r.captured_at, r.fetched_at) as captured_at, d.text
                from revisions r join documents d on d.id = r.document_id
                join pages p on p.id = r.page_id where p.url = ? order by r.number""",
             [url],

@@ -334,3 +334,26 @@ def m0015_document_kinds_and_announcements(db: Database) -> None:
     # a document announcing a meeting to come joins no meeting: its announced date and parties link it to one
     db.table("announcements").create({"document_id": int, "date": str, "participants": str}, pk="document_id")
     db.table("announcements").create_index(["date"])
+
+
+@migrations(name="0016_provenance")
+def m0016_provenance(db: Database) -> None:
+    """Where each revision came from (live, or a WARC file or web archive and the record or memento URL) and when
+    it was captured; events found in retrospect (never notified); the records already imported, to skip them."""
+    db.table("revisions").add_column("origin", str, not_null_default="live")
+    db.table("revisions").add_column("origin_url", str)
+    db.table("revisions").add_column("captured_at", str)
+    db.execute("update revisions set captured_at = fetched_at")
+    db.table("events").add_column("retrospective", int, not_null_default=0)
+    db.table("imported").create({"record": str, "url": str, "at": str}, pk="record")
+
+
+@migrations(name="0020_crawl_frontier")
+def m0020_crawl_frontier(db: Database) -> None:
+    """Where a crawl cut by `max_pages` stopped (listing pages and articles not yet fetched), and what it left.
+
+    The next crawl of the source starts there as well as at its start URLs; `runs.bounded` says which sources a
+    run's bound cut: {source: {"max_pages", "resume_at", "rechecks_left"}} as JSON.
+    """
+    db.table("frontier").create({"source": str, "url": str, "kind": str}, pk=("source", "url"))
+    db.table("runs").add_column("bounded", str, not_null_default="{}")

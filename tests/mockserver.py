@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.hits.append(self.path)
+        self.server.times.append((self.path, time.monotonic()))
         self.server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
         route = self.server.routes.get(self.path.split("?")[0] if self.path not in self.server.routes else self.path)
         if route is None:
@@ -62,6 +64,7 @@ class SiteServer(ThreadingHTTPServer):
         super().__init__((host, 0), _Handler)
         self.routes = routes
         self.hits: list[str] = []
+        self.times: list[tuple[str, float]] = []  # (path, when it was asked), for politeness checks
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, request headers, lower-cased names)
         self.answers: list[tuple[str, int]] = []  # (path, status sent)
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)

@@ -15,9 +15,23 @@ SCRIPT = Path(__file__).parent.parent / "benchmarks" / "pipeline.py"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # every stage, and two servers' re-check stages, on a shared 2-core machine
 def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    args = ["--pages", "60", "--rss-pages", "80", "--scale", "50,150", "--peer-pages", "20", "--json", str(out)]
+    args = [
+        "--pages",
+        "60",
+        "--rss-pages",
+        "80",
+        "--scale",
+        "50,150",
+        "--peer-pages",
+        "20",
+        "--recheck-pages",
+        "30",
+        "--json",
+        str(out),
+    ]
     done = subprocess.run(
         [sys.executable, str(SCRIPT), *args], env=subprocess_env(), capture_output=True, text=True, timeout=600
     )
@@ -35,6 +49,7 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         crawl["recrawl"]["routine_seconds"],
         crawl["recrawl"]["recheck_seconds"],
         crawl["reextract"]["pages_per_s"],
+        crawl["import"]["pages_per_s"],
         result["extraction"]["pages_per_s_1"],
         result["extraction"]["pages_per_s_all"],
         result["peer"]["pages_per_s"],
@@ -45,4 +60,13 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     assert crawl["full_crawl"]["pages_fetched"] == crawl["fetch_only"]["pages"] == 60
     assert crawl["full_crawl"]["failed"] == 0 and crawl["recrawl"]["unchanged"] == crawl["recrawl"]["rechecked"]
     assert [s["documents"] for s in result["scaling"]] == [50 + 200, 150 + 400]
-    assert len(result["targets"]) == 9 and "| target |" in done.stdout
+    # every capture of the crawl's WARC files (re-checks answered 200 too) archived; each page once
+    assert crawl["import"]["pages"] == crawl["import"]["archived"] >= 60 and crawl["import"]["failed"] == 0
+    assert crawl["import"]["new_pages"] == 60
+    # the re-check stage on both servers: every page re-checked and found unchanged
+    assert [(s["server"], s["rechecked"], s["unchanged"]) for s in result["recheck"]] == [
+        ("serve", 30, 30),
+        ("serve-threaded", 30, 30),
+    ]
+    assert all(s["first_cpu_seconds"] > 0 and s["recheck_cpu_seconds"] > 0 for s in result["recheck"])
+    assert len(result["targets"]) == 12 and "| target |" in done.stdout

@@ -176,6 +176,7 @@ def test_the_history_page_shows_both_versions_of_the_edited_sentence(server: Ser
     # the changed words are marked, the kept ones are not
     assert any("<mark>over</mark> the 70 years <mark>since diplomatic ties began,</mark>" in line for line in added)
     assert any("<mark> establishment of diplomatic relations</mark> 70 years" in line for line in removed)
+    assert page.count('<td class="origin">live</td>') == 2  # where each revision came from
 
 
 def test_arbitrary_sql_is_refused_unless_allowed(server: Server, archive: Path) -> None:

@@ -87,7 +87,9 @@ def register(main: click.Group) -> None:
             if as_json:
                 _emit(rev)
                 continue
-            head = f"revision {rev['revision']}  {rev['fetched_at']}  {rev['content_hash'][:16]}"
+            head = f"revision {rev['revision']}  {rev['captured_at']}  {rev['content_hash'][:16]}"
+            if rev["origin"] != "live":  # captured by a web archive or another crawler: say which, and where
+                head += f"  from {rev['origin']} {rev['origin_url'] or ''}".rstrip()
             if full:
                 show(f"{head}  {rev['title']}")
                 show("    " + rev["text"].replace("\n", "\n    "))

@@ -99,13 +99,16 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--max-pages", type=click.IntRange(min=1), help="Bound on requests per source for this crawl.")
+@click.option(
+    "--max-pages", type=click.IntRange(min=1), help="Bound on new articles (and re-checks) per source for this crawl."
+)
 @click.option("--recheck", is_flag=True, help="Re-check every known page of these sources now, not only the due ones.")
 @click.option("--full", is_flag=True, help="Walk every listing page (no stop at the first page of known articles).")
 @click.option("--wait", is_flag=True, help="When another process crawls one of these sources, wait for it to end.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's counts.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (INFO level) here, not in <archive>.crawl.log.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary unless the run failed.")
+@click.option("--redis", "redis_url", metavar="URL", help="Crawl on the cluster (default: the file's [cluster] redis).")
 @click.pass_obj
 def crawl(
     obj: Context,
@@ -117,6 +120,7 @@ def crawl(
     as_json: bool,
     verbose: bool,
     quiet: bool,
+    redis_url: str | None,
 ) -> None:
     """Crawl the named sources once (all sources when none are named).
 
@@ -125,8 +129,10 @@ def crawl(
     known articles. Prints progress on a terminal and a summary at the end, errors grouped by cause; Scrapy's own
     log goes to <archive>.crawl.log (to the terminal with -v). With --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
-    "unchanged", "changed", "gone", "moved", "recleaned", ...}.
+    "unchanged", "changed", "gone", "moved", "recleaned", ...}. In cluster mode (--redis, or [cluster] redis in the
+    sources file) the crawl is asked of the cluster's writer and done by its workers; this waits for its outcome.
     """
+    from crawler.cli.cluster import cluster_crawl, cluster_url
     from crawler.cli.progress import Progress
     from crawler.run import crawl as run_crawl
 
@@ -134,6 +140,10 @@ def crawl(
         sources = select(load_sources(obj.sources), names)
     except ConfigError as exc:
         _fail_config(exc)
+    url = cluster_url(obj.sources, redis_url)
+    if url is not None:
+        cluster_crawl(obj.sources, url, names, as_json)
+        return
     obj.writable()
     from crawler.cli.crawl_summary import summary_lines
     from crawler.locks import Busy
@@ -581,7 +591,11 @@ def _unnamed_readouts(archive: Archive, sources_path: str) -> None:
 
 
 from crawler.cli.changes import register  # noqa: E402 (the change-monitoring commands join the group defined above)
+from crawler.cli.cluster import register as register_cluster  # noqa: E402
 from crawler.cli.compare import register as register_compare  # noqa: E402
+from crawler.cli.history import register as register_history  # noqa: E402
 
 register(main)
 register_compare(main)
+register_cluster(main)
+register_history(main)

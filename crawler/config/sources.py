@@ -265,6 +265,44 @@ def _global_notify(entry: object) -> tuple[tuple[str, ...], str | None]:
     return _notify_urls("notify", "urls", entry.get("urls", [])), public_url
 
 
+def valid_redis_url(value: object) -> str | None:
+    """Return what is wrong with a Redis URL (redis://, rediss:// or unix://, with a host for the TCP ones), or None."""
+    if not isinstance(value, str):
+        return "expected a string such as 'redis://host:6379/0'"
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return f"{value!r} is not a Redis URL (redis://host:6379/0, rediss://… or unix:///path)"
+    if parts.scheme != "unix" and not parts.hostname:
+        return f"{value!r} names no host"
+    try:
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        return f"{value!r} has a bad port"
+    return None
+
+
+def cluster_redis(entry: object) -> str | None:
+    """Validate the top-level [cluster] table and return its Redis URL (None: no cluster)."""
+    if not isinstance(entry, dict):
+        raise ConfigError("", "cluster", 'expected a table: [cluster] redis = "redis://host:6379/0"')
+    for key in entry:
+        if key != "redis":
+            raise ConfigError("cluster", key, "unknown key (known keys: redis)")
+    if "redis" not in entry:
+        return None
+    problem = valid_redis_url(entry["redis"])
+    if problem:
+        raise ConfigError("cluster", "redis", problem)
+    return str(entry["redis"])
+
+
+def load_cluster_redis(path: str | Path | None = None) -> str | None:
+    """Return the sources file's [cluster] redis URL, or None (the file was validated by load_sources)."""
+    path = Path(path or default_sources_path())
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return cluster_redis(data["cluster"]) if "cluster" in data else None
+
+
 def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
     """Parse and validate the text of a sources file; raise ConfigError naming the source and key."""
     try:
@@ -272,13 +310,15 @@ def parse_sources(text: str, origin: str = "<sources>") -> dict[str, Source]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", "", f"{origin} is not valid TOML: {exc}") from None
     for key in data:
-        if key not in ("source", "family", "notify"):
+        if key not in ("source", "family", "notify", "cluster"):
             raise ConfigError("", key, f"unknown top-level key in {origin}; sources are [source.NAME] tables")
     table = data.get("source", {})
     families = data.get("family", {})
     if not isinstance(table, dict) or not isinstance(families, dict) or not (table or families):
         raise ConfigError("", "source", f"{origin} declares no [source.NAME] table")
     shared, public_url = _global_notify(data["notify"]) if "notify" in data else ((), None)
+    if "cluster" in data:
+        cluster_redis(data["cluster"])
     sources = {name: _source(name, entry) for name, entry in table.items()}
     for family, entry in families.items():
         for name, expanded in _family(family, entry).items():

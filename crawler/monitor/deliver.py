@@ -24,7 +24,7 @@ def deliver(archive: Archive, sources: list[Source], since: str | None = None) -
             groups[source.notify].append(source.name)
     delivered = pending = 0
     for urls, names in groups.items():
-        found = changes.events(archive.db, since=since, sources=names, pending=since is None)
+        found = changes.events(archive.db, since=since, sources=names, pending=since is None, live=True)
         if not found:
             continue
         from crawler.monitor.notify import (

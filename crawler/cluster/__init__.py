@@ -1,0 +1,1 @@
+"""Cluster mode: crawl workers on many machines share a Redis frontier; one writer keeps the archive."""

@@ -1,0 +1,79 @@
+"""A reliable frontier: a request taken by a worker stays in its in-flight set until its page is handed on.
+
+scrapy-redis's queues pop for good, so a worker killed mid-page would lose what it held. Here a pop moves the
+request into `readouts:inflight:<worker>` in one transaction; the page's result (or the end of its callback)
+acknowledges it; a worker whose heartbeat stops has its in-flight requests put back in the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from redis import exceptions as redis_errors
+from scrapy import Request
+from scrapy_redis.queue import PriorityQueue
+
+from crawler.cluster import codec, keys
+
+logger = logging.getLogger(__name__)
+INFLIGHT_META = "readouts_inflight"  # request.meta key: the token of the request in its worker's in-flight set
+
+
+def inflight_key(worker: str) -> str:
+    """Return the key of the requests a worker holds."""
+    return f"readouts:inflight:{worker}"
+
+
+class ReliableQueue(PriorityQueue):  # type: ignore[misc]
+    """scrapy-redis's priority queue whose pop keeps the request in the worker's in-flight set (WATCH/MULTI)."""
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        """Take the first request and record it as held by this worker, atomically."""
+        worker = self.spider.worker_id
+        while True:
+            with self.server.pipeline() as pipe:
+                try:
+                    pipe.watch(self.key)
+                    first = pipe.zrange(self.key, 0, 0, withscores=True)
+                    if not first:
+                        return None
+                    data, score = first[0]
+                    token = uuid.uuid4().hex
+                    pipe.multi()
+                    pipe.zrem(self.key, data)
+                    pipe.hset(inflight_key(worker), token, codec.dumps({"score": score, "data": data}))
+                    pipe.execute()
+                except redis_errors.WatchError:  # another worker took it first: try the next one
+                    continue
+                except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                    # Redis away: redis-py does not retry a command under WATCH; the engine asks again soon
+                    logger.warning("cannot take a request from Redis now: %s", exc)
+                    return None
+            request = self._decode_request(data)
+            request.meta[INFLIGHT_META] = token
+            return request
+
+
+def acknowledge(redis: Any, worker: str, token: str | None) -> None:
+    """Forget a request once its page was handed on (or its callback ended)."""
+    if token:
+        redis.hdel(inflight_key(worker), token)
+
+
+def requeue_dead(redis: Any, now: float) -> int:
+    """Put the in-flight requests of workers silent for ALIVE_S back into the queue; return how many."""
+    moved = 0
+    for worker, raw in redis.hgetall(keys.WORKERS).items():
+        if now - json.loads(raw)["at"] < keys.ALIVE_S:
+            continue
+        name = worker.decode()
+        for held in redis.hvals(inflight_key(name)):
+            entry = codec.loads(held)
+            redis.zadd(keys.QUEUE, {entry["data"]: entry["score"]})
+            moved += 1
+        redis.delete(inflight_key(name))
+        redis.hdel(keys.WORKERS, name)
+    return moved

@@ -1,0 +1,43 @@
+"""`readouts worker`: one Scrapy process crawling from the shared frontier until it is stopped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.cluster import keys
+from crawler.config.sources import Source
+from spiders.settings import BASE_SETTINGS
+
+
+def worker_settings(redis_url: str, log_level: str = "WARNING") -> dict[str, Any]:
+    """Return the Scrapy settings of a worker: scrapy-redis's scheduler and dupefilter, politeness by lease."""
+    middlewares = {**BASE_SETTINGS["DOWNLOADER_MIDDLEWARES"], "spiders.cluster_middlewares.SiteLeaseMiddleware": 60}
+    settings = {k: v for k, v in BASE_SETTINGS.items() if k != "SCHEDULER_PRIORITY_QUEUE"}
+    return {
+        **settings,
+        "LOG_LEVEL": log_level,
+        "REDIS_URL": redis_url,
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_PERSIST": True,  # the frontier belongs to the cluster, not to this process
+        "SCHEDULER_SERIALIZER": "crawler.cluster.codec",  # JSON, not pickle
+        "SCHEDULER_QUEUE_CLASS": "crawler.cluster.frontier.ReliableQueue",
+        "SCHEDULER_QUEUE_KEY": keys.QUEUE,
+        "SCHEDULER_DUPEFILTER_KEY": keys.DUPEFILTER,
+        # the delay is the cluster's (SiteLeaseMiddleware), not each process's
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+        "ITEM_PIPELINES": {"crawler.cluster.outbox.OutboxPipeline": 300},
+    }
+
+
+def run_worker(sources: dict[str, Source], redis_url: str, log_level: str = "WARNING") -> None:
+    """Crawl from the frontier until SIGTERM or SIGINT."""
+    from spiders.cluster_spider import ClusterSpider
+
+    process = CrawlerProcess(worker_settings(redis_url, log_level))
+    process.crawl(ClusterSpider, sources=sources, redis_url=redis_url)
+    process.start()

@@ -1,0 +1,237 @@
+"""The cluster's spider: one per worker, taking every source's crawl from the shared Redis frontier.
+
+Each request carries its source and run in `meta`; the source's own SourceSpider (a delegate) parses it, and its
+requests come back re-bound to this spider's methods, the only ones scrapy-redis can name in a queued request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from time import time
+from typing import Any, cast
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from twisted.internet import task
+from twisted.python.failure import Failure
+
+from crawler.cluster import codec, keys
+from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
+from crawler.config.sources import Source
+from crawler.model import FetchedPage
+from spiders.source_spider import SourceSpider, canonical_url, on_allowed_hosts
+
+logger = logging.getLogger(__name__)
+SEEDS_PER_IDLE = 8  # source crawls a worker starts at once when it runs out of work
+
+
+class RedisMembers:
+    """A Redis set seen as a read-only container (a source's archived URLs)."""
+
+    def __init__(self, redis: Any, key: str) -> None:
+        """Keep the client and the set's key."""
+        self.redis, self.key = redis, key
+
+    def __contains__(self, item: object) -> bool:
+        """Return True when the set holds the item."""
+        return bool(self.redis.sismember(self.key, str(item)))
+
+
+class ClusterSourceSpider(SourceSpider):
+    """A source's spider whose article requests are claimed cluster-wide: each article is fetched by one worker."""
+
+    redis: Any = None
+    claims_key: str = ""
+
+    def _article_request(self, url: str) -> Request | None:
+        """Return the request only when no worker requested this article in this run yet."""
+        request = super()._article_request(url)
+        if request is None or not self.redis.sadd(self.claims_key, canonical_url(url)):
+            return None
+        return request
+
+
+class ClusterSpider(Spider):
+    """Take source crawls (seeds) and requests from Redis; hand pages to the writer; never close while idle."""
+
+    name = keys.SPIDER
+
+    def __init__(self, sources: dict[str, Source], redis_url: str, **kwargs: Any) -> None:
+        """Keep the sources file's entries and connect to Redis."""
+        super().__init__(**kwargs)
+        self.sources = sources
+        self.redis = keys.connect(redis_url)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.delegates: dict[tuple[str, int], ClusterSourceSpider] = {}
+        self.pages = 0
+        self._heartbeat: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ClusterSpider:
+        """Build the spider and listen for idleness (take seeds) and open/close (heartbeats)."""
+        spider: ClusterSpider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider.closed_, signal=signals.spider_closed)
+        return spider
+
+    async def start(self) -> Any:
+        """Start nothing: work comes from the seeds and the frontier."""
+        return
+        yield  # an async generator that yields nothing
+
+    def opened(self) -> None:
+        """Start the heartbeat."""
+        self._heartbeat = task.LoopingCall(self.beat)
+        self._heartbeat.start(keys.HEARTBEAT_S, now=True)
+
+    def closed_(self) -> None:
+        """Stop the heartbeat and say this worker is gone."""
+        if self._heartbeat and self._heartbeat.running:
+            self._heartbeat.stop()
+        self.redis.hdel(keys.WORKERS, self.worker_id)
+
+    def busy(self) -> int:
+        """Return how many requests and responses this worker holds (in the downloader or the callbacks)."""
+        engine = self.crawler.engine
+        if engine is None:
+            return 0
+        slot = getattr(engine, "_slot", None)
+        scraper_slot = getattr(engine.scraper, "slot", None)
+        return len(getattr(slot, "inprogress", ())) + len(getattr(scraper_slot, "active", ()))
+
+    def beat(self) -> None:
+        """Tell the cluster this worker is alive and how busy it is."""
+        busy = self.busy()
+        beat = {"at": time(), "busy": busy, "pages": self.pages, "host": socket.gethostname(), "pid": os.getpid()}
+        try:
+            if not busy:  # nothing held: what the in-flight set still lists was dropped on the way (offsite, …)
+                self.redis.delete(inflight_key(self.worker_id))
+            self.redis.hset(keys.WORKERS, self.worker_id, json.dumps(beat))
+        except Exception as exc:  # Redis away: the next beat tries again
+            logger.warning("heartbeat not sent: %s", exc)
+
+    def idle(self) -> None:
+        """Start the source crawls waiting as seeds; stay open."""
+        try:
+            seeds = self.redis.lpop(keys.SEEDS, SEEDS_PER_IDLE) or []
+        except Exception as exc:
+            logger.warning("cannot reach Redis for seeds: %s", exc)
+            seeds = []
+        engine = self.crawler.engine
+        assert engine is not None
+        for raw in seeds:
+            seed = json.loads(raw)
+            for request in self._seed_requests(seed):
+                engine.crawl(request)
+        self.beat()
+        raise DontCloseSpider
+
+    def _seed_requests(self, seed: dict[str, Any]) -> Iterator[Request]:
+        """Return a source crawl's first requests: its due re-checks, listing pages, feeds and sitemaps."""
+        source = self.sources.get(seed["source"])
+        if source is None:
+            logger.error("seed for %r, which this worker's sources file does not have", seed["source"])
+            return
+        run_id = int(seed["run_id"])
+        delegate = self._delegate(source.name, run_id)
+        starts: list[Request] = [delegate._recheck_request(*due) for due in seed.get("due", [])]
+        starts += [
+            Request(u, callback=delegate.parse_listing, errback=delegate.listing_failed) for u in source.start_urls
+        ]
+        starts += [Request(u, callback=delegate.parse_feed, errback=delegate.listing_failed) for u in source.feeds]
+        starts += [
+            Request(u, callback=delegate.parse_sitemap, errback=delegate.listing_failed) for u in source.sitemaps
+        ]
+        for request in starts:
+            yield self._adopt(request, source.name, run_id)
+
+    def _delegate(self, name: str, run_id: int) -> ClusterSourceSpider:
+        """Return the source's own spider for one run (made once)."""
+        if (name, run_id) not in self.delegates:
+            known = RedisMembers(self.redis, keys.known_urls(name))
+            made = cast(ClusterSourceSpider, ClusterSourceSpider.for_source(self.sources[name], known, {})())
+            made.redis, made.claims_key = self.redis, keys.seen_articles(run_id)
+            made.crawler = self.crawler  # its stats are this worker's
+            self.delegates[(name, run_id)] = made
+        return self.delegates[(name, run_id)]
+
+    def _adopt(self, request: Request, source: str, run_id: int) -> Request:
+        """Return the delegate's request bound to this spider's methods, tagged with its source and run."""
+        callback: Callable[..., Any] | None = request.callback  # type: ignore[assignment]
+        errback = request.errback
+        request.meta.update(source=source, run_id=run_id)
+        return request.replace(
+            callback=getattr(self, callback.__name__) if callback else None,
+            errback=getattr(self, errback.__name__) if errback else None,
+        )
+
+    def _relay(self, meta: dict[str, Any], outputs: Iterable[Any] | None) -> Iterator[Any]:
+        """Adopt the delegate's requests, then tag its item (one at most) with its run, a result id and its token.
+
+        The item goes last, after the requests it found are queued: the outbox acknowledges the request when it
+        pushes the item, and a request acknowledged must have nothing left to lose. Without an item, the end of
+        the callback acknowledges it.
+        """
+        source, run_id, token = meta["source"], int(meta["run_id"]), meta.get(INFLIGHT_META)
+        items = []
+        for out in outputs or ():
+            if isinstance(out, Request):
+                yield self._adopt(out, source, run_id)
+            else:
+                items.append(out)
+        for item in items:
+            self.pages += 1
+            record = codec.page_record(item) if isinstance(item, FetchedPage) else item
+            yield {**record, "run_id": run_id, "result_id": uuid.uuid4().hex, INFLIGHT_META: token}
+        if not items:
+            acknowledge(self.redis, self.worker_id, token)
+
+    def allows(self, url: str) -> bool:
+        """Return True when the URL is on the allowed hosts of some source (AllowedHostsMiddleware asks)."""
+        return any(on_allowed_hosts(url, source.allowed_domains) for source in self.sources.values())
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        """Parse a listing page with its source's spider."""
+        yield from self._relay(response.meta, self._for(response.meta).parse_listing(response))
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        """Parse a feed with its source's spider."""
+        yield from self._relay(response.meta, self._for(response.meta).parse_feed(response))
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        """Parse a sitemap with its source's spider."""
+        yield from self._relay(response.meta, self._for(response.meta).parse_sitemap(response))
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        """Hand an article page to the writer (and follow a moved page)."""
+        yield from self._relay(response.meta, self._for(response.meta).parse_article(response))
+
+    def article_failed(self, failure: Failure) -> Iterator[Any]:
+        """Hand a failed article fetch to the writer, to be recorded with its error."""
+        meta = failure.request.meta  # type: ignore[attr-defined]
+        yield from self._relay(meta, self._for(meta).article_failed(failure))
+
+    def listing_failed(self, failure: Failure) -> Iterator[Any]:
+        """Tell the writer a listing could not be fetched, for the run's errors."""
+        meta = failure.request.meta  # type: ignore[attr-defined]
+        self._for(meta).listing_failed(failure)
+        error = {"listing_error": True, "url": failure.request.url, "source": meta["source"]}  # type: ignore[attr-defined]
+        yield from self._relay(meta, [{**error, "error": _last_sample(self.crawler)}])
+
+    def _for(self, meta: dict[str, Any]) -> ClusterSourceSpider:
+        """Return the delegate of a request's source and run."""
+        return self._delegate(meta["source"], int(meta["run_id"]))
+
+
+def _last_sample(crawler: Crawler) -> str:
+    """Return the newest error sample the delegate recorded in the worker's stats."""
+    samples = crawler.stats.get_value("readouts/error_samples") if crawler.stats else None
+    return samples[-1]["error"] if samples else "listing could not be fetched"

@@ -1,0 +1,314 @@
+"""`readouts import`: WARC files wget wrote from the fixture sites, and readouts' own, into fresh archives; revisits,
+unreadable files, and captures older than the live first sight becoming earlier revisions found in retrospect."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from crawler.cli.main import main
+from crawler.history.warc_import import warc_date
+from storage import changes
+from storage.archive import Archive, ArticleText, PageRecord
+from storage.placement import EARLIER, INSERT, SAME, Known, place
+from tests.conftest import subprocess_env, write_sources
+from tests.fixtureweb import sites
+from tests.mockserver import Reply, SiteServer
+
+WGET = shutil.which("wget")
+
+
+def _routes(site: str) -> dict[str, Any]:
+    return {path: Reply(page.body) for path, page in sites.build_site(site).items()}
+
+
+class Web:
+    """The ministry and embassy fixture sites, their sources file, and WARC files of them."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.servers = {
+            "ministry": SiteServer("127.0.0.2", _routes("ministry")).start(),
+            "embassy": SiteServer("127.0.0.3", _routes("embassy")).start(),
+        }
+        ministry, embassy = self.servers["ministry"], self.servers["embassy"]
+        self.sources = write_sources(
+            tmp / "sources.toml",
+            f"""
+[source.ministry]
+start_urls = ['{ministry.url("/eng/xw/zyxw/index.html")}']
+follow = ['/eng/xw/zyxw/index_\\d+\\.html$']
+articles = ['/eng/xw/zyxw/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']
+delay = 0
+
+[source.embassy]
+start_urls = ['{embassy.url("/eng/zgyw/index.htm")}']
+follow = ['/eng/zgyw/index_\\d+\\.htm$']
+articles = ['/eng/zgyw/\\d{{6}}/t\\d{{8}}_\\d+\\.htm$']
+delay = 0
+""",
+        )
+
+    def wget(self, name: str, *sites_: str) -> Path:
+        """Mirror sites with wget into one WARC file (as a user would) and return its path."""
+        assert WGET, "wget is a Debian package: apt-get install -y wget"
+        urls = [self.servers["ministry"].url("/eng/xw/zyxw/index.html")] * ("ministry" in sites_)
+        urls += [self.servers["embassy"].url("/eng/zgyw/index.htm")] * ("embassy" in sites_)
+        warc = self.tmp / name
+        cmd = [WGET, "-q", "-r", "-l", "3", "-e", "robots=off", "--no-parent", f"--warc-file={warc}"]
+        done = subprocess.run([*cmd, "--no-warc-keep-log", "-P", str(self.tmp / f"{name}-files"), *urls])
+        assert done.returncode in (0, 8)  # 8: some link answered 404 (the fixture sites link to a few missing pages)
+        return warc.with_name(name + ".warc.gz")
+
+    def cli(self, db: Path, *args: str) -> Any:
+        return CliRunner().invoke(main, ["--db", str(db), "--sources", str(self.sources), *args])
+
+    def import_(self, db: Path, *args: str) -> dict[str, Any]:
+        result = self.cli(db, "import", "--json", "--jobs", "2", *args)
+        assert result.exit_code == 0, result.output
+        return dict(__import__("json").loads(result.stdout))
+
+    def articles(self) -> set[str]:
+        return {self.servers[s].url(a.path) for s in ("ministry", "embassy") for a in sites.articles(s)}
+
+    def close(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    web = Web(tmp_path_factory.mktemp("import"))
+    yield web
+    web.close()
+
+
+def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql, args))
+
+
+def warc_dates(path: Path) -> dict[str, str]:
+    """URL -> WARC-Date of each response record of a WARC file."""
+    with open(path, "rb") as stream:
+        return {
+            r.rec_headers.get_header("WARC-Target-URI"): warc_date(r.rec_headers.get_header("WARC-Date"))
+            for r in ArchiveIterator(stream)
+            if r.rec_type == "response"
+        }
+
+
+def test_a_wget_warc_imports_each_article_page_once_with_its_capture_time_and_file(web: Web) -> None:
+    warc = web.wget("both", "ministry", "embassy")
+    db = web.tmp / "wget.db"
+    first = web.import_(db, str(warc))
+    expected = web.articles()
+    assert first["matched"] == len(expected) and first["new_pages"] == len(expected)
+    assert first["failed"] == 0 and first["unreadable"] == []
+    pages = dict(rows(db, "select url, source from pages"))
+    assert set(pages) == expected  # listing pages are not article pages of a source: left out
+    assert {pages[web.servers["embassy"].url(a.path)] for a in sites.articles("embassy")} == {"embassy"}
+    dates = warc_dates(warc)
+    for url, captured_at, origin, origin_url, fetched_at in rows(
+        db,
+        "select p.url, r.captured_at, r.origin, r.origin_url, r.fetched_at from revisions r "
+        "join pages p on p.id = r.page_id",
+    ):
+        assert captured_at == fetched_at == dates[url]  # the record's date, not the time of the import
+        assert origin == "warc-file" and origin_url.startswith(f"{warc.resolve()}#<urn:uuid:")
+    captures = rows(db, "select count(*) from captures")[0][0]
+    assert captures == len(expected)
+    again = web.import_(db, str(warc))
+    assert again["already"] == len(expected) and again["new_pages"] == again["changed"] == again["unchanged"] == 0
+    assert rows(db, "select count(*) from captures")[0][0] == captures  # nothing read twice
+    history = web.cli(db, "history", sorted(expected)[0])
+    assert history.exit_code == 0 and f"from warc-file {warc.resolve()}#<urn:uuid:" in history.output
+    assert rows(db, "select count(*) from events where retrospective = 0") == [(0,)]  # nothing to notify
+
+
+def test_an_imported_page_is_cleaned_as_a_crawl_cleans_it(web: Web) -> None:
+    crawled = web.tmp / "crawled-clean.db"
+    cmd = [sys.executable, "-m", "crawler", "--db", str(crawled), "--sources", str(web.sources), "crawl", "--json"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300, env=subprocess_env())
+    db = web.tmp / "wget-clean.db"
+    web.import_(db, str(web.wget("clean", "ministry", "embassy")))
+    live = dict(rows(crawled, "select url, content_hash from pages where content_hash is not null"))
+    imported = dict(rows(db, "select url, content_hash from pages"))
+    assert imported == live  # same extraction, template and hash
+    text = rows(db, "select text from documents")
+    assert not any("Home" in t.splitlines()[0] for (t,) in text)  # the sites' menus learned as template
+
+    fresh = web.tmp / "own.db"  # readouts' own WARC files into a fresh archive
+    own = sorted(str(p) for p in (web.tmp / "crawled-clean.db.warc").glob("*.warc.gz"))
+    result = web.import_(fresh, *own)
+    assert result["new_pages"] == len(live) and result["unresolved"] == 0
+    assert dict(rows(fresh, "select url, content_hash from pages")) == live
+    assert dict(rows(fresh, "select p.url, r.captured_at from revisions r join pages p on p.id = r.page_id")) == dict(
+        rows(crawled, "select p.url, r.fetched_at from revisions r join pages p on p.id = r.page_id")
+    )
+
+
+def test_with_source_every_html_page_is_imported_as_that_source(web: Web) -> None:
+    db = web.tmp / "all.db"
+    result = web.import_(db, str(web.wget("ministry-only", "ministry")), "--source", "ministry")
+    urls = {u for (u,) in rows(db, "select url from pages")}
+    assert result["matched"] == len(sites.build_site("ministry"))  # listing pages too
+    assert len(urls) == result["new_pages"] == result["matched"] - result["failed"]
+    assert any("/index" in u for u in urls)
+    assert {s for (s,) in rows(db, "select distinct source from pages")} == {"ministry"}
+
+
+def test_bad_input_is_a_clear_error(web: Web, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.warc.gz"
+    junk.write_bytes(b"this is not a WARC file\n" * 10)
+    result = web.cli(tmp_path / "x.db", "import", str(junk))
+    assert result.exit_code == 1 and "cannot read" in result.output and "Traceback" not in result.output
+    missing = web.cli(tmp_path / "x.db", "import", str(tmp_path / "none.warc"))
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    unknown = web.cli(tmp_path / "x.db", "import", str(junk), "--source", "nope")
+    assert unknown.exit_code == 2 and "no source 'nope'" in unknown.output
+
+
+def _page(title: str, sentence: str) -> bytes:
+    body = "".join(
+        f"<p>{sentence} Paragraph {n} of a long readout of talks between two ministers.</p>" for n in range(8)
+    )
+    head = f"<html><head><title>{title}</title></head>"
+    return f"{head}<body><article><h1>{title}</h1>{body}</article></body></html>".encode()
+
+
+def _write(writer: WARCWriter, url: str, date: str, body: bytes, revisit_of: str | None = None) -> None:
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    if revisit_of is None:
+        record = writer.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": date},
+        )
+    else:
+        from storage.warc import payload_digest
+
+        record = writer.create_revisit_record(
+            url, payload_digest(body), revisit_of, date, http_headers=http, warc_headers_dict={"WARC-Date": date}
+        )
+    writer.write_record(record)
+
+
+def test_revisits_resolve_to_their_originals(tmp_path: Path) -> None:
+    sources = write_sources(
+        tmp_path / "s.toml", "[source.site]\nstart_urls = ['http://127.0.0.9/']\narticles = ['/news/']\n"
+    )
+    warc = tmp_path / "heritrix.warc.gz"
+    body = _page("Talks with Brazil", "The ministers discussed trade.")
+    with open(warc, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        _write(writer, "http://127.0.0.9/news/1.html", "2019-03-01T10:00:00Z", body)
+        _write(writer, "http://127.0.0.9/news/1.html", "2020-03-01T10:00:00Z", body, "http://127.0.0.9/news/1.html")
+        _write(
+            writer, "http://127.0.0.9/news/mirror.html", "2020-04-01T10:00:00Z", body, "http://127.0.0.9/news/1.html"
+        )
+        _write(writer, "http://127.0.0.9/news/lost.html", "2020-04-01T10:00:00Z", b"elsewhere", "http://x/")
+    db = tmp_path / "r.db"
+    result = CliRunner().invoke(main, ["--db", str(db), "--sources", str(sources), "import", "--json", str(warc)])
+    assert result.exit_code == 0, result.output
+    tally = __import__("json").loads(result.stdout)
+    assert (tally["new_pages"], tally["new_documents"], tally["duplicates"], tally["unchanged"]) == (2, 1, 1, 1)
+    assert tally["unresolved"] == 1  # its original is in no file given
+    assert rows(db, "select url, published is not null from pages order by url")[1][0].endswith("mirror.html")
+    revisions = rows(db, "select p.url, r.captured_at from revisions r join pages p on p.id = r.page_id order by 1")
+    assert revisions == [
+        ("http://127.0.0.9/news/1.html", "2019-03-01T10:00:00Z"),
+        ("http://127.0.0.9/news/mirror.html", "2020-04-01T10:00:00Z"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("captured_at", "content_hash", "kind", "number"),
+    [
+        ("2020-01-01T00:00:00Z", "a", SAME, 1),  # after revision 1, same text
+        ("2019-01-01T00:00:00Z", "a", EARLIER, 1),  # before revision 1, same text: it was there already
+        ("2019-01-01T00:00:00Z", "x", INSERT, 1),  # before everything, another text: a new revision 1
+        ("2020-01-01T00:00:00Z", "x", INSERT, 2),  # between 1 and 2, another text
+        ("2020-01-01T00:00:00Z", "b", EARLIER, 2),  # between 1 and 2 with 2's text: 2 was there earlier
+        ("2022-01-01T00:00:00Z", "b", SAME, 2),  # after the newest, same text
+        ("2022-01-01T00:00:00Z", "a", INSERT, 3),  # after the newest, the old text back
+        ("2021-01-01T00:00:00Z", "b", SAME, 2),  # exactly at revision 2's time
+    ],
+)
+def test_where_a_capture_from_the_past_goes(captured_at: str, content_hash: str, kind: str, number: int) -> None:
+    revisions = [Known(1, "2019-06-01T00:00:00Z", "a"), Known(2, "2021-01-01T00:00:00Z", "b")]
+    spot = place(revisions, captured_at, content_hash)
+    assert (spot.kind, spot.number) == (kind, number)
+
+
+def _article(text: str) -> ArticleText:
+    from crawler.extraction.fingerprint import content_hash
+
+    return ArticleText(content_hash=content_hash(text), text=text, title="Talks")
+
+
+def test_an_older_capture_is_an_earlier_revision_and_a_change_found_in_retrospect(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "a.db")
+    url = "http://127.0.0.9/news/1.html"
+    live, old = _article("The ministers agreed on trade."), _article("The ministers discussed trade.")
+
+    def page(article: ArticleText, at: str, origin: str = "live", ref: str | None = None) -> PageRecord:
+        return PageRecord(url, "site", "127.0.0.9", 200, article, fetched_at=at, origin=origin, origin_url=ref)
+
+    archive.record(page(live, "2026-11-01T00:00:00Z"))
+    memento = "http://127.0.0.5/web/20190301100000id_/" + url
+    outcome, created = archive.record(page(old, "2019-03-01T10:00:00Z", "archive", memento))
+    assert (outcome, created) == ("changed", False)
+    history = changes.history(archive.db, url)
+    assert [(r["revision"], r["text"], r["origin"], r["captured_at"]) for r in history] == [
+        (1, old.text, "archive", "2019-03-01T10:00:00Z"),
+        (2, live.text, "live", "2026-11-01T00:00:00Z"),
+    ]
+    assert history[0]["origin_url"] == memento
+    page_row = archive.db.execute("select content_hash, revision, first_seen from pages").fetchone()
+    assert page_row == (live.content_hash, 2, "2019-03-01T10:00:00Z")  # the live text is still the page's
+    found = [e for e in changes.events(archive.db) if e["kind"] == "changed"]
+    assert [(e["revision"], e["previous_hash"], e["content_hash"], e["retrospective"]) for e in found] == [
+        (2, old.content_hash, live.content_hash, 1)
+    ]
+    assert "-The ministers discussed trade." in found[0]["diff"]
+    new_event = [e for e in changes.events(archive.db) if e["kind"] == "new"]
+    assert [e["revision"] for e in new_event] == [2]  # the live first sight moved up with its revision
+    assert [e["kind"] for e in changes.events(archive.db, pending=True, live=True)] == ["new"]  # never notified
+
+    outcome, _ = archive.record(page(old, "2018-01-01T00:00:00Z", "archive", memento + "?older"))
+    assert outcome == "unchanged"  # the old text, seen earlier still: revision 1 dates from then
+    assert changes.history(archive.db, url)[0]["captured_at"] == "2018-01-01T00:00:00Z"
+    assert len(changes.history(archive.db, url)) == 2
+    copies = archive.db.execute("select document_id, current from copies order by document_id").fetchall()
+    assert [c[1] for c in copies] == [1, 0]  # the live text's copy is current, the older one is not
+    archive.close()
+
+
+def test_a_gone_page_stays_gone_when_an_older_capture_is_imported(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "a.db")
+    url = "http://127.0.0.9/news/1.html"
+    text = _article("The ministers agreed on trade.")
+    archive.record(PageRecord(url, "site", "127.0.0.9", 200, text, fetched_at="2026-11-01T00:00:00Z"))
+    archive.record_gone(PageRecord(url, "site", "127.0.0.9", 404, error="HTTP 404", fetched_at="2026-11-02T00:00:00Z"))
+    older = _article("The ministers discussed trade.")
+    record = PageRecord(url, "site", "127.0.0.9", 200, older, fetched_at="2019-01-01T00:00:00Z", origin="warc-file")
+    archive.record(record)
+    assert archive.db.execute("select state from pages").fetchone() == ("gone",)
+    assert not [e for e in changes.events(archive.db) if e["kind"] == "back"]
+    archive.close()
