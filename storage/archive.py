@@ -107,7 +107,7 @@ class Archive:
         else:
             conn = sqlite3.connect(self.path, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        search_words.register(conn)  # the word index's triggers call it on every write of a document
+        search_words.register(conn)  # the word index's tokens, computed in Python
         self.db = Database(conn)
         if not readonly:
             self.db.enable_wal()
@@ -115,6 +115,8 @@ class Archive:
             self.db.execute("PRAGMA foreign_keys = ON")
             with self._write():
                 migrations.apply(self.db)
+                search_words.catch_up(conn)  # documents other tools wrote since readouts last did
+            search_words.attach_indexer(conn)
 
     def close(self) -> None:
         """Close the connection."""

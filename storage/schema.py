@@ -346,3 +346,20 @@ def m0016_provenance(db: Database) -> None:
     db.execute("update revisions set captured_at = fetched_at")
     db.table("events").add_column("retrospective", int, not_null_default=0)
     db.table("imported").create({"record": str, "url": str, "at": str}, pk="record")
+
+
+@migrations(name="0017_word_index_without_python_triggers")
+def m0017_word_index_without_python_triggers(db: Database) -> None:
+    """The word index kept without a Python function in the archive's triggers, so any tool may write documents.
+
+    Triggers queue each written document; readouts connections index the queue (search_words.attach_indexer).
+    """
+    for trigger in ("documents_words_ai", "documents_words_ad", "documents_words_au"):
+        db.execute(f"drop trigger if exists {trigger}")
+    db.execute(
+        f"""create table {search_words.PENDING_TABLE} (rowid integer primary key, indexed integer not null,
+            title text, text text)"""
+    )
+    for statement in search_words.PERSISTENT_TRIGGERS.split("end;"):
+        if statement.strip():
+            db.execute(statement + "end;")
