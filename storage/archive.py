@@ -22,7 +22,7 @@ from storage.meetings import assign_meeting, record_announcement
 from storage.placement import EARLIER, SAME, Known, place
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.rows import insert_row, update_row
-from storage.schema import migrations
+from storage.schema import migrations, restore_search_triggers
 from storage.stories import assign_story
 from storage.warc import CaptureRef
 
@@ -115,6 +115,7 @@ class Archive:
             self.db.execute("PRAGMA foreign_keys = ON")
             with self._write():
                 migrations.apply(self.db)
+                restore_search_triggers(self.db)  # a tool that rebuilt `documents` dropped them
                 search_words.catch_up(conn)  # documents other tools wrote since readouts last did
             search_words.attach_indexer(conn)
 

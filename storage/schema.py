@@ -363,3 +363,29 @@ def m0017_word_index_without_python_triggers(db: Database) -> None:
     for statement in search_words.PERSISTENT_TRIGGERS.split("end;"):
         if statement.strip():
             db.execute(statement + "end;")
+
+
+_SEARCH_TRIGGERS = _TRIGRAM_TRIGGERS + search_words.PERSISTENT_TRIGGERS
+
+
+def restore_search_triggers(db: Database) -> bool:
+    """Re-create the search indexes' triggers and rebuild both indexes when a tool dropped them; True if it did.
+
+    `sqlite-utils transform` rebuilds `documents` without its triggers: the indexes would silently stop following.
+    """
+    names = {f"documents_{n}{e}" for n in ("", "words_") for e in ("ai", "ad", "au")}
+    present = {r[0] for r in db.execute("select name from sqlite_master where type = 'trigger'")}
+    if not search_words.has_queue(db.conn) or names <= present:
+        return False
+    for statement in _SEARCH_TRIGGERS.split("end;"):
+        name = statement.split("trigger", 1)[-1].split()[0] if statement.strip() else ""
+        if name and name not in present:
+            db.execute(statement + "end;")
+    db.execute("insert into documents_fts (documents_fts) values ('rebuild')")
+    db.execute("insert into documents_words (documents_words) values ('delete-all')")
+    db.execute(
+        f"""insert into documents_words (rowid, title, text)
+            select rowid, {search_words.SQL_FUNCTION}(title), {search_words.SQL_FUNCTION}(text) from documents"""
+    )
+    db.execute(f"delete from {search_words.PENDING_TABLE}")
+    return True

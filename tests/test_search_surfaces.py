@@ -242,6 +242,15 @@ def test_other_tools_can_write_documents_and_readouts_indexes_them(tmp_path: Pat
     store.db.execute("insert into documents_words (documents_words, rank) values ('integrity-check', 0)")
     assert all(r["ok"] for r in check(store.db) if r["check"] == "word index up to date")
     store.close()
+    _sqlite_utils("transform", str(path), "documents", "--not-null", "title")  # rebuilds it without its triggers
+    _sqlite_utils("query", str(path), "update documents set text = '普京会见王毅' where content_hash like 'b%'")
+    store = Archive(path)  # re-creates the triggers and rebuilds both indexes
+    assert titles("普京") == ["Lavrov"] and titles("Ван") == []
+    _record(store, "c", "会晤", "李强同米舒斯京会晤")
+    assert titles("李强") == ["会晤"]
+    store.db.execute("insert into documents_words (documents_words, rank) values ('integrity-check', 0)")
+    store.db.execute("insert into documents_fts (documents_fts, rank) values ('integrity-check', 1)")
+    store.close()
 
 
 def search_words_pending(store: Archive) -> int:
