@@ -258,3 +258,20 @@ def search_words_pending(store: Archive) -> int:
     from storage.search_words import pending
 
     return pending(store.db.conn)
+
+
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        (b"_search=Xi", b"_search=Xi&_nofacet=1"),
+        (b"_search=%E6%99%AE&_size=20", b"_search=%E6%99%AE&_size=20&_nofacet=1"),
+        (b"_search=Xi&_facet=sources", b"_search=Xi&_facet=sources"),  # facets asked for are computed
+        (b"_search=Xi&_facet_array=sources", b"_search=Xi&_facet_array=sources"),
+        (b"_search=Xi&_nofacet=0", b"_search=Xi&_nofacet=0"),
+        (b"_search=+", b"_search=+"),  # no search: browsing keeps its facets
+        (b"language=en", b"language=en"),
+        (b"", b""),
+    ],
+)
+def test_search_facets_off(query_string: bytes, expected: bytes) -> None:
+    assert plugin.search_facets_off(query_string) == expected

@@ -140,6 +140,8 @@ def test_facets_by_source_language_and_year(server: Server) -> None:
     assert set(facets) == {"language", "year"}
     years = {row["value"] for row in facets["year"]["results"]}
     assert {"2014", "2018", "2019", "2022", "2023"} <= years
+    page = server.json("/demo/readouts.json?_search=" + quote("普京"))
+    assert page["rows"] and not page["facet_results"]  # type: ignore[index]  # a search pays for no facet unasked
     page = server.json("/demo/readouts.json?_facet=sources&_search=" + quote("普京"))
     sources = {row["value"] for row in page["facet_results"]["sources"]["results"]}  # type: ignore[index]
     assert sources and all(json.loads(value) for value in sources)  # each a JSON list of the sources of a text
