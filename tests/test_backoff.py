@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from spiders.middlewares import retry_after_seconds
+import pytest
+from scrapy import Request
+from scrapy.utils.test import get_crawler
+
+from spiders.middlewares import BackoffMiddleware, SourceStopped, retry_after_seconds
 from tests.conftest import write_sources
 from tests.mockserver import Reply, Route
 from tests.test_hostile import article
@@ -120,3 +124,12 @@ def test_a_burst_of_403_stops_the_source_after_ten(tmp_path: Path, serve, readou
     assert documents == 1
     alerts = {s["source"]: s["alerts"] for s in readouts("--sources", str(sources), "sources", "--json").jsonl()}
     assert any("stopped early" in a and "403" in a for a in alerts["blocked"]), alerts
+
+
+def test_a_stopped_source_sends_no_further_request() -> None:
+    middleware = BackoffMiddleware(get_crawler())
+    request = Request("http://127.0.0.36/a/1.html")
+    assert middleware.process_request(request) is None
+    middleware.stopped = True
+    with pytest.raises(SourceStopped, match="not requested"):
+        middleware.process_request(request)
