@@ -187,5 +187,53 @@ def serve(root: Path) -> None:
     reactor.run()  # type: ignore[attr-defined]
 
 
+def serve_threaded(root: Path) -> None:
+    """Serve site0..site2 with the standard library's threaded server, with ETags; print the ports as JSON."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from typing import ClassVar
+
+    class Handler(SimpleHTTPRequestHandler):
+        """Static files with an ETag of size and mtime, answering 304 to a matching If-None-Match."""
+
+        protocol_version = "HTTP/1.1"
+        extensions_map: ClassVar[dict[str, str]] = {
+            **SimpleHTTPRequestHandler.extensions_map,
+            ".html": "text/html; charset=utf-8",
+        }
+
+        def send_head(self):  # type: ignore[no-untyped-def]
+            """Answer 304 to a matching If-None-Match, else as the standard handler does."""
+            path = Path(self.translate_path(self.path))
+            if path.is_file():
+                stat = path.stat()
+                self._etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+                if self.headers.get("If-None-Match") == self._etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return None
+            return super().send_head()
+
+        def end_headers(self) -> None:
+            """Add the ETag to every answer for a file."""
+            if getattr(self, "_etag", None):
+                self.send_header("ETag", self._etag)
+                self._etag = None
+            super().end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Stay quiet."""
+
+    ports = {}
+    for site, host in enumerate(HOSTS):
+        server = ThreadingHTTPServer((host, 0), partial(Handler, directory=str(root / f"site{site}")))
+        server.daemon_threads = True
+        ports[host] = server.server_address[1]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(json.dumps(ports), flush=True)
+    threading.Event().wait()
+
+
 if __name__ == "__main__":
-    serve(Path(sys.argv[2]))
+    (serve_threaded if sys.argv[1] == "serve-threaded" else serve)(Path(sys.argv[2]))

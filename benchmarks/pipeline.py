@@ -1,7 +1,7 @@
 """The pipeline benchmark (issue 7): every stage on one generated mirror, with the targets as ratios of one run.
 
 Usage: python benchmarks/pipeline.py [--pages 2000] [--rss-pages 8000] [--scale 1000,10000,100000] [--million]
-                                     [--peer-pages 1000] [--json FILE]
+                                     [--peer-pages 1000] [--recheck-pages 1000] [--recheck-only] [--json FILE]
 
 Prints a table and the same numbers as JSON. Takes about 9 minutes with the defaults on 2 cores; docs/benchmarks.md
 holds the latest run and explains each target it misses.
@@ -33,6 +33,7 @@ from crawler.article import article_text  # noqa: E402
 from crawler.extract import Extracted, extract  # noqa: E402
 
 CONCURRENCY = 4  # requests in flight per site, in the benchmark's sources file
+SERVERS = ("serve", "serve-threaded")  # mirror.py's Twisted static server, and a threaded one with ETags
 TRAFILATURA_CONFIG = "[DEFAULT]\nSLEEP_TIME = 0\nSSRF_PROTECTION = off\nDOWNLOAD_TIMEOUT = 30\n"
 
 
@@ -42,14 +43,14 @@ def log(message: str) -> None:
 
 
 class Mirror:
-    """A generated mirror served by a Twisted static server in its own process."""
+    """A generated mirror served in its own process by a Twisted static server, or a threaded one with ETags."""
 
-    def __init__(self, root: Path, pages: int) -> None:
-        """Generate the sites and start the server."""
+    def __init__(self, root: Path, pages: int, server: str = "serve") -> None:
+        """Generate the sites and start the server (`serve`: Twisted; `serve-threaded`: the standard library's)."""
         self.root = root
         self.pages = mirror.build(root, pages)
         self.server = subprocess.Popen(
-            [sys.executable, str(HERE / "mirror.py"), "serve", str(root)], stdout=subprocess.PIPE, text=True
+            [sys.executable, str(HERE / "mirror.py"), server, str(root)], stdout=subprocess.PIPE, text=True
         )
         assert self.server.stdout is not None
         self.ports: dict[str, int] = json.loads(self.server.stdout.readline())
@@ -195,6 +196,42 @@ def extraction_and_cleaning_rate(extraction: dict[str, float]) -> float:
     return 1 / per_page
 
 
+def recheck_ratio(work: Path, pages: int, server: str) -> dict[str, Any]:
+    """A first crawl, then a forced re-check of the unchanged pages, on a fresh mirror served by `server`."""
+    site = Mirror(work / f"mirror-{server}", pages, server)
+    try:
+        db = work / f"recheck-{server}.db"
+        log(f"{server}: first crawl of {pages} pages")
+        first = checked(run(readouts(db, site.sources, "crawl", "--json")), "crawl")
+        log(f"{server}: forced re-check")
+        again = checked(run(readouts(db, site.sources, "crawl", "--recheck", "--json")), "re-check")
+    finally:
+        site.stop()
+    summary = json.loads(again.out)
+    return {
+        "server": server,
+        "pages": pages,
+        "first_seconds": first.seconds,
+        "first_cpu_seconds": first.cpu_seconds,
+        "recheck_seconds": again.seconds,
+        "recheck_cpu_seconds": again.cpu_seconds,
+        "rechecked": summary["rechecked"],
+        "unchanged": summary["unchanged"],
+        "ratio": again.seconds / first.seconds,
+    }
+
+
+def recheck_lines(stages: list[dict[str, Any]]) -> list[str]:
+    """Table rows of the re-check stage: wall and CPU time of the first crawl and of the re-check, per server."""
+    return [
+        f"| {s['server']}: first crawl, then `--recheck` of {s['pages']} unchanged pages | "
+        f"{s['first_seconds']:.1f} s ({s['first_cpu_seconds']:.1f} s CPU), then {s['recheck_seconds']:.1f} s "
+        f"({s['recheck_cpu_seconds']:.1f} s CPU; {s['unchanged']} unchanged of {s['rechecked']}): "
+        f"ratio {s['ratio']:.3f} |"
+        for s in stages
+    ]
+
+
 def peer(site: Mirror, work: Path, pages: int) -> dict[str, float]:
     """trafilatura's own command line fetching and extracting the same URLs with --parallel (all cores)."""
     urls = work / "urls.txt"
@@ -271,6 +308,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             300.0,
         ),
     ]
+    for stage in r.get("recheck", []):
+        rows.append((f"forced --recheck / first crawl (time), {stage['server']}", stage["ratio"], "<=", 0.3))
     scale = r["scaling"]
     if len(scale) >= 2:
         rows.append(
@@ -322,6 +361,7 @@ def table(r: dict[str, Any]) -> str:
         f"| `readouts reextract` | {c['reextract']['pages_per_s']:.1f} pages/s |",
         f"| `readouts import` of the crawl's WARC files | {c['import']['pages_per_s']:.1f} pages/s ({c['import']['pages']} pages) |",
     ]
+    lines += recheck_lines(r.get("recheck", []))
     for s in r["scaling"]:
         lines.append(
             f"| archive at {s['documents']:,} documents | record {s['record_ms_mean']:.2f} ms/doc; FTS p50 {s['fts_ms_p50']:.1f} ms, p95 {s['fts_ms_p95']:.1f} ms; "
@@ -346,8 +386,16 @@ def main() -> None:
     parser.add_argument("--scale", default="1000,10000,100000", help="archive sizes for the scaling stage")
     parser.add_argument("--million", action="store_true", help="add 1,000,000 documents to the scaling stage")
     parser.add_argument("--peer-pages", type=int, default=1000, help="URLs given to the trafilatura CLI")
+    parser.add_argument("--recheck-pages", type=int, default=1000, help="pages of the re-check stage on each server")
+    parser.add_argument("--recheck-only", action="store_true", help="run only the re-check stage, on both servers")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
+    if args.recheck_only:
+        with tempfile.TemporaryDirectory(prefix="readouts-bench-") as tmp:
+            rechecks = [recheck_ratio(Path(tmp), args.recheck_pages, server) for server in SERVERS]
+        print("\n".join(recheck_lines(rechecks)))
+        print(json.dumps(rechecks, indent=1))
+        return
     sizes = [int(s) for s in args.scale.split(",") if s] + ([1_000_000] if args.million else [])
     with tempfile.TemporaryDirectory(prefix="readouts-bench-") as tmp:
         work = Path(tmp)
@@ -369,6 +417,7 @@ def main() -> None:
             results["peer"] = peer(site, work, min(args.peer_pages, len(site.pages)))
         finally:
             site.stop()
+        results["recheck"] = [recheck_ratio(work, args.recheck_pages, server) for server in SERVERS]
         results["rss_large"] = rss_at(args.rss_pages, work) if args.rss_pages else None
         results["scaling"] = scaling.measure(work / "scaling.db", sizes, progress=log) if sizes else []
     results["targets"] = targets(results)

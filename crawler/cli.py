@@ -124,7 +124,9 @@ def main(ctx: click.Context, db: str, sources_path: str) -> None:
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--max-pages", type=click.IntRange(min=1), help="Bound on requests per source for this crawl.")
+@click.option(
+    "--max-pages", type=click.IntRange(min=1), help="Bound on new articles (and re-checks) per source for this crawl."
+)
 @click.option("--recheck", is_flag=True, help="Re-check every known page of these sources now, not only the due ones.")
 @click.option("--full", is_flag=True, help="Walk every listing page (no stop at the first page of known articles).")
 @click.option("--wait", is_flag=True, help="When another process crawls one of these sources, wait for it to end.")

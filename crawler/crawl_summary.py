@@ -34,11 +34,23 @@ def summary_lines(result: RunResult, sources: int, log_file: str | None) -> list
         lines.append(f"  {t.notify_pending} events could not be notified; `readouts notify` retries")
     for name, reason in t.stopped.items():
         lines.append(f"  stopped {name}: {reason}")
+    for name, bound in t.bounded.items():
+        lines.append(f"  {name}: {_bounded(bound)}")
     if t.errors and not result.unreached:
         lines.extend(f"  error: {s['url']}: {s['error']}" for s in t.error_samples[:SAMPLES_SHOWN])
     if log_file:
         lines.append(f"  the details are in Scrapy's log: {log_file}" if t.errors else f"  Scrapy's log: {log_file}")
     return lines
+
+
+def _bounded(bound: dict[str, int]) -> str:
+    """Say what a source's bound left for later: pages not fetched yet, re-checks still due."""
+    parts = []
+    if bound["resume_at"]:
+        parts.append(f"{_count(bound['resume_at'], 'page')} left for the next crawl, which resumes there")
+    if bound["rechecks_left"]:
+        parts.append(f"{_count(bound['rechecks_left'], 're-check')} still due")
+    return f"stopped at max_pages = {bound['max_pages']}: " + "; ".join(parts) + " (raise max_pages or --max-pages)"
 
 
 def _count(n: int, noun: str) -> str:

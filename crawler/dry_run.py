@@ -64,7 +64,9 @@ def preview(source: Source, max_pages: int, log_level: str = "ERROR") -> Preview
         "READOUTS_PREVIEW": seen,
     }
     process = CrawlerProcess(settings)
-    spider_cls = SourceSpider.for_source(source, frozenset(), source_settings(source, max_pages))
+    spider_cls = SourceSpider.for_source(
+        source, frozenset(), {**source_settings(source), "CLOSESPIDER_PAGECOUNT": max_pages}
+    )
     crawler = process.create_crawler(spider_cls)
     # weak=False: the dispatcher holds receivers weakly, and nothing else holds these lambdas
     crawler.signals.connect(

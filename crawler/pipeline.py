@@ -62,6 +62,7 @@ class RunTally:
     notify_pending: int = 0
     error_samples: list[dict[str, str]] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)  # source -> why its crawl ended early
+    bounded: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> what its bound left for later
 
     def counts(self) -> dict[str, int]:
         """Return the counters the runs table keeps."""

@@ -15,6 +15,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
+from crawler.bounds import most_overdue
 from crawler.causes import cause_of, source_cause
 from crawler.config import Source, default_sources_path, load_sources, select
 from crawler.deliver import deliver
@@ -25,7 +26,7 @@ from crawler.people_file import use_user_people
 from crawler.pipeline import CrawlContext, RunTally
 from crawler.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
-from storage.archive import Archive
+from storage.archive import Archive, FrontierEntry
 from storage.warc import store_for
 
 # (the run's tally, a source, the responses it got so far, whether its crawl ended)
@@ -53,6 +54,7 @@ class RunResult:
             "notify_pending": self.tally.notify_pending,
             "error_samples": self.tally.error_samples,
             "stopped": self.tally.stopped,
+            "bounded": self.tally.bounded,
         }
 
 
@@ -110,12 +112,16 @@ def _crawl(
     logs = {"LOG_FILE": log_file, "LOG_FILE_APPEND": False} if log_file else {}
     try:
         process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": context, **logs})
-        crawlers = []
+        crawlers, rechecks_left = [], {}
         for source in sources:
             known = frozenset(archive.known_urls(source.name))
-            due = tuple((d.url, d.etag, d.last_modified) for d in archive.due_pages(source.name, every=recheck_all))
-            settings = source_settings(source, max_pages)
-            spider_cls = SourceSpider.for_source(source, known, settings, due=due, full=full)
+            bound = bound_of(source, max_pages)
+            taken, rechecks_left[source.name] = most_overdue(archive.due_pages(source.name, every=recheck_all), bound)
+            due = tuple((d.url, d.etag, d.last_modified) for d in taken)
+            resume = tuple((e.url, e.kind) for e in archive.frontier(source.name))
+            spider_cls = SourceSpider.for_source(
+                source, known, source_settings(source), due=due, full=full, max_pages=bound, resume=resume
+            )
             crawler = process.create_crawler(spider_cls)
             if on_progress:
                 _report_progress(crawler, source.name, tally, on_progress)
@@ -129,6 +135,7 @@ def _crawl(
             samples = stats.get_value("readouts/error_samples") or []
             for sample in samples:
                 tally.error(sample["url"], sample["error"])
+            _keep_frontier(archive, source, crawler, bound_of(source, max_pages), rechecks_left[source.name], tally)
             if stats.get_value("readouts/stopped"):
                 tally.stopped[source.name] = stats.get_value("readouts/stopped")
                 tally.error(source.name, tally.stopped[source.name])
@@ -143,7 +150,7 @@ def _crawl(
         # a run is "failed" only when no source could be read at all; partial trouble is counted in errors
         status = result.status = "failed" if unreachable == len(sources) else "ok"
     finally:
-        archive.finish_run(run_id, status, tally.counts(), tally.error_samples, tally.stopped)
+        archive.finish_run(run_id, status, tally.counts(), tally.error_samples, tally.stopped, tally.bounded)
         try:
             tally.notified, tally.notify_pending = deliver(archive, sources)
         except Exception:  # a notification problem never fails the crawl; the events stay in the archive
@@ -153,6 +160,24 @@ def _crawl(
         warc.close()
         archive.close()
     return result
+
+
+def bound_of(source: Source, max_pages: int | None) -> int:
+    """Return the bound of this crawl of the source: `--max-pages`, else the source's `max_pages`."""
+    return max_pages or source.max_pages
+
+
+def _keep_frontier(
+    archive: Archive, source: Source, crawler: Crawler, bound: int, rechecks_left: int, tally: RunTally
+) -> None:
+    """Keep where the source's crawl stopped for the next one, and say in the run when its bound cut it."""
+    spider = crawler.spider
+    if not isinstance(spider, SourceSpider):
+        return
+    frontier = spider.frontier()
+    archive.keep_frontier(source.name, [FrontierEntry(url, kind) for url, kind in frontier])
+    if spider.cut or rechecks_left:
+        tally.bounded[source.name] = {"max_pages": bound, "resume_at": len(frontier), "rechecks_left": rechecks_left}
 
 
 def _report_progress(crawler: Crawler, name: str, tally: RunTally, on_progress: ProgressCallback) -> None:

@@ -9,14 +9,16 @@ from crawler.config import Source
 USER_AGENT = "readouts/0.1 (+https://github.com/readouts/readouts; archive of official meeting readouts)"
 
 BASE_SETTINGS: dict[str, Any] = {
-    # identity and politeness: robots.txt obeyed, one request at a time per site, adaptive delays
+    # identity and politeness: robots.txt obeyed, the source's concurrency and exactly its delay (no jitter), more
+    # delay only for a site that is slowing down (crawler.throttle, in place of Scrapy's AutoThrottle)
     "USER_AGENT": USER_AGENT,
     "ROBOTSTXT_OBEY": True,
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
-    "AUTOTHROTTLE_ENABLED": True,
-    "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
-    "AUTOTHROTTLE_MAX_DELAY": 60.0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "DOWNLOAD_DELAY_JITTER": 0.0,
+    "EXTENSIONS": {"crawler.throttle.SiteThrottle": 0},
+    "READOUTS_THROTTLE_MAX_DELAY": 60.0,
     "COOKIES_ENABLED": False,
     # bounded downloads: size after decompression, whole-download deadline, redirect chains
     "DOWNLOAD_MAXSIZE": 32 * 1024 * 1024,
@@ -51,15 +53,16 @@ BASE_SETTINGS: dict[str, Any] = {
 }
 
 
-def source_settings(source: Source, max_pages: int | None = None) -> dict[str, Any]:
-    """Return the per-spider settings for one source: its delay, concurrency and page bound."""
+def source_settings(source: Source) -> dict[str, Any]:
+    """Return the per-spider settings for one source: its delay, concurrency, timeouts and depth.
+
+    `max_pages` is not here: the spider counts it itself (crawler.bounds), so that a cut crawl knows where it stopped.
+    """
     delay = source.delay
     return {
         "DOWNLOAD_DELAY": delay,
-        "AUTOTHROTTLE_START_DELAY": delay,
-        "AUTOTHROTTLE_MAX_DELAY": max(60.0, delay),
+        "READOUTS_THROTTLE_MAX_DELAY": max(60.0, delay),
         "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency,
-        "CLOSESPIDER_PAGECOUNT": max_pages or source.max_pages,
         "DOWNLOAD_TIMEOUT": source.page_timeout_seconds,
         "DEPTH_LIMIT": source.max_depth,
     }

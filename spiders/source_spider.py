@@ -17,6 +17,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
+from crawler.bounds import ARTICLE, LISTING, Budget
 from crawler.config import Source
 from spiders.middlewares import WIRE_META, SourceStopped, header_pairs
 
@@ -94,6 +95,9 @@ class SourceSpider(Spider):
     due: ClassVar[tuple[tuple[str, str | None, str | None], ...]] = ()
     # walk every listing page even when one holds only known articles
     full: ClassVar[bool] = False
+    # the bound on this crawl's new requests (crawler.bounds.Budget), and where a cut crawl before it stopped
+    max_pages: ClassVar[int | None] = None
+    resume: ClassVar[tuple[tuple[str, str], ...]] = ()  # (url, "listing" | "article")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Build the link extractors from the source's patterns."""
@@ -104,6 +108,11 @@ class SourceSpider(Spider):
         self._article_links = LinkExtractor(allow=src.articles, unique=True)
         self._follow_links = LinkExtractor(allow=src.follow, unique=True) if src.follow else None
         self.seen_articles: set[str] = set()
+        self.seen_listings: set[str] = set()
+        self.budget = Budget(self.max_pages or src.max_pages)
+        # requests made and not answered yet, and URLs the bound kept back: what the next crawl starts from
+        self.pending: dict[str, str] = {}
+        self.deferred: dict[str, str] = {}
 
     @classmethod
     def for_source(
@@ -113,17 +122,35 @@ class SourceSpider(Spider):
         settings: dict[str, Any],
         due: tuple[tuple[str, str | None, str | None], ...] = (),
         full: bool = False,
+        max_pages: int | None = None,
+        resume: tuple[tuple[str, str], ...] = (),
     ) -> type[SourceSpider]:
         """Return a spider class bound to one source, with that source's politeness settings and due re-checks."""
         attrs = {"name": source.name, "source": source, "known_urls": known_urls, "custom_settings": settings}
-        return type(f"SourceSpider_{source.name}", (cls,), {**attrs, "due": due, "full": full})
+        more = {"due": due, "full": full, "max_pages": max_pages, "resume": resume}
+        return type(f"SourceSpider_{source.name}", (cls,), {**attrs, **more})
+
+    def frontier(self) -> list[tuple[str, str]]:
+        """Return (url, kind) of what this crawl left: kept back by the bound, or requested and never answered."""
+        return list({**self.pending, **self.deferred}.items())
+
+    @property
+    def cut(self) -> bool:
+        """True when the bound kept back a request."""
+        return bool(self.deferred)
 
     async def start(self) -> AsyncIterator[Any]:
-        """Request the due re-checks, then the source's listing pages, feeds and sitemaps."""
+        """Request the due re-checks, the source's listing pages, where a cut crawl stopped, feeds and sitemaps."""
         for url, etag, last_modified in self.due:
             yield self._recheck_request(url, etag, last_modified)
         for url in self.source.start_urls:
+            self.budget.spend(LISTING)  # start pages are always read: new articles appear there first
+            self.seen_listings.add(url)
             yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
+        for url, kind in self.resume:
+            request = self._article_request(url) if kind == ARTICLE else self._listing_request(url, resumed=True)
+            if request:
+                yield request
         for url in self.source.feeds:
             yield Request(url, callback=self.parse_feed, errback=self.listing_failed)
         for url in self.source.sitemaps:
@@ -139,12 +166,17 @@ class SourceSpider(Spider):
         if not self._allowed(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
             return None
         self.seen_articles.add(url)
+        if not self.budget.allows(ARTICLE):
+            self.deferred[url] = ARTICLE
+            return None
+        self.budget.spend(ARTICLE)
+        self.pending[url] = ARTICLE
         # dont_filter: articles are deduplicated above; the dupe filter would silently drop a redirect loop
         return Request(
             url,
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"article": True},
+            meta={"article": True, "frontier": url},
             dont_filter=True,
             priority=ARTICLE_PRIORITY,
         )
@@ -174,9 +206,6 @@ class SourceSpider(Spider):
             "recheck": True,
             "dont_redirect": True,
             "handle_httpstatus_list": RECHECK_STATUSES,
-            # AutoThrottle may raise its delay on a non-200 answer but never lower it, so a run of 304s would
-            # ratchet the delay up to the slowest answer seen; re-checks leave the delay to the site's 200s
-            "autothrottle_dont_adjust_delay": True,
         }
         return Request(
             url,
@@ -195,7 +224,9 @@ class SourceSpider(Spider):
             request = self._article_request(url)
             if request:
                 yield request
-        if articles and not self.full and all(url in self.known_urls for url in articles):
+        # a walk resumed where a cut crawl stopped goes on past known pages
+        resumed = bool(response.meta.get("resumed"))
+        if articles and not self.full and not resumed and all(url in self.known_urls for url in articles):
             # a listing page of known articles only: older pages hold nothing new, so pagination ends here
             self.crawler.stats.inc_value("readouts/stopped_on_seen")
             logger.info("stop-on-seen: %s lists only known articles", response.url)
@@ -203,14 +234,32 @@ class SourceSpider(Spider):
         if self._follow_links:
             following = _counted_next_page(response)
             if following and self.source.is_followed(following) and self._allowed(following):
-                yield Request(following, callback=self.parse_listing, errback=self.listing_failed)
+                request = self._listing_request(following, resumed)
+                if request:
+                    yield request
             for link in self._follow_links.extract_links(response):
                 url = canonical_url(link.url)
                 if self._allowed(url) and not self.source.is_article(url) and not self._trap(url):
-                    yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
+                    request = self._listing_request(url, resumed)
+                    if request:
+                        yield request
+
+    def _listing_request(self, url: str, resumed: bool = False) -> Request | None:
+        """Return a request for a listing page not yet requested in this crawl, unless the bound keeps it back."""
+        if url in self.seen_listings:
+            return None
+        self.seen_listings.add(url)
+        if not self.budget.allows(LISTING):
+            self.deferred[url] = LISTING
+            return None
+        self.budget.spend(LISTING)
+        self.pending[url] = LISTING
+        meta = {"frontier": url, "resumed": resumed}
+        return Request(url, callback=self.parse_listing, errback=self.listing_failed, meta=meta)
 
     def parse_listing(self, response: Response) -> Iterator[Request | dict[str, Any]]:
         """Follow a listing page's pagination and article links; the listing is never archived, only learned from."""
+        self.pending.pop(response.meta.get("frontier", ""), None)
         self.crawler.stats.inc_value("readouts/listing_pages")
         if not isinstance(response, TextResponse):
             logger.warning("listing page %s is not text (%s)", response.url, response.headers.get("Content-Type"))
@@ -268,6 +317,7 @@ class SourceSpider(Spider):
         """Yield the raw article page for the pipeline to extract and archive (and follow a moved page)."""
         headers = response.headers
         request = response.request
+        self.pending.pop(response.meta.get("frontier", ""), None)
         location = None
         if 300 <= response.status < 400:
             target = _header(headers, b"Location")
@@ -297,9 +347,10 @@ class SourceSpider(Spider):
     def article_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         """Yield a failed article fetch so the page is recorded with its error."""
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(SourceStopped):
+        if failure.check(SourceStopped):  # stays pending: the next crawl asks again
             self.crawler.stats.inc_value("readouts/not_fetched_source_stopped")
             return  # not a page error: the next run asks again
+        self.pending.pop(request.meta.get("frontier", ""), None)
         response = getattr(failure.value, "response", None)
         reason = _reason(failure)
         self.crawler.stats.inc_value("readouts/article_errors")
@@ -325,6 +376,7 @@ class SourceSpider(Spider):
     def listing_failed(self, failure: Failure) -> None:
         """Log and count a listing, feed or sitemap that could not be fetched."""
         request = failure.request  # type: ignore[attr-defined]
+        self.pending.pop(request.meta.get("frontier", ""), None)
         reason = _reason(failure)
         self.crawler.stats.inc_value("readouts/listing_errors")
         errors = self.crawler.stats.get_value("readouts/error_samples") or []

@@ -7,7 +7,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +87,14 @@ class DueCheck:
     last_modified: str | None
 
 
+@dataclass(frozen=True)
+class FrontierEntry:
+    """A URL a crawl cut by its bound did not fetch: a listing page to walk on from, or an article."""
+
+    url: str
+    kind: str  # "listing" or "article"
+
+
 # outcomes of Archive.record() and the re-check methods
 NEW_DOCUMENT, DUPLICATE, UNCHANGED, CHANGED, FAILED = "new_document", "duplicate", "unchanged", "changed", "failed"
 GONE, MOVED = "gone", "moved"
@@ -159,6 +167,19 @@ class Archive:
             sql += " and next_check <= ?"
             args.append(now or utcnow())
         return [DueCheck(*row) for row in self.db.execute(sql + " order by next_check", args)]
+
+    def frontier(self, source: str) -> list[FrontierEntry]:
+        """Return where the source's last crawl cut by its bound stopped (empty when it ran to its end)."""
+        sql = "select url, kind from frontier where source = ? order by rowid"
+        return [FrontierEntry(*row) for row in self.db.execute(sql, [source])]
+
+    def keep_frontier(self, source: str, entries: Sequence[FrontierEntry]) -> None:
+        """Replace the source's frontier with what this crawl left unfetched."""
+        with self._write() as db:
+            db.execute("delete from frontier where source = ?", [source])
+            db.table("frontier").insert_all(
+                ({"source": source, "url": e.url, "kind": e.kind} for e in entries), ignore=True
+            )
 
     def original_capture(self, digest: str) -> tuple[str, str] | None:
         """Return (url, fetched_at) of the stored response record whose payload has this WARC digest, if any."""
@@ -739,11 +760,13 @@ class Archive:
         counts: Mapping[str, int],
         error_samples: list[dict],
         stopped: Mapping[str, str] | None = None,
+        bounded: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Record the end of a crawl with its status, counts, a sample of its errors and the sources it stopped."""
+        """Record the end of a crawl: status, counts, a sample of its errors, the sources it stopped or cut short."""
         fields = {"finished": utcnow(), "status": status, "error_samples": json.dumps(error_samples[:50]), **counts}
+        ends = {"stopped": json.dumps(dict(stopped or {})), "bounded": json.dumps(dict(bounded or {}))}
         with self._write() as db:
-            db.table("runs").update(run_id, {**fields, "stopped": json.dumps(dict(stopped or {}))})
+            db.table("runs").update(run_id, {**fields, **ends})
 
     def settle_run(
         self, pid: int, sources: list[str], trigger: str, exit_code: int, duration: float, reason: str

@@ -212,5 +212,6 @@ def runs(db: Database, limit: int | None = None) -> list[dict[str, Any]]:
         row["sources"] = json.loads(row["sources"])
         row["error_samples"] = json.loads(row["error_samples"] or "[]")
         row["stopped"] = json.loads(row["stopped"] or "{}")  # an object, as in `crawl --json`
+        row["bounded"] = json.loads(row["bounded"] or "{}")  # sources a bound cut short, as in `crawl --json`
         out.append({**{k: row[k] for k in RUN_FIELDS}, **row})
     return out

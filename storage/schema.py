@@ -346,3 +346,14 @@ def m0016_provenance(db: Database) -> None:
     db.execute("update revisions set captured_at = fetched_at")
     db.table("events").add_column("retrospective", int, not_null_default=0)
     db.table("imported").create({"record": str, "url": str, "at": str}, pk="record")
+
+
+@migrations(name="0020_crawl_frontier")
+def m0020_crawl_frontier(db: Database) -> None:
+    """Where a crawl cut by `max_pages` stopped (listing pages and articles not yet fetched), and what it left.
+
+    The next crawl of the source starts there as well as at its start URLs; `runs.bounded` says which sources a
+    run's bound cut: {source: {"max_pages", "resume_at", "rechecks_left"}} as JSON.
+    """
+    db.table("frontier").create({"source": str, "url": str, "kind": str}, pk=("source", "url"))
+    db.table("runs").add_column("bounded", str, not_null_default="{}")

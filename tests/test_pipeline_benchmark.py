@@ -15,9 +15,23 @@ SCRIPT = Path(__file__).parent.parent / "benchmarks" / "pipeline.py"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # every stage, and two servers' re-check stages, on a shared 2-core machine
 def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    args = ["--pages", "60", "--rss-pages", "80", "--scale", "50,150", "--peer-pages", "20", "--json", str(out)]
+    args = [
+        "--pages",
+        "60",
+        "--rss-pages",
+        "80",
+        "--scale",
+        "50,150",
+        "--peer-pages",
+        "20",
+        "--recheck-pages",
+        "30",
+        "--json",
+        str(out),
+    ]
     done = subprocess.run(
         [sys.executable, str(SCRIPT), *args], env=subprocess_env(), capture_output=True, text=True, timeout=600
     )
@@ -49,4 +63,10 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     # every capture of the crawl's WARC files (re-checks answered 200 too) archived; each page once
     assert crawl["import"]["pages"] == crawl["import"]["archived"] >= 60 and crawl["import"]["failed"] == 0
     assert crawl["import"]["new_pages"] == 60
-    assert len(result["targets"]) == 10 and "| target |" in done.stdout
+    # the re-check stage on both servers: every page re-checked and found unchanged
+    assert [(s["server"], s["rechecked"], s["unchanged"]) for s in result["recheck"]] == [
+        ("serve", 30, 30),
+        ("serve-threaded", 30, 30),
+    ]
+    assert all(s["first_cpu_seconds"] > 0 and s["recheck_cpu_seconds"] > 0 for s in result["recheck"])
+    assert len(result["targets"]) == 12 and "| target |" in done.stdout

@@ -50,12 +50,10 @@ def test_due_pages_follow_the_ladder_and_a_change_restarts_it(tmp_path: Path) ->
     assert "http://h/1" in [d.url for d in archive.due_pages("s", "2026-01-01T08:00:00Z")]
 
 
-def test_rechecks_leave_autothrottle_delay_to_the_sites_200s(tmp_path: Path) -> None:
-    # AutoThrottle raises its delay on a non-200 answer but never lowers it: 304s must not steer it
+def test_rechecks_are_conditional_requests(tmp_path: Path) -> None:
     text = "[source.s]\nstart_urls = ['http://127.0.0.1/news/']\narticles = ['/a/']\n"
     source = load_sources(write_sources(tmp_path / "s.toml", text))["s"]
     due = (("http://127.0.0.1/a/1.html", '"e1"', None),)
     spider = SourceSpider.for_source(source, frozenset(), source_settings(source), due=due, full=False)()
     first = asyncio.run(anext(spider.start()))
     assert first.meta["recheck"] and first.headers[b"If-None-Match"] == b'"e1"'
-    assert first.meta["autothrottle_dont_adjust_delay"] is True
