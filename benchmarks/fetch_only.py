@@ -24,6 +24,8 @@ def main(path: str) -> None:
     fetched = {"pages": 0, "bytes": 0}
 
     def count(item: dict, **_: object) -> None:
+        if item.get("listing"):  # listing pages are yielded for template learning, not archived: not counted
+            return
         fetched["pages"] += 1
         fetched["bytes"] += len(item.get("body") or b"")
 

@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 from html import escape
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -228,8 +227,7 @@ def _item(url: str, body: bytes, recheck: bool = False, listing: bool = False) -
 def _pipeline(archive: Archive, pool: Any, warc: WarcStore, known: frozenset[str]) -> ArchivePipeline:
     """The archive pipeline of one spider of one run, its pool given, without Scrapy."""
     context = CrawlContext(archive, pool, RunTally(), warc)
-    spider = SimpleNamespace(known_urls=known, source=None)
-    return ArchivePipeline(SimpleNamespace(settings={"READOUTS_CONTEXT": context}, spidercls=spider))  # type: ignore[arg-type]
+    return ArchivePipeline(context, None, known)
 
 
 def test_a_page_cleaned_while_its_site_learns_a_template_line_keeps_its_edit_and_loses_the_line(tmp_path: Path) -> None:
