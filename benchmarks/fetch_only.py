@@ -25,6 +25,8 @@ def main(path: str) -> None:
     fetched = {"pages": 0, "bytes": 0}
 
     def count(item: FetchedPage, **_: object) -> None:
+        if item.listing:  # listing pages are yielded for template learning, not archived: not counted
+            return
         fetched["pages"] += 1
         fetched["bytes"] += len(item.body)
 

@@ -132,6 +132,11 @@ class BackoffMiddleware:
         """Build the middleware for a crawler."""
         return cls(crawler)
 
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        """Refuse any request of a stopped source before it reaches the wire (retries and redirects included)."""
+        if self.stopped:
+            raise SourceStopped(f"source stopped for this run: {request.url} not requested")
+
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:

@@ -20,6 +20,8 @@ BASE_SETTINGS: dict[str, Any] = {
     "AUTOTHROTTLE_ENABLED": False,
     "DOWNLOAD_DELAY_JITTER": 0.0,
     "EXTENSIONS": {"spiders.throttle.SiteThrottle": 0},
+    # keeps CONCURRENT_REQUESTS_PER_DOMAIN when a site's delay is 0 (Scrapy's own downloader then sends its whole queue)
+    "DOWNLOADER": "spiders.downloader.SlotBoundDownloader",
     "READOUTS_THROTTLE_MAX_DELAY": 60.0,
     "COOKIES_ENABLED": False,
     # bounded downloads: size after decompression, whole-download deadline, redirect chains

@@ -23,7 +23,7 @@ from storage.meetings import assign_meeting, record_announcement
 from storage.placement import EARLIER, SAME, Known, place
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.rows import insert_row, update_row
-from storage.schema import migrations
+from storage.schema import migrations, restore_search_triggers
 from storage.stories import assign_story
 from storage.warc import CaptureRef
 
@@ -103,7 +103,7 @@ class Archive:
         else:
             conn = sqlite3.connect(self.path, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        search_words.register(conn)  # the word index's triggers call it on every write of a document
+        search_words.register(conn)  # the word index's tokens, computed in Python
         self.db = Database(conn)
         if not readonly:
             self.db.enable_wal()
@@ -111,6 +111,9 @@ class Archive:
             self.db.execute("PRAGMA foreign_keys = ON")
             with self._write():
                 migrations.apply(self.db)
+                restore_search_triggers(self.db)  # a tool that rebuilt `documents` dropped them
+                search_words.catch_up(conn)  # documents other tools wrote since readouts last did
+            search_words.attach_indexer(conn)
 
     def close(self) -> None:
         """Close the connection."""

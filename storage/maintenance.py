@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage import search_words
 from storage.warc import WarcStore, body_sha256, copy_store, payload_digest, store_for
 
 # (name, SQL counting the rows that break the rule)
@@ -98,6 +99,9 @@ def check(db: Database, store: WarcStore | None = None, fts: bool = True) -> lis
             results.append({"check": "FTS integrity-check", "ok": True, "detail": ""})
     except sqlite3.DatabaseError as exc:
         results.append({"check": "FTS integrity-check", "ok": False, "detail": str(exc)})
+    queued = search_words.pending(db.conn)
+    detail = f"{queued} documents written by other tools: open the archive with readouts to index them"
+    results.append({"check": "word index up to date", "ok": not queued, "detail": detail if queued else ""})
     for name, sql in CONSISTENCY:
         bad = db.execute(sql).fetchone()[0]
         results.append({"check": name, "ok": bad == 0, "detail": f"{bad} rows" if bad else ""})

@@ -348,6 +348,49 @@ def m0016_provenance(db: Database) -> None:
     db.table("imported").create({"record": str, "url": str, "at": str}, pk="record")
 
 
+@migrations(name="0017_word_index_without_python_triggers")
+def m0017_word_index_without_python_triggers(db: Database) -> None:
+    """The word index kept without a Python function in the archive's triggers, so any tool may write documents.
+
+    Triggers queue each written document; readouts connections index the queue (search_words.attach_indexer).
+    """
+    for trigger in ("documents_words_ai", "documents_words_ad", "documents_words_au"):
+        db.execute(f"drop trigger if exists {trigger}")
+    db.execute(
+        f"""create table {search_words.PENDING_TABLE} (rowid integer primary key, indexed integer not null,
+            title text, text text)"""
+    )
+    for statement in search_words.PERSISTENT_TRIGGERS.split("end;"):
+        if statement.strip():
+            db.execute(statement + "end;")
+
+
+_SEARCH_TRIGGERS = _TRIGRAM_TRIGGERS + search_words.PERSISTENT_TRIGGERS
+
+
+def restore_search_triggers(db: Database) -> bool:
+    """Re-create the search indexes' triggers and rebuild both indexes when a tool dropped them; True if it did.
+
+    `sqlite-utils transform` rebuilds `documents` without its triggers: the indexes would silently stop following.
+    """
+    names = {f"documents_{n}{e}" for n in ("", "words_") for e in ("ai", "ad", "au")}
+    present = {r[0] for r in db.execute("select name from sqlite_master where type = 'trigger'")}
+    if not search_words.has_queue(db.conn) or names <= present:
+        return False
+    for statement in _SEARCH_TRIGGERS.split("end;"):
+        name = statement.split("trigger", 1)[-1].split()[0] if statement.strip() else ""
+        if name and name not in present:
+            db.execute(statement + "end;")
+    db.execute("insert into documents_fts (documents_fts) values ('rebuild')")
+    db.execute("insert into documents_words (documents_words) values ('delete-all')")
+    db.execute(
+        f"""insert into documents_words (rowid, title, text)
+            select rowid, {search_words.SQL_FUNCTION}(title), {search_words.SQL_FUNCTION}(text) from documents"""
+    )
+    db.execute(f"delete from {search_words.PENDING_TABLE}")
+    return True
+
+
 @migrations(name="0020_crawl_frontier")
 def m0020_crawl_frontier(db: Database) -> None:
     """Where a crawl cut by `max_pages` stopped (listing pages and articles not yet fetched), and what it left.

@@ -71,3 +71,66 @@ def match_term(term: str) -> str:
 def register(conn: sqlite3.Connection) -> None:
     """Make the tokens available to SQL (the word index's triggers call it) on this connection."""
     conn.create_function(SQL_FUNCTION, 1, index_words, deterministic=True)
+
+
+PENDING_TABLE = "documents_words_pending"
+# Persistent triggers use built-in SQL only, so any tool may write documents: each written row is queued, with the
+# values the word index holds for it (the first old values, while queued), until a readouts connection indexes it.
+PERSISTENT_TRIGGERS = f"""
+create trigger documents_words_ai after insert on documents begin
+  insert or ignore into {PENDING_TABLE} (rowid, indexed) values (new.rowid, 0);
+end;
+create trigger documents_words_ad after delete on documents begin
+  insert or ignore into {PENDING_TABLE} (rowid, indexed, title, text) values (old.rowid, 1, old.title, old.text);
+end;
+create trigger documents_words_au after update of title, text on documents begin
+  insert or ignore into {PENDING_TABLE} (rowid, indexed, title, text) values (old.rowid, 1, old.title, old.text);
+end;
+"""
+# A readouts connection indexes each queued row at once, with the Python tokens (other tools lack the function)
+_APPLY_TRIGGER = f"""
+create temp trigger if not exists documents_words_apply after insert on main.{PENDING_TABLE} begin
+  insert into documents_words (documents_words, rowid, title, text)
+    select 'delete', new.rowid, {SQL_FUNCTION}(new.title), {SQL_FUNCTION}(new.text) where new.indexed;
+  insert into documents_words (rowid, title, text)
+    select rowid, {SQL_FUNCTION}(title), {SQL_FUNCTION}(text) from documents where rowid = new.rowid;
+  delete from {PENDING_TABLE} where rowid = new.rowid;
+end;
+"""
+
+
+def has_queue(conn: sqlite3.Connection) -> bool:
+    """Return True when the archive has the word index's queue (migration 0017 has run)."""
+    return conn.execute("select 1 from sqlite_master where name = ?", [PENDING_TABLE]).fetchone() is not None
+
+
+def attach_indexer(conn: sqlite3.Connection) -> None:
+    """Index this connection's writes of documents as they happen (a temp trigger, private to the connection)."""
+    if has_queue(conn):
+        conn.execute(_APPLY_TRIGGER)
+
+
+def pending(conn: sqlite3.Connection) -> int:
+    """Return how many documents other tools wrote that the word index has not caught up with."""
+    return conn.execute(f"select count(*) from {PENDING_TABLE}").fetchone()[0] if has_queue(conn) else 0
+
+
+def catch_up(conn: sqlite3.Connection) -> int:
+    """Index the documents other tools wrote (queued by the triggers); return how many. Call inside a transaction."""
+    if not has_queue(conn):
+        return 0
+    rows = conn.execute(f"select rowid, indexed, title, text from {PENDING_TABLE}").fetchall()
+    for rowid, indexed, title, text in rows:
+        if indexed:
+            conn.execute(
+                "insert into documents_words (documents_words, rowid, title, text) values ('delete', ?, ?, ?)",
+                [rowid, index_words(title), index_words(text)],
+            )
+        current = conn.execute("select title, text from documents where rowid = ?", [rowid]).fetchone()
+        if current is not None:
+            conn.execute(
+                "insert into documents_words (rowid, title, text) values (?, ?, ?)",
+                [rowid, index_words(current[0]), index_words(current[1])],
+            )
+        conn.execute(f"delete from {PENDING_TABLE} where rowid = ?", [rowid])
+    return len(rows)

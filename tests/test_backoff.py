@@ -9,8 +9,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from scrapy import Request
+from scrapy.utils.test import get_crawler
 
-from spiders.middlewares import retry_after_seconds
+from spiders.middlewares import BackoffMiddleware, SourceStopped, retry_after_seconds
 from tests.conftest import write_sources
 from tests.mockserver import Reply, Route
 from tests.test_hostile import article
@@ -96,11 +98,6 @@ def test_a_long_retry_after_defers_the_source_and_others_go_on(tmp_path: Path, s
     assert alerts["calm"] == []  # the other source's failures are not the calm one's
 
 
-@pytest.mark.xfail(
-    reason="issue 23: since spiders.throttle replaced AutoThrottle (delay 0 stays 0), all 15 refused pages are "
-    "requested before the stop takes effect; not yet understood (it passed when robots.txt's latency set a delay)",
-    strict=False,
-)
 def test_a_burst_of_403_stops_the_source_after_ten(tmp_path: Path, serve, readouts) -> None:
     paths = [f"/a/{i}.html" for i in range(15)]
     routes: dict[str, Route] = {p: Reply(b"Forbidden", status=403) for p in paths}
@@ -127,3 +124,12 @@ def test_a_burst_of_403_stops_the_source_after_ten(tmp_path: Path, serve, readou
     assert documents == 1
     alerts = {s["source"]: s["alerts"] for s in readouts("--sources", str(sources), "sources", "--json").jsonl()}
     assert any("stopped early" in a and "403" in a for a in alerts["blocked"]), alerts
+
+
+def test_a_stopped_source_sends_no_further_request() -> None:
+    middleware = BackoffMiddleware(get_crawler())
+    request = Request("http://127.0.0.36/a/1.html")
+    assert middleware.process_request(request) is None
+    middleware.stopped = True
+    with pytest.raises(SourceStopped, match="not requested"):
+        middleware.process_request(request)

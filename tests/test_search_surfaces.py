@@ -201,3 +201,77 @@ def test_an_older_archive_gets_the_word_index(tmp_path: Path) -> None:
     assert [row["title"] for row in query.search(store.db, "全面战略协作")] == [DOCS["zh"][0]]
     store.db.execute("insert into documents_fts (documents_fts, rank) values ('integrity-check', 1)")
     store.close()
+
+
+def _sqlite_utils(*args: str) -> None:
+    """Run the real sqlite-utils CLI; it has no readouts_words() function."""
+    cmd = [sys.executable, "-m", "sqlite_utils", *args]
+    done = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_other_tools_can_write_documents_and_readouts_indexes_them(tmp_path: Path) -> None:
+    import sqlite3
+
+    from storage.maintenance import check
+
+    path = tmp_path / "a.db"
+    store = Archive(path)
+    _record(store, "zh", *DOCS["zh"])
+    _record(store, "ru", *DOCS["ru"])
+    store.close()
+    conn = sqlite3.connect(path)  # the stdlib module, no readouts function registered
+    with conn:
+        conn.execute("update documents set title = '会见', text = '王毅同拉夫罗夫会谈' where content_hash like 'zh%'")
+    conn.close()
+    row = json.dumps({"content_hash": "b" * 64, "title": "Lavrov", "text": "Лавров встретился", "first_seen": "x"})
+    (tmp_path / "row.json").write_text(row)
+    _sqlite_utils("insert", str(path), "documents", str(tmp_path / "row.json"))
+    _sqlite_utils("query", str(path), "update documents set text = 'Ван И встретился' where content_hash like 'b%'")
+    readonly = Archive(path, readonly=True)
+    word_check = [r for r in check(readonly.db, fts=False) if r["check"] == "word index up to date"]
+    assert word_check[0]["ok"] is False and word_check[0]["detail"].startswith("2 documents")
+    readonly.close()
+    store = Archive(path)  # catches up with what the other tools wrote
+    assert search_words_pending(store) == 0
+    titles = lambda q: [row["title"] for row in query.search(store.db, q)]  # noqa: E731
+    assert titles("王毅") == ["会见"] and titles("普京") == []
+    assert titles("Ван") == ["Lavrov"] and titles("Лавров") == []
+    _record(store, "en", *DOCS["en"])  # readouts' own writes are indexed at once
+    assert titles("Xi") == [DOCS["en"][0]] and search_words_pending(store) == 0
+    store.db.execute("insert into documents_words (documents_words, rank) values ('integrity-check', 0)")
+    assert all(r["ok"] for r in check(store.db) if r["check"] == "word index up to date")
+    store.close()
+    _sqlite_utils("transform", str(path), "documents", "--not-null", "title")  # rebuilds it without its triggers
+    _sqlite_utils("query", str(path), "update documents set text = '普京会见王毅' where content_hash like 'b%'")
+    store = Archive(path)  # re-creates the triggers and rebuilds both indexes
+    assert titles("普京") == ["Lavrov"] and titles("Ван") == []
+    _record(store, "c", "会晤", "李强同米舒斯京会晤")
+    assert titles("李强") == ["会晤"]
+    store.db.execute("insert into documents_words (documents_words, rank) values ('integrity-check', 0)")
+    store.db.execute("insert into documents_fts (documents_fts, rank) values ('integrity-check', 1)")
+    store.close()
+
+
+def search_words_pending(store: Archive) -> int:
+    """How many documents wait for the word index."""
+    from storage.search_words import pending
+
+    return pending(store.db.conn)
+
+
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        (b"_search=Xi", b"_search=Xi&_nofacet=1"),
+        (b"_search=%E6%99%AE&_size=20", b"_search=%E6%99%AE&_size=20&_nofacet=1"),
+        (b"_search=Xi&_facet=sources", b"_search=Xi&_facet=sources"),  # facets asked for are computed
+        (b"_search=Xi&_facet_array=sources", b"_search=Xi&_facet_array=sources"),
+        (b"_search=Xi&_nofacet=0", b"_search=Xi&_nofacet=0"),
+        (b"_search=+", b"_search=+"),  # no search: browsing keeps its facets
+        (b"language=en", b"language=en"),
+        (b"", b""),
+    ],
+)
+def test_search_facets_off(query_string: bytes, expected: bytes) -> None:
+    assert plugin.search_facets_off(query_string) == expected

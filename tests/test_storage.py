@@ -50,6 +50,7 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0013_capture_payload_digest",
         "0015_document_kinds_and_announcements",
         "0016_provenance",
+        "0017_word_index_without_python_triggers",
         "0020_crawl_frontier",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

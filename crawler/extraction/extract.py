@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     _unwrap_layout_tables(tree)
     _drop_link_blocks(tree)
     meta = page_meta(tree, url)  # after the link blocks are gone: a date searched in the text is not a menu's
+    full = trafilatura.bare_extraction(
+        copy.deepcopy(tree), url=url, with_metadata=False, include_comments=False, include_tables=True
+    )
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -95,6 +99,8 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     )
     title = _clean_line(meta.title or "") or None
     text = doc.text if isinstance(doc, Document) else None
+    if text and isinstance(full, Document) and full.text:
+        text = "\n".join(fill_interior(text.splitlines(), full.text.splitlines()))
     found = bool(text)
     lines = clean_lines(text.splitlines(), title, lead) if text else ()
     # plain extraction, bound by the page's text, keeps no more than it: run it only when it could keep much more;
@@ -113,6 +119,17 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
         language=meta.language or language or detect_language("\n".join(lines)),
         place=place,
     )
+
+
+def fill_interior(precise: list[str], full: list[str]) -> list[str]:
+    """Return the full extraction's lines between the precise extraction's first and last, else the precise lines."""
+    keys = [_clean_line(line) for line in full]
+    inner = [_clean_line(line) for line in precise if _clean_line(line)]
+    if not inner or inner[0] not in keys or inner[-1] not in keys:
+        return precise
+    start, end = keys.index(inner[0]), len(keys) - 1 - keys[::-1].index(inner[-1])
+    # precision mode sets the article's edges; lines it dropped inside them (subheadings, short paragraphs) are text
+    return full[start : end + 1] if start <= end else precise
 
 
 def keeps_enough(kept_chars: int, plain_chars: int) -> bool:

@@ -149,6 +149,14 @@ def word_search_args(query_string: bytes) -> bytes:
     return urlencode([*kept, ("_search", rewritten), ("_searchmode", "raw")]).encode("ascii")
 
 
+def search_facets_off(query_string: bytes) -> bytes:
+    """Add `_nofacet=1` to a search that asks for no facet: each facet is a query over every match (issue 16)."""
+    values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    if not values.get("_search", "").strip() or any(key.startswith(("_facet", "_nofacet")) for key in values):
+        return query_string
+    return query_string + (b"&" if query_string else b"") + b"_nofacet=1"
+
+
 def offset_ok(query_string: bytes) -> bool:
     """Return True unless the query pages a view with a `_next` that is not a whole number."""
     values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
@@ -166,7 +174,8 @@ def asgi_wrapper() -> Any:
                 await Response.text("_next must be a whole number on this page", status=400).asgi_send(send)
                 return
             if _WORD_SEARCH_PATH.match(path):
-                scope = {**scope, "query_string": word_search_args(scope.get("query_string", b""))}
+                query_string = search_facets_off(scope.get("query_string", b""))
+                scope = {**scope, "query_string": word_search_args(query_string)}
             await app(scope, receive, send)
 
         return searched
