@@ -5,7 +5,6 @@ Usage: python scheduler.py [--db PATH] [--sources PATH] [--grace SECONDS] [--lis
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import logging.handlers
@@ -25,10 +24,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.config import Source, load_sources
+from crawler.config.paths import entry_parser
+from crawler.config.sources import Source, load_sources
 from crawler.errors import ConfigError
 from crawler.locks import Busy, daemon_lock
 from storage.archive import Archive
+from storage.clock import format_time
 
 logger = logging.getLogger("readouts.scheduler")
 DEFAULT_GRACE = 60.0  # seconds a running crawl may take to finish after SIGTERM
@@ -109,11 +110,8 @@ def _crawl_once(name: str, timeout: float, cmd: list[str], db: str) -> None:
         reason = f"exited with code {code}"
     if SETTINGS.get("stopping") and reason and code < 0:
         reason = f"terminated at shutdown ({reason})"
-    archive = Archive(db)
-    try:
+    with Archive(db) as archive:
         run_id = archive.settle_run(proc.pid, [name], "scheduled", code, duration, reason or "ok")
-    finally:
-        archive.close()
     counts: dict[str, Any] = {}
     try:
         counts = json.loads(out.decode("utf-8").strip().splitlines()[-1]) if out.strip() else {}
@@ -152,11 +150,8 @@ def _end(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 def _skipped(event: JobSubmissionEvent) -> None:
     """Record an overrun: the source's previous crawl was still running at its next run time."""
     name = event.job_id.removeprefix(JOB_PREFIX)
-    archive = Archive(SETTINGS["db"])
-    try:
+    with Archive(SETTINGS["db"]) as archive:
         run_id = archive.record_skipped([name], "scheduled", "previous crawl still running")
-    finally:
-        archive.close()
     log_run(name, run_id, "skipped", 0.0, None, "previous crawl still running", {})
 
 
@@ -215,7 +210,7 @@ def list_schedule(db: str, sources: dict[str, Source]) -> list[dict[str, Any]]:
         try:
             for job in scheduler.get_jobs():
                 if job.next_run_time:
-                    next_runs[job.id] = _iso(job.next_run_time)
+                    next_runs[job.id] = format_time(job.next_run_time)
         finally:
             scheduler.shutdown(wait=False)
     now = datetime.now(UTC)
@@ -230,15 +225,10 @@ def list_schedule(db: str, sources: dict[str, Source]) -> list[dict[str, Any]]:
                 "cron": s.cron,
                 "timeout": s.timeout,
                 "next_run": next_runs.get(JOB_PREFIX + s.name),
-                "following_run": _iso(following) if following else None,
+                "following_run": format_time(following) if following else None,
             }
         )
     return rows
-
-
-def _iso(when: datetime) -> str:
-    """Return a time as YYYY-MM-DDTHH:MM:SSZ."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def setup_logging(db: str) -> None:
@@ -305,9 +295,7 @@ def _wait_idle(seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: run the daemon, or list the schedule."""
-    parser = argparse.ArgumentParser(prog="scheduler.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=os.environ.get("READOUTS_DB") or "readouts.db", help="the archive")
-    parser.add_argument("--sources", default=None, help="the sources file (default: $READOUTS_SOURCES or bundled)")
+    parser = entry_parser("scheduler.py", (__doc__ or "").splitlines()[0])
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE, help="seconds a crawl may finish after SIGTERM")
     parser.add_argument("--list", action="store_true", help="print each source's schedule and next run, then exit")
     args = parser.parse_args(argv)

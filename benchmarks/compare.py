@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.compare import THRESHOLD, align, statements  # noqa: E402
-from crawler.extract import Extracted, extract  # noqa: E402
+from crawler.compare.statements import THRESHOLD, align, statements  # noqa: E402
+from crawler.extraction.extract import Extracted, extract  # noqa: E402
 from tests.fixtureweb.seeds import all_seeds  # noqa: E402
 
 LABELS = Path(__file__).parent / "compare" / "pairs.json"

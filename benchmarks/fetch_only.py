@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
-from crawler.config import load_sources
-from crawler.settings import BASE_SETTINGS, source_settings
+from crawler.config.sources import load_sources
+from crawler.model import FetchedPage
+from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 
 
@@ -23,11 +24,11 @@ def main(path: str) -> None:
     """Crawl every source of the file once, counting article pages fetched, and print the count."""
     fetched = {"pages": 0, "bytes": 0}
 
-    def count(item: dict, **_: object) -> None:
-        if item.get("listing"):  # listing pages are yielded for template learning, not archived: not counted
+    def count(item: FetchedPage, **_: object) -> None:
+        if item.listing:  # listing pages are yielded for template learning, not archived: not counted
             return
         fetched["pages"] += 1
-        fetched["bytes"] += len(item.get("body") or b"")
+        fetched["bytes"] += len(item.body)
 
     process = CrawlerProcess({**BASE_SETTINGS, "ITEM_PIPELINES": {}})
     for source in load_sources(path).values():

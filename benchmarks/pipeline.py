@@ -29,8 +29,8 @@ import mirror  # noqa: E402
 import scaling  # noqa: E402
 from measure import cpu_seconds, percentile, run  # noqa: E402
 
-from crawler.article import article_text  # noqa: E402
-from crawler.extract import Extracted, extract  # noqa: E402
+from crawler.extraction.article import article_text  # noqa: E402
+from crawler.extraction.extract import Extracted, extract  # noqa: E402
 
 CONCURRENCY = 4  # requests in flight per site, in the benchmark's sources file
 SERVERS = ("serve", "serve-threaded")  # mirror.py's Twisted static server, and a threaded one with ETags

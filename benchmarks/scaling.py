@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from measure import percentile
 
-from crawler.article import article_text
-from crawler.extract import Extracted
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted
 from storage import query
 from storage.archive import Archive, ArticleText, PageRecord
 

@@ -43,7 +43,7 @@ def predict(args: tuple[Path, str, bool]) -> tuple[str, str]:
         import trafilatura
 
         return key, trafilatura.extract(body.decode("utf-8", "replace")) or ""
-    from crawler.extract import Extracted, extract
+    from crawler.extraction.extract import Extracted, extract
 
     result = extract(body, f"https://example.org/{key}.html", "text/html; charset=utf-8")
     return key, result.text if isinstance(result, Extracted) else ""

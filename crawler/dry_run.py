@@ -9,9 +9,10 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.http import Response
 
-from crawler.config import Source
-from crawler.extract import Extracted, extract
-from crawler.settings import BASE_SETTINGS, source_settings
+from crawler.config.sources import Source
+from crawler.extraction.extract import Extracted, extract
+from crawler.model import FetchedPage
+from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 
 LISTING_CALLBACKS = ("parse_listing", "parse_feed", "parse_sitemap")
@@ -43,13 +44,15 @@ class PreviewPipeline:
         spider_cls: Any = crawler.spidercls
         return cls(crawler.settings["READOUTS_PREVIEW"], spider_cls.source.language)
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    def process_item(self, item: FetchedPage) -> FetchedPage:
         """Note an article page; extract it when it is the first good one."""
-        self.preview.fetched.append(f"{item['url']} ({item['error'] or item['status']})")
-        if self.preview.sample is None and not item["error"] and item["status"] == 200:
-            found = extract(item["body"], item["final_url"], item.get("content_type"), self.language)
+        if item.listing:  # a listing page is noted by the response signal, never as an article fetched
+            return item
+        self.preview.fetched.append(f"{item.url} ({item.error or item.status})")
+        if self.preview.sample is None and not item.error and item.status == 200:
+            found = extract(item.body, item.final_url, item.content_type, self.language)
             if isinstance(found, Extracted) and found.lines:
-                self.preview.sample_url, self.preview.sample = item["url"], found
+                self.preview.sample_url, self.preview.sample = item.url, found
         return item
 
 

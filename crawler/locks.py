@@ -8,14 +8,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-
-class Busy(Exception):
-    """The lock is held by another process."""
-
-    def __init__(self, what: str, pid: int | None) -> None:
-        """Name what is locked and the holder's PID (when known)."""
-        self.what, self.pid = what, pid
-        super().__init__(f"{what} is held by process {pid if pid else '(unknown)'}")
+from crawler.errors import Busy
 
 
 class FileLock:
@@ -46,6 +39,15 @@ class FileLock:
         handle.write(str(os.getpid()))
         handle.flush()
         self._file = handle
+
+    def __enter__(self) -> FileLock:
+        """Take the lock for a `with` block (raise Busy when another process holds it)."""
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Give the lock up at the end of the `with` block."""
+        self.release()
 
     def release(self) -> None:
         """Give the lock up."""

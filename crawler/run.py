@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -15,16 +14,17 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
-from crawler.bounds import most_overdue
-from crawler.causes import cause_of, source_cause
-from crawler.config import Source, default_sources_path, load_sources, select
-from crawler.deliver import deliver
+from crawler.cli.causes import cause_of, source_cause
+from crawler.config.paths import entry_parser
+from crawler.config.people_file import use_user_people
+from crawler.config.sources import Source, default_sources_path, load_sources, select
 from crawler.errors import ConfigError
-from crawler.extractor_pool import ExtractorPool
+from crawler.extraction.pool import ExtractorPool
 from crawler.locks import Busy, FileLock, source_lock
-from crawler.people_file import use_user_people
-from crawler.pipeline import CrawlContext, RunTally
-from crawler.settings import BASE_SETTINGS, source_settings
+from crawler.monitor.deliver import deliver
+from spiders.bounds import most_overdue
+from spiders.pipeline import CrawlContext, RunTally
+from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import Archive, FrontierEntry
 from storage.warc import store_for
@@ -111,7 +111,7 @@ def _crawl(
     result = RunResult(run_id, status, tally)
     logs = {"LOG_FILE": log_file, "LOG_FILE_APPEND": False} if log_file else {}
     try:
-        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, "READOUTS_CONTEXT": context, **logs})
+        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, **logs})
         crawlers, rechecks_left = [], {}
         for source in sources:
             known = frozenset(archive.known_urls(source.name))
@@ -120,7 +120,14 @@ def _crawl(
             due = tuple((d.url, d.etag, d.last_modified) for d in taken)
             resume = tuple((e.url, e.kind) for e in archive.frontier(source.name))
             spider_cls = SourceSpider.for_source(
-                source, known, source_settings(source), due=due, full=full, max_pages=bound, resume=resume
+                source,
+                known,
+                source_settings(source),
+                due=due,
+                full=full,
+                max_pages=bound,
+                resume=resume,
+                context=context,
             )
             crawler = process.create_crawler(spider_cls)
             if on_progress:
@@ -196,10 +203,8 @@ def _report_progress(crawler: Crawler, name: str, tally: RunTally, on_progress: 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry for one crawl in its own process (used by the scheduler)."""
-    parser = argparse.ArgumentParser(prog="python -m crawler.run", description=__doc__)
+    parser = entry_parser("python -m crawler.run", __doc__ or "")
     parser.add_argument("names", nargs="*", help="sources to crawl (default: all)")
-    parser.add_argument("--db", default=os.environ.get("READOUTS_DB", "readouts.db"))
-    parser.add_argument("--sources", default=None)
     parser.add_argument("--trigger", default="manual", choices=["manual", "scheduled"])
     parser.add_argument("--max-pages", type=int, default=None)
     parser.add_argument("--wait", action="store_true", help="wait for a crawl of the same source to end")

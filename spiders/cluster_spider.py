@@ -22,9 +22,10 @@ from scrapy.http import Response
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.cluster import keys
+from crawler.cluster import codec, keys
 from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
-from crawler.config import Source
+from crawler.config.sources import Source
+from crawler.model import FetchedPage
 from spiders.source_spider import SourceSpider, canonical_url, on_allowed_hosts
 
 logger = logging.getLogger(__name__)
@@ -188,11 +189,12 @@ class ClusterSpider(Spider):
                 items.append(out)
         for item in items:
             self.pages += 1
-            yield {**item, "run_id": run_id, "result_id": uuid.uuid4().hex, INFLIGHT_META: token}
+            record = codec.page_record(item) if isinstance(item, FetchedPage) else item
+            yield {**record, "run_id": run_id, "result_id": uuid.uuid4().hex, INFLIGHT_META: token}
         if not items:
             acknowledge(self.redis, self.worker_id, token)
 
-    def _allowed(self, url: str) -> bool:
+    def allows(self, url: str) -> bool:
         """Return True when the URL is on the allowed hosts of some source (AllowedHostsMiddleware asks)."""
         return any(on_allowed_hosts(url, source.allowed_domains) for source in self.sources.values())
 

@@ -39,7 +39,7 @@ class AllowedHostsMiddleware:
 
     def process_request(self, request: Request, spider: Spider | None = None) -> Any:
         """Raise IgnoreRequest for a request that would leave the source's hosts."""
-        allowed = getattr(self.crawler.spider, "_allowed", None)
+        allowed = getattr(self.crawler.spider, "allows", None)  # SourceSpider.allows
         if allowed is not None and not allowed(request.url):
             self.crawler.stats.inc_value("readouts/offsite_refused")  # type: ignore[union-attr]
             raise IgnoreRequest(f"offsite: {request.url} is not on the source's allowed hosts")

@@ -17,9 +17,11 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
-from crawler.bounds import ARTICLE, LISTING, Budget
-from crawler.config import Source
+from crawler.config.sources import Source
+from crawler.model import FetchedPage
+from spiders.bounds import ARTICLE, LISTING, Budget
 from spiders.middlewares import WIRE_META, SourceStopped, header_pairs
+from spiders.pipeline import CrawlContext
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,9 @@ class SourceSpider(Spider):
     due: ClassVar[tuple[tuple[str, str | None, str | None], ...]] = ()
     # walk every listing page even when one holds only known articles
     full: ClassVar[bool] = False
-    # the bound on this crawl's new requests (crawler.bounds.Budget), and where a cut crawl before it stopped
+    # what the item pipeline writes to: the run's archive, extraction pool and tally (None: no pipeline)
+    context: ClassVar[CrawlContext | None] = None
+    # the bound on this crawl's new requests (spiders.bounds.Budget), and where a cut crawl before it stopped
     max_pages: ClassVar[int | None] = None
     resume: ClassVar[tuple[tuple[str, str], ...]] = ()  # (url, "listing" | "article")
 
@@ -104,7 +108,7 @@ class SourceSpider(Spider):
         super().__init__(*args, **kwargs)
         src = self.source
         self.allowed_domains = list(src.allowed_domains)
-        # hosts are checked by _allowed (LinkExtractor's allow_domains compares host:port, so ports would not match)
+        # hosts are checked by allows (LinkExtractor's allow_domains compares host:port, so ports would not match)
         self._article_links = LinkExtractor(allow=src.articles, unique=True)
         self._follow_links = LinkExtractor(allow=src.follow, unique=True) if src.follow else None
         self.seen_articles: set[str] = set()
@@ -124,10 +128,11 @@ class SourceSpider(Spider):
         full: bool = False,
         max_pages: int | None = None,
         resume: tuple[tuple[str, str], ...] = (),
+        context: CrawlContext | None = None,
     ) -> type[SourceSpider]:
         """Return a spider class bound to one source, with that source's politeness settings and due re-checks."""
         attrs = {"name": source.name, "source": source, "known_urls": known_urls, "custom_settings": settings}
-        more = {"due": due, "full": full, "max_pages": max_pages, "resume": resume}
+        more = {"due": due, "full": full, "max_pages": max_pages, "resume": resume, "context": context}
         return type(f"SourceSpider_{source.name}", (cls,), {**attrs, **more})
 
     def frontier(self) -> list[tuple[str, str]]:
@@ -156,14 +161,14 @@ class SourceSpider(Spider):
         for url in self.source.sitemaps:
             yield Request(url, callback=self.parse_sitemap, errback=self.listing_failed)
 
-    def _allowed(self, url: str) -> bool:
+    def allows(self, url: str) -> bool:
         """Return True when the URL is on one of the source's allowed hosts (or their subdomains)."""
         return on_allowed_hosts(url, self.source.allowed_domains)
 
     def _article_request(self, url: str) -> Request | None:
         """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""
         url = canonical_url(url)
-        if not self._allowed(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
+        if not self.allows(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
             return None
         self.seen_articles.add(url)
         if not self.budget.allows(ARTICLE):
@@ -233,13 +238,13 @@ class SourceSpider(Spider):
             return
         if self._follow_links:
             following = _counted_next_page(response)
-            if following and self.source.is_followed(following) and self._allowed(following):
+            if following and self.source.is_followed(following) and self.allows(following):
                 request = self._listing_request(following, resumed)
                 if request:
                     yield request
             for link in self._follow_links.extract_links(response):
                 url = canonical_url(link.url)
-                if self._allowed(url) and not self.source.is_article(url) and not self._trap(url):
+                if self.allows(url) and not self.source.is_article(url) and not self._trap(url):
                     request = self._listing_request(url, resumed)
                     if request:
                         yield request
@@ -257,7 +262,7 @@ class SourceSpider(Spider):
         meta = {"frontier": url, "resumed": resumed}
         return Request(url, callback=self.parse_listing, errback=self.listing_failed, meta=meta)
 
-    def parse_listing(self, response: Response) -> Iterator[Request | dict[str, Any]]:
+    def parse_listing(self, response: Response) -> Iterator[Request | FetchedPage]:
         """Follow a listing page's pagination and article links; the listing is never archived, only learned from."""
         self.pending.pop(response.meta.get("frontier", ""), None)
         self.crawler.stats.inc_value("readouts/listing_pages")
@@ -265,13 +270,15 @@ class SourceSpider(Spider):
             logger.warning("listing page %s is not text (%s)", response.url, response.headers.get("Content-Type"))
             return
         # its menus and footers are the site's template too: the pipeline learns them (a small site has few articles)
-        yield {
-            "listing": True,
-            "url": canonical_url(response.url),
-            "source": self.source.name,
-            "body": response.body,
-            "content_type": _header(response.headers, b"Content-Type"),
-        }
+        yield FetchedPage(
+            url=canonical_url(response.url),
+            final_url=response.url,
+            source=self.source.name,
+            status=response.status,
+            body=response.body,
+            content_type=_header(response.headers, b"Content-Type"),
+            listing=True,
+        )
         yield from self._links(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -304,7 +311,7 @@ class SourceSpider(Spider):
         self.crawler.stats.inc_value("readouts/listing_pages")
         for entry in sitemap:
             loc = entry.get("loc", "").strip()
-            if not loc or not self._allowed(loc):
+            if not loc or not self.allows(loc):
                 continue
             if sitemap.type == "sitemapindex":
                 yield Request(loc, callback=self.parse_sitemap, errback=self.listing_failed)
@@ -313,7 +320,7 @@ class SourceSpider(Spider):
                 if request:
                     yield request
 
-    def parse_article(self, response: Response) -> Iterator[dict[str, Any] | Request]:
+    def parse_article(self, response: Response) -> Iterator[FetchedPage | Request]:
         """Yield the raw article page for the pipeline to extract and archive (and follow a moved page)."""
         headers = response.headers
         request = response.request
@@ -323,28 +330,27 @@ class SourceSpider(Spider):
             target = _header(headers, b"Location")
             location = canonical_url(response.urljoin(target)) if target else None
         wire = response.meta.get(WIRE_META)  # (body, headers) as received, when it came content-encoded
-        yield {
-            "url": canonical_url(request.url if request else response.url),
-            "final_url": response.url,
-            "source": self.source.name,
-            "status": response.status,
-            "body": response.body,
-            "wire_body": wire[0] if wire else None,
-            "content_type": _header(headers, b"Content-Type"),
-            "etag": _header(headers, b"ETag"),
-            "last_modified": _header(headers, b"Last-Modified"),
-            "headers": wire[1] if wire else header_pairs(headers),
-            "request_headers": header_pairs(request.headers) if request else [],
-            "recheck": bool(response.meta.get("recheck")),
-            "location": location,
-            "error": None,
-        }
+        yield FetchedPage(
+            url=canonical_url(request.url if request else response.url),
+            final_url=response.url,
+            source=self.source.name,
+            status=response.status,
+            body=response.body,
+            wire_body=wire[0] if wire else None,
+            content_type=_header(headers, b"Content-Type"),
+            etag=_header(headers, b"ETag"),
+            last_modified=_header(headers, b"Last-Modified"),
+            headers=wire[1] if wire else header_pairs(headers),
+            request_headers=header_pairs(request.headers) if request else [],
+            recheck=bool(response.meta.get("recheck")),
+            location=location,
+        )
         if location and self.source.is_article(location):
             follow = self._article_request(location)
             if follow:
                 yield follow
 
-    def article_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+    def article_failed(self, failure: Failure) -> Iterator[FetchedPage]:
         """Yield a failed article fetch so the page is recorded with its error."""
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(SourceStopped):  # stays pending: the next crawl asks again
@@ -357,21 +363,14 @@ class SourceSpider(Spider):
         logger.warning("article %s failed: %s", request.url, reason)
         # a redirect refused or failed is recorded on the URL the source asked for
         url = canonical_url((request.meta.get("redirect_urls") or [request.url])[0])
-        yield {
-            "url": url,
-            "final_url": request.url,
-            "source": self.source.name,
-            "status": response.status if response is not None else 0,
-            "body": b"",
-            "content_type": None,
-            "etag": None,
-            "last_modified": None,
-            "headers": [],
-            "request_headers": [],
-            "recheck": bool(request.meta.get("recheck")),
-            "location": None,
-            "error": reason,
-        }
+        yield FetchedPage(
+            url=url,
+            final_url=request.url,
+            source=self.source.name,
+            status=response.status if response is not None else 0,
+            recheck=bool(request.meta.get("recheck")),
+            error=reason,
+        )
 
     def listing_failed(self, failure: Failure) -> None:
         """Log and count a listing, feed or sitemap that could not be fetched."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.model import ArticleText
 from storage import search_words
 from storage.clock import utcnow
 from storage.diff import unified_diff
@@ -29,24 +30,6 @@ from storage.warc import CaptureRef
 BUSY_TIMEOUT_MS = 30_000
 LIVE = "live"  # the origin of a page fetched from its site (others: a WARC file, a web archive)
 WRITE_RETRIES = 8
-
-
-@dataclass(frozen=True)
-class ArticleText:
-    """The extracted article of a page, as the archive stores it."""
-
-    content_hash: str
-    text: str
-    title: str | None = None
-    published: str | None = None
-    language: str | None = None
-    author: str | None = None
-    sitename: str | None = None
-    signature: bytes | None = None  # MinHash signature of the text, for near-duplicate stories
-    bands: tuple[str, ...] = ()  # its LSH band keys
-    meeting: tuple[str, str | None, str | None, tuple[str, ...]] | None = None  # kind, date, place, participants
-    document_kind: str | None = None  # what the document reports of its meeting: talks, press statements, a visit …
-    announces: tuple[str | None, tuple[str, ...]] | None = None  # date and participants of a meeting announced
 
 
 @dataclass(frozen=True)
@@ -102,15 +85,20 @@ EVENT_KINDS = ("new", "changed", "gone", "back", "moved")
 _ZERO_COUNTS = {k: 0 for k in ("pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors")}
 
 
+def require(path: str | Path) -> None:
+    """Raise FileNotFoundError, with what to do, when there is no archive at `path`."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no archive at {path}: run `readouts crawl` first")
+
+
 class Archive:
-    """Read and write access to one archive file."""
+    """Read and write access to one archive file (a context manager that closes it)."""
 
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         """Open (and for writers create and migrate) the archive at `path`."""
         self.path = str(path)
         if readonly:
-            if not Path(self.path).exists():
-                raise FileNotFoundError(f"no archive at {self.path}: run `readouts crawl` first")
+            require(self.path)
             conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
         else:
             conn = sqlite3.connect(self.path, check_same_thread=False)
@@ -130,6 +118,14 @@ class Archive:
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    def __enter__(self) -> Archive:
+        """Use the archive in a `with` block, which closes it."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the connection at the end of the `with` block."""
+        self.close()
 
     @contextmanager
     def _write(self) -> Iterator[Database]:
@@ -629,7 +625,8 @@ class Archive:
             },
         )
         if art.meeting is not None:
-            assign_meeting(db, int(last_pk or 0), *art.meeting)
+            meeting = art.meeting
+            assign_meeting(db, int(last_pk or 0), meeting.kind, meeting.date, meeting.place, meeting.participants)
             db.execute("update documents set meeting_kind = ? where id = ?", [art.document_kind, last_pk])
         if art.announces is not None:
             record_announcement(db, int(last_pk or 0), *art.announces)

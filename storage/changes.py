@@ -8,6 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.diff import unified_diff
+from storage.errors import NotFound
 
 EVENT_FIELDS = ("at", "kind", "url", "source", "title", "revision", "previous_hash", "content_hash", "diff")
 
@@ -84,16 +85,16 @@ def revision_diff(db: Database, url: str, old: int | None = None, new: int | Non
     """Return a unified diff between two revisions of a page (default: the last two)."""
     revisions = {r["revision"]: r for r in history(db, url)}
     if not revisions:
-        raise KeyError(f"no revisions of {url} in the archive")
+        raise NotFound(f"no revisions of {url} in the archive")
     have = f"(it has {', '.join(map(str, sorted(revisions)))})"
     if len(revisions) == 1 and old is None and new is None:
-        raise KeyError(f"{url} has a single revision, nothing to compare: `readouts history URL` shows it")
+        raise NotFound(f"{url} has a single revision, nothing to compare: `readouts history URL` shows it")
     if new is not None and new not in revisions:
-        raise KeyError(f"{url} has no revision {new} {have}")
+        raise NotFound(f"{url} has no revision {new} {have}")
     new = new or max(revisions)
     old = old or max(new - 1, min(revisions))
     if old not in revisions:
-        raise KeyError(f"{url} has no revision {old} {have}")
+        raise NotFound(f"{url} has no revision {old} {have}")
     return unified_diff(revisions[old]["text"], revisions[new]["text"], old, new)
 
 
@@ -110,7 +111,7 @@ def capture_location(db: Database, url: str, revision: int | None = None) -> tup
         args = [url, revision]
     row = db.execute(sql, args).fetchone()
     if row is None or row[0] is None:
-        raise KeyError(f"no capture of {url}" + (f" revision {revision}" if revision else "") + " in the archive")
+        raise NotFound(f"no capture of {url}" + (f" revision {revision}" if revision else "") + " in the archive")
     file, offset, revisit_of = db.execute(
         "select warc_file, warc_offset, revisit_of from captures where id = ?", [row[0]]
     ).fetchone()

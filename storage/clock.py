@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # also SQLite's strftime format in queries comparing with stored times
+
+
+def format_time(value: datetime) -> str:
+    """Format a datetime the way the archive stores it (naive datetimes are taken as local time)."""
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(value: str) -> datetime:
+    """Parse the archive's ISO 8601 UTC timestamps."""
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
+
 
 def utcnow() -> str:
     """Return the current time as an ISO 8601 UTC string like 2026-11-24T10:00:00Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))

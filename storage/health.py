@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.recheck import format_time, parse_time
+from storage.clock import format_time, parse_time
 
 FAILED_SHARE_ALERT = 0.2  # more than this share of a run's pages failing extraction suggests a new template
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+
+from storage.clock import format_time, parse_time
 
 # readouts are edited mostly in their first days: check at these offsets after first seen (or last change)…
 LADDER_SECONDS = (3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400)
 # …then every `recheck_every` (a source key)
 DEFAULT_RECHECK_EVERY = 30 * 86400.0
-
-
-def parse_time(value: str) -> datetime:
-    """Parse the archive's ISO 8601 UTC timestamps."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-def format_time(value: datetime) -> str:
-    """Format a datetime the way the archive stores it."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def next_check(base: str, now: str, recheck_every: float = DEFAULT_RECHECK_EVERY) -> str:

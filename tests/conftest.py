@@ -67,7 +67,7 @@ def readouts_here(tmp_path: Path) -> Callable[..., CLIResult]:
     """Like `readouts`, in this process (click's CliRunner): for read-only commands, where a subprocess adds nothing."""
     from click.testing import CliRunner
 
-    from crawler.cli import main
+    from crawler.cli.main import main
 
     def run(*args: str, db: Path | None = None) -> CLIResult:
         unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("READOUTS_")}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fingerprint import content_hash
-from crawler.neardup import fingerprint
+from crawler.extraction.fingerprint import content_hash
+from crawler.extraction.neardup import fingerprint
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.warc import CaptureRef
 

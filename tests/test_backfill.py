@@ -23,8 +23,8 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.backfill import BackfillError, Capture, choose, parse_cdx, prefixes, retry_after, web_archive
-from crawler.config import parse_sources
+from crawler.config.sources import parse_sources
+from crawler.history.backfill import BackfillError, Capture, choose, parse_cdx, prefixes, retry_after, web_archive
 from storage import changes
 from storage.archive import Archive
 from tests import pywb_env

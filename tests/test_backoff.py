@@ -1,4 +1,4 @@
-"""Sites that push back (hostile.md): Retry-After on 429/503 is honoured; long pauses and 403 bursts stop a source."""
+"""Sites that push back (README: Reliability): Retry-After on 429/503 honoured; 403 bursts, long pauses stop it."""
 
 from __future__ import annotations
 

@@ -9,12 +9,12 @@ import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
-from crawler.bounds import ARTICLE, LISTING, Budget, most_overdue
-from crawler.config import load_sources
-from crawler.crawl_summary import summary_lines
-from crawler.pipeline import RunTally
+from crawler.cli.crawl_summary import summary_lines
+from crawler.config.sources import load_sources
 from crawler.run import RunResult
-from crawler.settings import source_settings
+from spiders.bounds import ARTICLE, LISTING, Budget, most_overdue
+from spiders.pipeline import RunTally
+from spiders.settings import source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import Archive, FrontierEntry
 from tests.conftest import write_sources

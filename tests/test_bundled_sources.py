@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import Source, load_sources
+from crawler.config.sources import Source, load_sources
 from tests.conftest import write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply
 
-BUNDLED = load_sources(Path(__file__).parent.parent / "crawler" / "sources.toml")
+BUNDLED = load_sources(Path(__file__).parent.parent / "crawler" / "config" / "sources.toml")
 
 # sample URLs in each site's documented form (docs: sites.md): (source, article URLs, non-article URLs)
 SAMPLES = [

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.cli.main import main
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(main.commands)  # type: ignore[attr-defined]
@@ -44,3 +44,73 @@ def test_reading_a_missing_archive_is_a_clear_error(tmp_path: Path, readouts, co
 def test_sources_lists_the_bundled_sources(readouts) -> None:
     result = readouts("sources")
     assert result.code == 0 and "mfa-activities" in result.out and "kremlin-news" in result.out
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["history", "http://a.example/1"], "no revisions of http://a.example/1 in the archive"),
+        (["diff", "http://a.example/1"], "no revisions of http://a.example/1 in the archive"),
+        (["capture", "http://a.example/1"], "no capture of http://a.example/1 in the archive"),
+        (["capture", "http://a.example/1", "--revision", "2"], "no capture of http://a.example/1 revision 2"),
+    ],
+)
+def test_a_page_not_in_the_archive_is_a_clear_error(tmp_path: Path, command: list[str], message: str) -> None:
+    from storage.archive import Archive
+
+    db = tmp_path / "a.db"
+    Archive(db).close()
+    result = CliRunner().invoke(main, ["--db", str(db), *command])
+    assert result.exit_code == 1 and f"Error: {message}" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_not_found_is_a_lookup_error_of_the_archive_listed_with_every_error(tmp_path: Path) -> None:
+    from crawler import errors
+    from storage import changes
+    from storage.archive import Archive
+
+    assert issubclass(errors.NotFound, errors.ArchiveError) and issubclass(errors.NotFound, LookupError)
+    for name in ("ConfigError", "Busy", "NotADemoArchive", "DecodeError"):
+        assert issubclass(getattr(errors, name), errors.ReadoutsError)
+        assert name in (errors.__doc__ or "")
+    archive = Archive(tmp_path / "a.db")
+    try:
+        with pytest.raises(errors.NotFound, match="no revisions"):
+            changes.revision_diff(archive.db, "http://a.example/1")
+        with pytest.raises(errors.NotFound, match="no capture"):
+            changes.capture_location(archive.db, "http://a.example/1")
+    finally:
+        archive.close()
+
+
+@pytest.mark.parametrize(("env", "expected"), [("", "readouts.db"), ("x/a.db", "x/a.db")])
+def test_every_entry_point_takes_db_from_one_definition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str, expected: str
+) -> None:
+    import scheduler
+    from crawler import run
+    from crawler.config.paths import entry_parser
+
+    monkeypatch.setenv("READOUTS_DB", env)  # an empty READOUTS_DB means the default, everywhere
+    monkeypatch.chdir(tmp_path)
+    assert entry_parser("p", "d").parse_args([]).db == expected
+    result = CliRunner().invoke(main, ["runs"])
+    assert result.exit_code == 1 and f"no archive at {expected}" in result.output
+    parsers: list[str] = []
+    monkeypatch.setattr(run, "entry_parser", lambda *a: parsers.append("run") or entry_parser(*a))
+    monkeypatch.setattr(scheduler, "entry_parser", lambda *a: parsers.append("scheduler") or entry_parser(*a))
+    for entry in (run.main, scheduler.main):
+        with pytest.raises(SystemExit):
+            entry(["--help"])
+    assert parsers == ["run", "scheduler"]
+
+
+def test_readme_names_every_module_where_it_lives() -> None:
+    root = Path(__file__).parent.parent
+    modules = [
+        p.relative_to(root).as_posix() for d in ("crawler", "spiders", "storage") for p in (root / d).rglob("*.py")
+    ]
+    missing = [m for m in modules if not m.endswith(("__init__.py", "__main__.py")) and f"`{m}`" not in README]
+    assert not missing and "`scheduler.py`" in README, f"README's module table lacks {missing}"
+    assert (root / "docs" / "architecture.md").is_file() and "docs/architecture.md" in README

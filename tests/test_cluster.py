@@ -203,7 +203,7 @@ def test_a_result_delivered_twice_is_recorded_once(tmp_path: Path, redis: Any) -
     from crawler.cluster import codec, keys
     from crawler.cluster.ask import ask_crawl
     from crawler.cluster.writer import Writer
-    from crawler.config import parse_sources
+    from crawler.config.sources import parse_sources
     from tests.fixtureweb import sites
 
     sources = parse_sources("[source.agency]\nstart_urls = ['http://127.0.0.9/news/']\narticles = ['/c_']\n")
@@ -271,7 +271,7 @@ def test_codec_refuses_what_json_cannot_say() -> None:
     ],
 )
 def test_bad_cluster_table_is_refused_naming_the_key(tmp_path: Path, toml: str, key: str) -> None:
-    from crawler.config import parse_sources
+    from crawler.config.sources import parse_sources
     from crawler.errors import ConfigError
 
     text = toml + "[source.a]\nstart_urls = ['http://127.0.0.9/']\narticles = ['/a/']\n"
@@ -285,7 +285,7 @@ def test_bad_cluster_table_is_refused_naming_the_key(tmp_path: Path, toml: str, 
 
 
 def test_good_cluster_url_is_read() -> None:
-    from crawler.config import cluster_redis
+    from crawler.config.sources import cluster_redis
 
     assert cluster_redis({"redis": "redis://10.0.0.5:6379/2"}) == "redis://10.0.0.5:6379/2"
     assert cluster_redis({}) is None
@@ -300,7 +300,7 @@ def test_bad_redis_option_is_refused(tmp_path: Path) -> None:
 def test_one_machine_never_imports_the_cluster() -> None:
     # (the redis package itself is imported by datasketch when it is installed: datasketch.storage offers it)
     code = (
-        "import sys, crawler.cli, crawler.run, scheduler\n"
+        "import sys, crawler.cli.main, crawler.run, scheduler\n"
         "bad = [m for m in sys.modules if m.split('.')[0] == 'scrapy_redis' or m.startswith('crawler.cluster')"
         " or m.startswith('spiders.cluster')]\n"
         "assert not bad, bad\n"
@@ -311,7 +311,7 @@ def test_one_machine_never_imports_the_cluster() -> None:
 
 def test_an_article_is_claimed_by_one_worker_only(redis: Any) -> None:
     from crawler.cluster import keys
-    from crawler.config import parse_sources
+    from crawler.config.sources import parse_sources
     from spiders.cluster_spider import ClusterSourceSpider, RedisMembers
 
     source = parse_sources("[source.a]\nstart_urls = ['http://127.0.0.9/news/']\narticles = ['/c_']\n")["a"]

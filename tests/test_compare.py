@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.article import article_text
-from crawler.cli import main
-from crawler.compare import align, entities, one_sided, statements
-from crawler.comparison import CROSS_LANGUAGE_NOTE, compare_meeting, language_of, side_by_side
-from crawler.extract import Extracted, extract
+from crawler.cli.main import main
+from crawler.compare.meeting import CROSS_LANGUAGE_NOTE, compare_meeting, language_of, side_by_side
+from crawler.compare.statements import align, entities, one_sided, statements
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted, extract
 from storage.archive import Archive, PageRecord
 from tests.fixtureweb.seeds import all_seeds
 

@@ -1,4 +1,4 @@
-"""Several processes on one archive (hostile.md, "The archive"): readers during a crawl; manual and scheduled crawls."""
+"""Several processes on one archive (README: Reliability) readers during a crawl; manual and scheduled crawls."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.cli.main import main
 from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, Route, SiteServer, slow

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_sources, parse_interval, parse_sources
+from crawler.config.sources import load_sources, parse_interval, parse_sources
 from crawler.errors import ConfigError
 from tests.conftest import write_sources
 
@@ -106,6 +106,39 @@ def test_cli_unknown_source_name_exits_2(tmp_path: Path, readouts) -> None:
     good = write_sources(tmp_path / "good.toml", GOOD)
     result = readouts("--sources", str(good), "crawl", "nope")
     assert result.code == 2 and "'nope'" in result.err
+
+
+def test_an_interval_is_parsed_once_and_shown_as_written() -> None:
+    import json
+
+    from crawler.config.intervals import Interval
+
+    every = Interval("6h")
+    assert every.seconds == 21600 and every == "6h" and json.dumps({"every": every}) == '{"every": "6h"}'
+    with pytest.raises(ValueError, match="not an interval"):
+        Interval("sometimes")
+    source = parse_sources("[source.s]\nstart_urls = ['http://a.example/']\narticles = ['x']\nevery = '90m'\n")["s"]
+    assert isinstance(source.every, Interval) and source.every_seconds == 5400
+    assert (source.timeout_seconds, source.stale_after_seconds, source.recheck_every_seconds) == (
+        3600,
+        14 * 86400,
+        30 * 86400,
+    )
+    assert (source.page_timeout_seconds, source.extract_timeout_seconds) == (60, 30)
+
+
+def test_each_default_is_the_one_every_layer_uses() -> None:
+    import inspect
+
+    from crawler.config import intervals
+    from crawler.extraction.pool import ExtractorPool
+    from spiders.settings import BASE_SETTINGS
+    from storage import recheck
+
+    assert intervals.DEFAULT_RECHECK_EVERY.seconds == recheck.DEFAULT_RECHECK_EVERY  # storage imports no config
+    assert BASE_SETTINGS["DOWNLOAD_TIMEOUT"] == intervals.DEFAULT_PAGE_TIMEOUT.seconds
+    timeout = inspect.signature(ExtractorPool).parameters["timeout"].default
+    assert timeout == intervals.DEFAULT_EXTRACT_TIMEOUT.seconds
 
 
 def test_notify_public_url_is_read_and_checked() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from crawler.export_files import spreadsheet_cell
-from crawler.fingerprint import content_hash
+from crawler.cli.export_files import spreadsheet_cell
+from crawler.extraction.fingerprint import content_hash
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler import boilerplate
-from crawler.extract import Extracted, Failure, clean_lines, extract
-from crawler.fingerprint import content_hash, normalise
+from crawler.extraction import boilerplate
+from crawler.extraction.extract import Extracted, Failure, clean_lines, extract
+from crawler.extraction.fingerprint import content_hash, normalise
 from tests.fixtureweb import sites
 from tests.fixtureweb.seeds import all_seeds, seed
 

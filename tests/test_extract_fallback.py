@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import Extracted, extract, keeps_enough, least_cleaned, mostly_links
+from crawler.extraction.extract import Extracted, extract, keeps_enough, least_cleaned, mostly_links
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 

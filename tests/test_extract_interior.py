@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract import fill_interior
+from crawler.extraction.extract import fill_interior
 
 REVERSED = ["Second paragraph.", "First paragraph of the article."]
 BODY = ["Menu", "First paragraph of the article.", "A subheading", "Second paragraph.", "Share this"]

@@ -6,8 +6,8 @@ import asyncio
 import re
 from pathlib import Path
 
-from crawler.extract import Extracted, Failure
-from crawler.extractor_pool import ExtractorPool
+from crawler.extraction.extract import Extracted, Failure
+from crawler.extraction.pool import ExtractorPool
 
 GOOD = (
     b"<html><body><article><p>"

@@ -10,8 +10,8 @@ from typing import Any
 
 import feedparser
 
-from crawler.feed import atom_feed
-from crawler.fingerprint import content_hash
+from crawler.extraction.fingerprint import content_hash
+from crawler.monitor.feed import atom_feed
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.identity import Identity
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from crawler.causes import (
+from crawler.cli.causes import (
     EXTRACTION,
     HTTP_ERROR,
     NO_LISTING,
@@ -28,9 +28,9 @@ from crawler.causes import (
     cause_of,
     source_cause,
 )
-from crawler.cli import main
-from crawler.fingerprint import content_hash
-from crawler.people_file import PEOPLE_ENV
+from crawler.cli.main import main
+from crawler.config.people_file import PEOPLE_ENV
+from crawler.extraction.fingerprint import content_hash
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
@@ -335,8 +335,8 @@ def test_schedule_list_is_a_table_with_next_runs_before_the_daemon_ran(tmp_path:
 PROGRESS_SCRIPT = """
 import io, json, sys
 from rich.console import Console
-from crawler.config import load_sources
-from crawler.progress import Progress
+from crawler.config.sources import load_sources
+from crawler.cli.progress import Progress
 from crawler.run import crawl
 progress = Progress(enabled=True, console=Console(file=io.StringIO()))
 live = []
@@ -381,7 +381,7 @@ DING = "Ding Xuexiang Holds Talks with Greek Minister of Development Takis Theod
 @pytest.fixture
 def clean_people() -> Iterator[None]:
     """Forget the people read by this process (the user's file changes between tests)."""
-    from crawler import meetings
+    from crawler.extraction import meetings
 
     yield
     os.environ.pop(PEOPLE_ENV, None)
@@ -390,7 +390,7 @@ def clean_people() -> Iterator[None]:
 
 
 def test_a_users_people_file_extends_the_bundled_one(tmp_path: Path, clean_people: None) -> None:
-    from crawler import meetings
+    from crawler.extraction import meetings
 
     archive = Archive(tmp_path / "p.db")
     archive.record(_page(URL, "Ding Xuexiang held talks in Athens on Monday with Takis Theodorikakos.", DING))
@@ -409,7 +409,7 @@ def test_a_users_people_file_extends_the_bundled_one(tmp_path: Path, clean_peopl
     unknown = _cli(tmp_path / "p.db", "--sources", str(sources), "meetings", "--participant", "丁薛祥")
     assert (
         unknown.exit_code == 1
-        and f"unknown person '丁薛祥' (known: crawler/people.toml and {tmp_path}/people.toml)" in unknown.stderr
+        and f"unknown person '丁薛祥' (known: crawler/config/people.toml and {tmp_path}/people.toml)" in unknown.stderr
     )
     (tmp_path / "people.toml").write_text('"Ding Xuexiang" = ["Ding Xuexiang", "丁薛祥"]\n"Xi Jinping" = ["习主席"]\n')
     meetings.people.cache_clear()  # a new process reads the files afresh; this one remembers
@@ -485,9 +485,9 @@ def test_a_quiet_demo_prints_only_what_it_found_and_what_to_try(tmp_path: Path) 
 def test_the_summary_of_a_crawl_that_went_partly_well() -> None:
     from collections import Counter
 
-    from crawler.crawl_summary import summary_lines
-    from crawler.pipeline import RunTally
+    from crawler.cli.crawl_summary import summary_lines
     from crawler.run import RunResult
+    from spiders.pipeline import RunTally
 
     tally = RunTally(pages_fetched=5, errors=3, rechecked=2, unchanged=1, changed=1, recleaned=2)
     result = RunResult(7, "ok", tally, {UNRESOLVED: ["a"]}, Counter({HTTP_ERROR: 2}))

@@ -1,4 +1,4 @@
-"""Hostile pages on one loopback site, crawled together with good ones (docs: hostile.md, "Hostile or broken sites").
+"""Hostile pages on one loopback site, crawled together with good ones (README, Reliability).
 
 Each bad page must end with a recorded error and no document; the good pages of the same crawl are archived; the crawl
 ends in bounded time; no request leaves the source's hosts.
@@ -17,7 +17,7 @@ from pathlib import Path
 import brotli
 import zstandard
 
-from crawler.settings import BASE_SETTINGS
+from spiders.settings import BASE_SETTINGS
 from tests.conftest import write_sources
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route

@@ -18,8 +18,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.cli import main
-from crawler.warc_import import warc_date
+from crawler.cli.main import main
+from crawler.history.warc_import import warc_date
 from storage import changes
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.placement import EARLIER, INSERT, SAME, Known, place
@@ -257,7 +257,7 @@ def test_where_a_capture_from_the_past_goes(captured_at: str, content_hash: str,
 
 
 def _article(text: str) -> ArticleText:
-    from crawler.fingerprint import content_hash
+    from crawler.extraction.fingerprint import content_hash
 
     return ArticleText(content_hash=content_hash(text), text=text, title="Talks")
 

@@ -63,7 +63,8 @@ def test_the_installed_console_script_crawls_with_its_bundled_data(venv: Path, t
     assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout  # not the source tree
     bundled = run(venv, tmp_path, "readouts", "sources", "--check")  # the bundled sources.toml
     assert bundled.returncode == 0, bundled.stderr
-    assert f"{venv}/lib/" in bundled.stdout and "/crawler/sources.toml: 34 sources" in bundled.stdout, bundled.stdout
+    assert f"{venv}/lib/" in bundled.stdout, bundled.stdout
+    assert "/crawler/config/sources.toml: 34 sources" in bundled.stdout, bundled.stdout
     demo = run(venv, tmp_path, "readouts", "demo", "--db", "demo.db")  # seeds, a crawl of loopback, people.toml
     assert demo.returncode == 0, demo.stderr
     assert "11 pages as 7 documents" in demo.stdout and "5 meetings, 1 change caught" in demo.stdout, demo.stdout

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.article import article_text
-from crawler.cli import main
-from crawler.extract import Extracted, extract
-from crawler.meeting_kinds import document_kind, is_announcement
-from crawler.meetings import canonical, participants_in, people, recognise, role_names
+from crawler.cli.main import main
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted, extract
+from crawler.extraction.meeting_kinds import document_kind, is_announcement
+from crawler.extraction.meetings import canonical, participants_in, people, recognise, role_names
 from storage.archive import Archive, PageRecord
 from storage.meetings import same_meeting
 
@@ -201,7 +201,9 @@ def test_the_people_list_knows_leaders_and_foreign_ministers_in_three_scripts(fo
 
 
 def test_every_country_of_the_people_list_names_its_source() -> None:
-    lines = (Path(__file__).parent.parent / "crawler" / "people.toml").read_text(encoding="utf-8").splitlines()
+    lines = (
+        (Path(__file__).parent.parent / "crawler" / "config" / "people.toml").read_text(encoding="utf-8").splitlines()
+    )
     start = next(i for i, line in enumerate(lines) if "G20, SCO and BRICS" in line)
     headed = False
     for line in lines[start:]:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.article import article_text
-from crawler.extract import Extracted, extract
-from crawler.meetings import canonical, recognise
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted, extract
+from crawler.extraction.meetings import canonical, recognise
 from storage.archive import Archive, PageRecord
 from tests.fixtureweb import sites
 from tests.fixtureweb.seeds import all_seeds

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from crawler.notify import CHAT_LIMIT, message, send, valid_url, webhook_event
+from crawler.monitor.notify import CHAT_LIMIT, message, send, valid_url, webhook_event
 
 TITLES = ["<b>&\"' 习近平 Путин", "Talks in Moscow", None, "Back again", "Moved page"]
 
@@ -228,9 +228,9 @@ def test_hung_receiver_times_out_by_default() -> None:
 
 
 def test_invalid_url_is_false_and_logged(receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="crawler.notify"):
+    with caplog.at_level(logging.WARNING, logger="crawler.monitor.notify"):
         assert send(["nosuchscheme://x"], [event(1, "new")]) is False
-    assert any(r.name == "crawler.notify" and r.levelno == logging.WARNING for r in caplog.records)
+    assert any(r.name == "crawler.monitor.notify" and r.levelno == logging.WARNING for r in caplog.records)
     # a bad URL next to a good one: the good one still gets the message, but the result says something failed
     assert send(["nosuchscheme://x", receiver.url], [event(1, "new")]) is False
     assert len(receiver.posts) == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import Extracted, extract
+from crawler.extraction.extract import Extracted, extract
 
 XINHUA = Path(__file__).parent / "data" / "real" / "xinhua_zh_2019" / "c_1125327450.htm"
 XINHUA_URL = "http://www.xinhuanet.com/world/2019-12/10/c_1125327450.htm"

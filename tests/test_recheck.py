@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from crawler.config import load_sources
-from crawler.settings import source_settings
+from crawler.config.sources import load_sources
+from spiders.settings import source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.recheck import next_check

@@ -19,14 +19,14 @@ from scrapy.http import HtmlResponse
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.test import get_crawler
 
-from crawler.config import parse_sources
-from crawler.deliver import deliver
+from crawler.config.sources import parse_sources
 from crawler.errors import ConfigError
-from crawler.extract import Extracted
-from crawler.fingerprint import content_hash, normalise
+from crawler.extraction.extract import Extracted
+from crawler.extraction.fingerprint import content_hash, normalise
+from crawler.extraction.meetings import meeting_date
+from crawler.extraction.soft404 import looks_missing
 from crawler.locks import source_lock
-from crawler.meetings import meeting_date
-from crawler.soft404 import looks_missing
+from crawler.monitor.deliver import deliver
 from spiders.middlewares import BLOCKED_AFTER_403, MAX_RETRY_AFTER_S, BackoffMiddleware, retry_after_seconds
 from spiders.source_spider import MAX_PATH_SEGMENTS, canonical_url, looks_like_trap, on_allowed_hosts
 from storage.archive import Archive, ArticleText, PageRecord

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.locks import holder
 from tests.conftest import TESTS, subprocess_env, write_sources
@@ -64,6 +66,18 @@ class Daemon:
         self.proc.send_signal(signal.SIGTERM)
         _, err = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, err
+
+
+def list_schedule(db: Path, sources: Path) -> subprocess.CompletedProcess[str]:
+    """Run `scheduler.py --list` and return what it printed."""
+    return subprocess.run(
+        [sys.executable, str(SCHEDULER), "--db", str(db), "--sources", str(sources), "--list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+        cwd=TESTS.parent,
+    )
 
 
 def runs(db: Path) -> list[dict[str, Any]]:
@@ -185,14 +199,7 @@ def test_restart_continues_the_schedule_with_one_catch_up_run(tmp_path: Path, si
         wait_for(lambda: [r for r in runs(db) if r["status"] == "ok"], 60)  # a new job runs at once
     finally:
         assert daemon.stop()[0] == 0
-    listed = subprocess.run(
-        [sys.executable, str(SCHEDULER), "--db", str(db), "--sources", str(sources), "--list"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=subprocess_env(),
-        cwd=TESTS.parent,
-    )
+    listed = list_schedule(db, sources)
     assert listed.returncode == 0 and '"next_run": "20' in listed.stdout  # kept in the job store
     # the daemon was "down" for five hours: move the stored next run time back instead of waiting for the clock
     with job_store(db) as store:
@@ -266,3 +273,49 @@ def test_a_stored_job_whose_function_was_renamed_is_recreated(tmp_path: Path, si
         code, err = daemon.stop()
     assert code == 0 and done[0]["trigger"] == "scheduled", err
     assert "Unable to restore job" in err  # APScheduler dropped the old job; the sources file re-created it
+
+
+def write_old_job_store(path: Path, name: str, due: datetime) -> None:
+    """Write a job store row by row as the pre-move code stored it (read back from a store that code wrote)."""
+    state = {
+        "version": 1,
+        "id": f"source:{name}",
+        "func": "scheduler:run_source",  # the textual reference APScheduler resolves when it loads the job
+        "trigger": IntervalTrigger(seconds=3600, start_date=due, timezone="UTC"),
+        "executor": "default",
+        "args": (name, 3600.0),
+        "kwargs": {},
+        "name": name,
+        "misfire_grace_time": 7 * 86400,
+        "coalesce": True,
+        "max_instances": 1,
+        "next_run_time": due,
+    }
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE apscheduler_jobs (id VARCHAR(191) NOT NULL, next_run_time FLOAT,"
+            " job_state BLOB NOT NULL, PRIMARY KEY (id))"
+        )
+        conn.execute("CREATE INDEX ix_apscheduler_jobs_next_run_time ON apscheduler_jobs (next_run_time)")
+        conn.execute(
+            "INSERT INTO apscheduler_jobs VALUES (?, ?, ?)", (state["id"], due.timestamp(), pickle.dumps(state, 5))
+        )
+
+
+def test_a_job_store_written_before_the_modules_moved_keeps_its_schedule(tmp_path: Path, site: SiteServer) -> None:
+    db = tmp_path / "a.db"
+    due = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    write_old_job_store(tmp_path / "a.db.jobs.sqlite", "ministry", due)
+    sources = make_sources(tmp_path, site, every="1h")
+    daemon = Daemon(db, sources)
+    log = tmp_path / "a.db.scheduler.log"
+    try:
+        wait_for(lambda: log.exists() and '"event": "started"' in log.read_text(), 30)
+    finally:
+        code, err = daemon.stop()
+    assert code == 0, err
+    assert "Unable to restore job" not in err  # the stored reference still resolves
+    listed = list_schedule(db, sources)
+    # the stored job was kept with its next run time (a dropped job would be re-created due now, and crawl at once)
+    assert f'"next_run": "{due:%Y-%m-%dT%H:%M:%SZ}"' in listed.stdout, listed.stdout
+    assert runs(db) == []

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from crawler.demo.web import EDIT
+from crawler.model import Meeting
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env
 
@@ -95,7 +96,7 @@ def demo_archive(folder: Path) -> Path:
         text=HOSTILE_TEXT,
         title=HOSTILE_TITLE,
         published="2019-06-05",
-        meeting=("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
+        meeting=Meeting("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
     )
     store.record(PageRecord(url=HOSTILE_URL, source="hostile", host="127.0.0.9", status=200, article=hostile))
     other_side = ArticleText(
@@ -104,7 +105,7 @@ def demo_archive(folder: Path) -> Path:
         title="Russian-Chinese talks",
         published="2019-06-05",
         language="en",
-        meeting=("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
+        meeting=Meeting("talks", "2019-06-05", "Moscow", ("Xi Jinping", "Vladimir Putin")),
         document_kind="talks",
     )
     store.record(PageRecord(url=OTHER_SIDE_URL, source="kremlin", host="127.0.0.9", status=200, article=other_side))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from crawler.propose import propose, shape
+from crawler.config.propose import propose, shape
 from tests.conftest import DATA, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fingerprint import content_hash
+from crawler.extraction.fingerprint import content_hash
 from storage import query
 from storage.archive import DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
 from storage.errors import SearchError
@@ -199,3 +199,45 @@ def test_plain_search_ranks_the_newest_matches_and_raw_ranks_all(archive: Archiv
     assert plain[0] == "Readout 3" and set(plain) == {"Readout 1", "Readout 2", "Readout 3"}  # the 3 newest, best first
     assert "[Talks] [talks]" in query.search(archive.db, "talks")[0]["snippet"]
     assert query.search(archive.db, "talks", raw=True)[0]["title"] == "Readout 0"  # bm25 over all
+
+
+def test_archive_is_a_context_manager_that_closes(tmp_path: Path) -> None:
+    with Archive(tmp_path / "a.db") as archive:
+        assert archive.known_urls() == set()
+    with pytest.raises(sqlite3.ProgrammingError):
+        archive.db.execute("select 1")
+
+
+def test_a_missing_archive_is_named_before_anything_opens_it(tmp_path: Path) -> None:
+    from storage.archive import require
+
+    with pytest.raises(FileNotFoundError, match=r"no archive at .*none\.db: run `readouts crawl` first"):
+        require(tmp_path / "none.db")
+    assert not (tmp_path / "none.db").exists()
+    Archive(tmp_path / "a.db").close()
+    require(tmp_path / "a.db")
+
+
+def test_a_file_lock_is_a_context_manager(tmp_path: Path) -> None:
+    import os
+
+    from crawler.locks import Busy, FileLock, holder
+
+    path = tmp_path / "x.lock"
+    with FileLock(path, "x") as lock:
+        assert holder(path) == os.getpid() and lock.path == path
+        with pytest.raises(Busy), FileLock(path, "x"):
+            pass
+    with FileLock(path, "x"):  # released at the end of the block
+        pass
+
+
+def test_one_timestamp_format_round_trips() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from storage.clock import format_time, parse_time, utcnow
+
+    moscow = datetime(2026, 11, 24, 13, 0, 5, 999, tzinfo=timezone(timedelta(hours=3)))
+    assert format_time(moscow) == "2026-11-24T10:00:05Z"
+    assert parse_time("2026-11-24T10:00:05Z") == datetime(2026, 11, 24, 10, 0, 5, tzinfo=UTC)
+    assert parse_time(utcnow()).tzinfo == UTC and len(utcnow()) == len("2026-11-24T10:00:05Z")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.fingerprint import content_hash
-from crawler.neardup import fingerprint, shingles
+from crawler.extraction.fingerprint import content_hash
+from crawler.extraction.neardup import fingerprint, shingles
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.fixtureweb.seeds import all_seeds
 

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from crawler.article import article_text
-from crawler.extract import Extracted, Failure, extract
-from crawler.page_lines import page_lines
-from crawler.pipeline import ArchivePipeline, CrawlContext, RunTally
+from crawler.config.sources import load_sources
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted, Failure, extract
+from crawler.extraction.page_lines import page_lines
+from crawler.model import FetchedPage
+from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.warc import WarcStore, store_for
 from tests.conftest import write_sources
@@ -213,21 +215,19 @@ class _GatedPool:
         return tuple(page_lines(body, content_type))
 
 
-def _item(url: str, body: bytes, recheck: bool = False, listing: bool = False) -> dict[str, Any]:
-    """An item as the spider yields it for an article page (or a listing page)."""
+def _item(url: str, body: bytes, recheck: bool = False, listing: bool = False) -> FetchedPage:
+    """A page as the spider yields it for an article page (or a listing page)."""
     if listing:
-        return {"listing": True, "url": url, "source": "small", "body": body, "content_type": "text/html"}
-    return {
-        **dict(final_url=url, source="small", status=200, wire_body=None, content_type="text/html; charset=utf-8"),
-        **dict(etag=None, last_modified=None, headers=[], request_headers=[], location=None, error=None),
-        **dict(url=url, body=body, recheck=recheck),
-    }
+        return FetchedPage(url, url, "small", 200, body, content_type="text/html", listing=True)
+    return FetchedPage(url, url, "small", 200, body, content_type="text/html; charset=utf-8", recheck=recheck)
 
 
-def _pipeline(archive: Archive, pool: Any, warc: WarcStore, known: frozenset[str]) -> ArchivePipeline:
+def _pipeline(archive: Archive, pool: Any, warc: WarcStore, known: frozenset[str], tmp_path: Path) -> ArchivePipeline:
     """The archive pipeline of one spider of one run, its pool given, without Scrapy."""
     context = CrawlContext(archive, pool, RunTally(), warc)
-    return ArchivePipeline(context, None, known)
+    text = "[source.small]\nstart_urls = ['http://127.0.0.65/news/']\narticles = ['/a/']\n"
+    source = load_sources(write_sources(tmp_path / "small.toml", text))["small"]
+    return ArchivePipeline(context, source, known)
 
 
 def test_a_page_cleaned_while_its_site_learns_a_template_line_keeps_its_edit_and_loses_the_line(tmp_path: Path) -> None:
@@ -241,13 +241,13 @@ def test_a_page_cleaned_while_its_site_learns_a_template_line_keeps_its_edit_and
         """Crawl twice: the second time, the edited readout's cleaning waits until the share line is learned."""
         pool = _GatedPool(url(1))
         pool.release.set()
-        first = _pipeline(archive, pool, warc, frozenset())
+        first = _pipeline(archive, pool, warc, frozenset(), tmp_path)
         await first.process_item(_item(listing, _listing([0, 1], True), listing=True))
         for n in (0, 1):
             await first.process_item(_item(url(n), _article(n, True)))
         await first.close_spider()
         pool.release.clear()
-        pipeline = _pipeline(archive, pool, warc, frozenset({url(0), url(1)}))
+        pipeline = _pipeline(archive, pool, warc, frozenset({url(0), url(1)}), tmp_path)
         edited = asyncio.create_task(pipeline.process_item(_item(url(1), _article(1, True, edited=True), True)))
         await pool.entered.wait()  # the edited readout is being cleaned, with the share line not yet template
         taught = asyncio.create_task(pipeline.process_item(_item(url(2), _article(2, True))))

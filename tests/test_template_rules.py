@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler import boilerplate
-from crawler.boilerplate import MIN_ARTICLE_PAGES, MIN_PAGES, MIN_SHARE, line_key, template_keys
-from crawler.page_lines import page_lines
+from crawler.extraction import boilerplate
+from crawler.extraction.boilerplate import MIN_ARTICLE_PAGES, MIN_PAGES, MIN_SHARE, line_key, template_keys
+from crawler.extraction.page_lines import page_lines
 
 KEY = line_key("Download from Apple Store or Play Store.")
 

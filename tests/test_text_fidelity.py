@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_info
 
-from crawler import boilerplate
-from crawler.article import article_text
-from crawler.decode import decode_html, stray_bytes
 from crawler.demo import web as demo
-from crawler.extract import Extracted, clean_lines, extract
-from crawler.language import SAMPLE_CHARS, detect_language
-from crawler.shapes import chinese_footer, hidden, speaker_label
-from crawler.soft404 import MAX_NOTICE_CHARS, looks_missing
+from crawler.extraction import boilerplate
+from crawler.extraction.article import article_text
+from crawler.extraction.decode import decode_html, stray_bytes
+from crawler.extraction.extract import Extracted, clean_lines, extract
+from crawler.extraction.language import SAMPLE_CHARS, detect_language
+from crawler.extraction.shapes import chinese_footer, hidden, speaker_label
+from crawler.extraction.soft404 import MAX_NOTICE_CHARS, looks_missing
 from tests.conftest import write_sources
 from tests.mockserver import Reply
 

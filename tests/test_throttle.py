@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.throttle import SLOW_SECONDS, SiteSpeed, next_delay, sets_pace
+from spiders.throttle import SLOW_SECONDS, SiteSpeed, next_delay, sets_pace
 from tests.conftest import write_sources
 from tests.mockserver import Reply, Route, conditional, slow
 from tests.test_kill import article_html
@@ -139,7 +139,7 @@ def test_a_polite_source_keeps_exactly_its_delay(tmp_path: Path, serve, readouts
 
 def test_delays_are_not_randomised() -> None:
     # Scrapy's default jitter sends requests as soon as 0.5 x the delay; a source's delay is a floor
-    from crawler.settings import BASE_SETTINGS
+    from spiders.settings import BASE_SETTINGS
 
     assert BASE_SETTINGS["DOWNLOAD_DELAY_JITTER"] == 0.0
     assert BASE_SETTINGS["AUTOTHROTTLE_ENABLED"] is False

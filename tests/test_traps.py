@@ -1,4 +1,4 @@
-"""Crawler traps (hostile.md): endless calendars, session ids, reordered queries and looping paths end in bounds."""
+"""Crawler traps (README: Reliability): endless calendars, session ids, reordered queries, looping paths are bounded."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Users' input (hostile.md): SQL metacharacters, FTS syntax errors, hostile titles as file names, escaped output."""
+"""Users' input (README: Reliability) SQL metacharacters, FTS syntax errors, hostile titles as file names, escaping."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
-from crawler.export_files import file_name, slug
-from crawler.terminal import printable
+from crawler.cli.export_files import file_name, slug
+from crawler.cli.main import main
+from crawler.cli.terminal import printable
 from storage.archive import Archive, ArticleText, PageRecord
 
 HOSTILE_TITLES = [

@@ -24,7 +24,7 @@ import zstandard
 from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.cli import main
+from crawler.cli.main import main
 from storage.warc import Original, WarcStore, decode_content, header_case, payload_digest
 from tests import pywb_env
 from tests.conftest import CLIResult, subprocess_env, write_sources

@@ -6,8 +6,11 @@ Also scrapy-redis's SCHEDULER_SERIALIZER: a module with `dumps` and `loads`.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from typing import Any
+
+from crawler.model import FetchedPage
 
 _BYTES = "__b64__"
 _PAIRS = "__pairs__"  # a dict whose keys are not all strings (Scrapy's headers have bytes keys)
@@ -43,3 +46,18 @@ def dumps(obj: Any) -> bytes:
 def loads(data: bytes | str) -> Any:
     """Return the record of dumps()'s bytes."""
     return json.loads(data, object_hook=_hook)
+
+
+def page_record(page: FetchedPage) -> dict[str, Any]:
+    """Return a fetched page as the plain record that crosses Redis (its fields, by name)."""
+    return dataclasses.asdict(page)
+
+
+def page_of(record: dict[str, Any]) -> FetchedPage:
+    """Return the fetched page of a record (its other keys, the run's tags, are left out)."""
+    fields = {f.name for f in dataclasses.fields(FetchedPage)}
+    page = FetchedPage(**{k: v for k, v in record.items() if k in fields})
+    # JSON has no tuples: header pairs come back as lists
+    page.headers = [(str(k), str(v)) for k, v in page.headers]
+    page.request_headers = [(str(k), str(v)) for k, v in page.request_headers]
+    return page

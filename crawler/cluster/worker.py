@@ -7,8 +7,8 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 
 from crawler.cluster import keys
-from crawler.config import Source
-from crawler.settings import BASE_SETTINGS
+from crawler.config.sources import Source
+from spiders.settings import BASE_SETTINGS
 
 
 def worker_settings(redis_url: str, log_level: str = "WARNING") -> dict[str, Any]:

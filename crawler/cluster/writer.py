@@ -12,9 +12,9 @@ from typing import Any
 
 from crawler.cluster import codec, keys
 from crawler.cluster.frontier import requeue_dead
-from crawler.config import Source, select
-from crawler.extractor_pool import ExtractorPool
-from crawler.pipeline import ArchivePipeline, CrawlContext, RunTally
+from crawler.config.sources import Source, select
+from crawler.extraction.pool import ExtractorPool
+from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
 from storage.archive import Archive
 from storage.warc import WarcStore, store_for
 
@@ -128,7 +128,7 @@ class Writer:
             elif item.get("listing_error"):
                 run.context.tally.error(item["url"], item["error"])
             else:
-                await self._pipeline(run, item["source"]).process_item(item)
+                await self._pipeline(run, item["source"]).process_item(codec.page_of(item))
             self.redis.sadd(keys.RECORDED, item["result_id"])
             self.recorded += 1
         self.redis.lrem(keys.WRITING, 1, raw)

@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.demo.web import EDITED, SITES, DemoSite, sources_toml
+from crawler.errors import NotADemoArchive
 
 DEMO_PREFIX = "demo-"
-
-
-class NotADemoArchive(Exception):
-    """The target file exists and is not an archive made by `readouts demo`."""
 
 
 def this_command(argv0: str | None = None) -> str:

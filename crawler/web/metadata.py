@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from storage.clock import TIME_FORMAT
+
 LICENCE_NOTE = (
     "Texts are official readouts as published by the ministries, embassies and agencies named in each copy; "
     "they remain theirs. readouts stores them for research and reference, with the URL of every copy."
@@ -28,7 +30,9 @@ order by m.date desc, m.id, d.id limit 500""",
         "title": "Changes in the last 7 days",
         "description": "New, changed, gone, back and moved pages seen in the last seven days, newest first.",
         "sql": """select at, kind, source, title, url, revision, diff from events
-where at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days') order by at desc, id desc limit 500""",
+where at >= strftime('"""
+        + TIME_FORMAT
+        + """', 'now', '-7 days') order by at desc, id desc limit 500""",
     },
     "source_health": {
         "title": "Source health",

@@ -17,8 +17,8 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 from sqlite_utils import Database
 
-from crawler.comparison import alignment_of, compare_meeting, side_by_side
-from crawler.word_diff import line_runs
+from crawler.compare.meeting import alignment_of, compare_meeting, side_by_side
+from crawler.monitor.word_diff import line_runs
 from storage.changes import history
 from storage.meetings import meeting_with_texts
 from storage.search_words import has_long_run, match_term

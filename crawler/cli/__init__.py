@@ -1,0 +1,1 @@
+"""The `readouts` command line (click), a thin layer over storage and the crawl."""

@@ -1,0 +1,1 @@
+"""Configuration: the sources-file contract, intervals, the bundled sources and people."""

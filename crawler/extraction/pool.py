@@ -1,0 +1,103 @@
+"""Extraction and the cleaning after it in worker processes, under a wall-clock timeout and a memory bound."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import resource
+import signal
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from pebble import ProcessPool
+
+from crawler.config.intervals import DEFAULT_EXTRACT_TIMEOUT
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted, Failure, extract
+from crawler.extraction.page_lines import page_lines
+from crawler.model import ArticleText
+
+WORKER_MEMORY_BYTES = 2 * 1024**3
+WORKER_MAX_TASKS = 500
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _limit_memory(limit_bytes: int) -> None:
+    """Bound a worker's address space so a pathological page fails instead of exhausting memory."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _die_with(parent: int) -> None:
+    """Have Linux kill this worker as soon as the crawl that started it dies, even by SIGKILL mid-extraction."""
+    # without it a worker busy with a long page only notices its orphaned state when the page is done
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker still ends after its current page
+        return
+    if os.getppid() != parent:  # the crawl died before the request took effect
+        os._exit(1)
+
+
+def _start_worker(limit_bytes: int, parent: int) -> None:
+    """Prepare a worker process: bounded memory, and no life beyond its crawl."""
+    _limit_memory(limit_bytes)
+    _die_with(parent)
+
+
+class ExtractorPool:
+    """A pool of extraction workers; `await pool.extract(...)` gives an Extracted or a Failure, never raises."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = DEFAULT_EXTRACT_TIMEOUT.seconds,
+        memory_bytes: int = WORKER_MEMORY_BYTES,
+    ) -> None:
+        """Start the worker processes, each limited to memory_bytes of address space."""
+        self.timeout = timeout
+        self.pool = ProcessPool(
+            max_workers=workers or min(2, os.cpu_count() or 1),
+            max_tasks=WORKER_MAX_TASKS,
+            initializer=_start_worker,
+            initargs=(memory_bytes, os.getpid()),
+        )
+
+    async def extract(
+        self, body: bytes, url: str, content_type: str | None, language: str | None, timeout: float | None = None
+    ) -> Extracted | Failure:
+        """Extract one page in a worker; a timeout, crash or memory error becomes a Failure."""
+        args = (body, url, content_type, language)
+        return await self._run(extract, args, timeout, "extraction")  # type: ignore[no-any-return]
+
+    async def article(
+        self, extracted: Extracted, template: frozenset[str], timeout: float | None = None
+    ) -> ArticleText | Failure | None:
+        """Strip the site's template, hash, fingerprint and recognise the meeting in a worker (None: nothing left)."""
+        return await self._run(article_text, (extracted, template), timeout, "cleaning")  # type: ignore[no-any-return]
+
+    async def page_lines(self, body: bytes, content_type: str | None, timeout: float | None = None) -> tuple[str, ...]:
+        """Return every text line of a page (a listing page, to learn its site's template from); () on failure."""
+        lines = await self._run(page_lines, (body, content_type), timeout, "reading lines")
+        return () if isinstance(lines, Failure) else tuple(lines)
+
+    async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
+        """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
+        seconds = timeout or self.timeout
+        future = self.pool.schedule(task, args=args, timeout=seconds)
+        try:
+            return await asyncio.wrap_future(future)
+        except FutureTimeout:
+            return Failure(f"{what} timed out after {seconds:g}s")
+        except MemoryError:
+            return Failure(f"{what} ran out of memory")
+        except Exception as exc:  # a crashed worker or a bug in extraction must not end the crawl
+            return Failure(f"{what} failed: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self.pool.stop()
+        self.pool.join(timeout=5)

@@ -1,0 +1,1 @@
+"""History: captures from the past (WARC files, a web archive's CDX index) placed among a page's revisions."""

@@ -1,0 +1,299 @@
+"""`readouts import`: the HTTP responses of WARC files other crawlers wrote, archived as a crawl archives a page.
+
+The files are read once for their index (which records are article pages, revisits resolved to their originals);
+worker processes read each record back, extract and clean it; the main process learns the sites' templates and
+writes the archive, by capture time, while the workers extract the next batch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from crawler.config.sources import Source
+from crawler.extraction import boilerplate
+from crawler.extraction.article import article_text
+from crawler.extraction.extract import Extracted, Failure, extract
+from crawler.extraction.soft404 import looks_missing
+from spiders.source_spider import canonical_url
+from storage.archive import CHANGED, DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
+from storage.recheck import DEFAULT_RECHECK_EVERY
+from storage.warc import Original, WarcStore, payload_digest
+
+ORIGIN = "warc-file"
+# WARC headers `readouts backfill` writes on the records it fetched: the web archive, and the memento read from it
+ORIGIN_HEADER, MEMENTO_HEADER = "Readouts-Origin", "Readouts-Memento"
+BATCH = 200  # records extracted together (the store of one overlaps the next one's extraction); a site's template
+# is learned from each batch before it is stored
+_HTML = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One response to import: where its payload's record is, and the URL and time it was captured at."""
+
+    url: str
+    source: str
+    captured_at: str  # ISO 8601 UTC, second precision
+    path: str  # the WARC file holding the payload (the original's, for a revisit)
+    offset: int
+    record: str  # provenance: the file and WARC-Record-ID of the record read (the revisit itself), or the memento
+    origin: str = ORIGIN  # a WARC file, or the web archive a memento came from
+
+
+@dataclass
+class ImportTally:
+    """What an import did; its fields are the JSON output's."""
+
+    files: int = 0
+    records: int = 0  # response and revisit records read
+    matched: int = 0  # of them, article pages of a source
+    already: int = 0  # imported before (skipped)
+    unresolved: int = 0  # revisits whose original is not in the files given
+    new_pages: int = 0
+    new_documents: int = 0
+    duplicates: int = 0
+    changed: int = 0  # a different text from a capture: a revision (in retrospect when older than a later one)
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)  # pages without text (the first 50)
+    unreadable: list[str] = field(default_factory=list)  # files that are not WARC files, or end mid-record
+
+
+def warc_date(value: str) -> str:
+    """Return a WARC-Date as the archive stores times: ISO 8601 UTC to the second."""
+    return value[:19] + "Z"
+
+
+def is_html(content_type: str | None) -> bool:
+    """Return True when a Content-Type is an HTML page."""
+    return (content_type or "").split(";")[0].strip().lower() in _HTML
+
+
+def matcher(sources: Iterable[Source], everything: Source | None) -> Callable[[str, str | None], str | None]:
+    """Return a function naming the source a response belongs to: every HTML page to `everything` when given, else
+    the first source whose article patterns the URL matches."""
+    ordered = list(sources)
+
+    def match(url: str, content_type: str | None) -> str | None:
+        if not is_html(content_type) and content_type is not None:
+            return None
+        if everything is not None:
+            return everything.name if is_html(content_type) else None
+        return next((s.name for s in ordered if s.is_article(url)), None)
+
+    return match
+
+
+def index(
+    paths: list[str], match: Callable[[str, str | None], str | None], tally: ImportTally, done: set[str]
+) -> list[Entry]:
+    """Read the WARC files' records and return the article responses to import, oldest capture first."""
+    originals: dict[str, tuple[str, int]] = {}  # payload digest -> (file, offset) of a 200 response holding it
+    revisits: list[tuple[str, str, str, str, str, str]] = []  # (url, source, date, digest, record, origin)
+    entries: list[Entry] = []
+    for path in paths:
+        tally.files += 1
+        for kind, url, date, digest, record, offset, status, ctype, origin in _records(path, tally):
+            tally.records += 1
+            if status != 200:
+                continue
+            if kind == "response" and digest:
+                originals.setdefault(digest, (path, offset))
+            source = match(url, ctype)
+            if source is None:
+                continue
+            tally.matched += 1
+            key = record if origin != ORIGIN else f"{path}#{record}"
+            if key in done:
+                tally.already += 1
+            elif kind == "response":
+                entries.append(Entry(url, source, date, path, offset, key, origin))
+            else:
+                revisits.append((url, source, date, digest, key, origin))
+    for url, source, date, digest, key, origin in revisits:
+        found = originals.get(digest)
+        if found is None:
+            tally.unresolved += 1
+        else:
+            entries.append(Entry(url, source, date, found[0], found[1], key, origin))
+    entries.sort(key=lambda e: (e.captured_at, e.url))
+    return entries
+
+
+def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str, str, int, int, str | None, str]]:
+    """Yield (kind, url, date, payload digest, record id or memento, offset, status, content type, origin) of each
+    HTTP answer."""
+    try:
+        with open(path, "rb") as stream:
+            records = ArchiveIterator(stream)
+            for rec in records:
+                if not rec.format.startswith("warc"):  # warcio reads any text as ARC: ARC files are not read
+                    raise ArchiveLoadFailed("not a WARC file")
+                if rec.rec_type not in ("response", "revisit") or rec.http_headers is None:
+                    continue
+                if rec.http_headers.protocol.startswith(("GET", "POST")):
+                    continue
+                head = rec.rec_headers
+                url = canonical_url(head.get_header("WARC-Target-URI") or "")
+                try:
+                    status = int(rec.http_headers.get_statuscode() or 0)
+                except ValueError:
+                    status = 0
+                if rec.rec_type == "revisit" and status in (0, 304):
+                    status = 200  # a revisit of an unchanged 200 answer carries the headers of a 304 or none
+                yield (
+                    rec.rec_type,
+                    url,
+                    warc_date(head.get_header("WARC-Date") or ""),
+                    head.get_header("WARC-Payload-Digest") or "",
+                    head.get_header(MEMENTO_HEADER) or head.get_header("WARC-Record-ID") or "",
+                    records.get_record_offset(),
+                    status,
+                    rec.http_headers.get_header("Content-Type"),
+                    head.get_header(ORIGIN_HEADER) or ORIGIN,
+                )
+    except (OSError, ArchiveLoadFailed) as exc:
+        tally.unreadable.append(f"{path}: {exc}")
+
+
+@dataclass(frozen=True)
+class Read:
+    """A record read back in a worker: its headers and body, and the extraction (or why there is none)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    extracted: Extracted | Failure
+
+
+def read_and_extract(job: tuple[str, int, str]) -> Read:
+    """Read one response record at (file, offset) and extract its page (runs in a worker process)."""
+    path, offset, url = job
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            rec = next(iter(ArchiveIterator(stream)))
+            headers = list(rec.http_headers.headers)
+            body = rec.content_stream().read()  # chunked framing and Content-Encoding undone
+    except (OSError, ArchiveLoadFailed, StopIteration, ValueError, EOFError) as exc:
+        return Read(0, [], b"", Failure(f"unreadable record: {exc}"))
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+    extracted = extract(body, url, content_type)
+    if isinstance(extracted, Extracted) and looks_missing(extracted):
+        extracted = Failure("soft 404: the page says it is not there")
+    return Read(200, headers, body, extracted)
+
+
+def clean(job: tuple[Extracted, frozenset[str]]) -> ArticleText | None:
+    """Strip a site's template from an extraction, hash and fingerprint it (runs in a worker process)."""
+    return article_text(*job)
+
+
+class Importer:
+    """Archive the responses of WARC files through the crawl's own steps: extract, template, hash, store, capture."""
+
+    def __init__(self, archive: Archive, store: WarcStore, sources: dict[str, Source], jobs: int | None = None) -> None:
+        """Write into `archive` and its WARC `store`; `sources` by name give each page's re-check interval."""
+        self.archive, self.store, self.sources = archive, store, sources
+        self.jobs = jobs or os.cpu_count() or 1
+        self.tally = ImportTally()
+
+    def run(self, paths: list[str], match: Callable[[str, str | None], str | None]) -> ImportTally:
+        """Import every matching response of the files, oldest capture first."""
+        absolute = [str(Path(p).resolve()) for p in paths]
+        done = self.archive.imported()
+        entries = index(absolute, match, self.tally, done)
+        batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
+        with ProcessPoolExecutor(self.jobs) as pool:
+            ahead: list[Future[Read]] | None = self._submit(pool, batches[0]) if batches else None
+            for n, batch in enumerate(batches):
+                assert ahead is not None
+                reads = [f.result() for f in ahead]
+                cleaning = self._clean(pool, batch, reads)
+                ahead = self._submit(pool, batches[n + 1]) if n + 1 < len(batches) else None
+                articles = [f.result() if f is not None else None for f in cleaning]
+                for entry, read, article in zip(batch, reads, articles, strict=True):
+                    self._store(entry, read, article)
+        return self.tally
+
+    def _submit(self, pool: ProcessPoolExecutor, batch: list[Entry]) -> list[Future[Read]]:
+        """Start reading and extracting a batch in the workers."""
+        return [pool.submit(read_and_extract, (e.path, e.offset, e.url)) for e in batch]
+
+    def _clean(
+        self, pool: ProcessPoolExecutor, batch: list[Entry], reads: list[Read]
+    ) -> list[Future[ArticleText | None] | None]:
+        """Learn each site's template from the batch's pages (each URL once), then start cleaning them."""
+        by_host: dict[str, dict[str, set[str]]] = {}
+        for entry, read in zip(batch, reads, strict=True):
+            if isinstance(read.extracted, Extracted):
+                host = urlsplit(entry.url).hostname or ""
+                by_host.setdefault(host, {})[entry.url] = boilerplate.page_keys(read.extracted.lines)
+        templates: dict[str, frozenset[str]] = {}
+        for host, pages in by_host.items():
+            fresh = [keys for url, keys in pages.items() if url not in self._known(host)]
+            self.archive.add_site_lines(host, fresh, {})
+            wanted = set().union(*pages.values())
+            templates[host] = boilerplate.site_template(self.archive.site_line_counts(host, wanted))
+        return [
+            pool.submit(clean, (r.extracted, templates[urlsplit(e.url).hostname or ""]))
+            if isinstance(r.extracted, Extracted)
+            else None
+            for e, r in zip(batch, reads, strict=True)
+        ]
+
+    def _known(self, host: str) -> set[str]:
+        """Return the archived URLs of a host: their lines were counted when they were first stored."""
+        return {r[0] for r in self.archive.db.execute("select url from pages where host = ?", [host])}
+
+    def _store(self, entry: Entry, read: Read, article: ArticleText | None) -> None:
+        """Capture one response in the archive's WARC store and record it with its capture time and provenance."""
+        source = self.sources.get(entry.source)
+        if not isinstance(read.extracted, Extracted) or article is None:
+            reason = read.extracted.reason if isinstance(read.extracted, Failure) else "empty after cleaning"
+            self.tally.failed += 1
+            if len(self.tally.errors) < 50:
+                self.tally.errors.append(f"{entry.url}: {reason}")
+            self.archive.mark_imported(entry.record, entry.url)
+            return
+        original = self.archive.original_capture(payload_digest(read.body))
+        ref = self.store.write(
+            entry.url,
+            entry.captured_at,
+            200,
+            read.headers,
+            read.body,
+            [],
+            original=Original(*original) if original else None,
+            metadata={"readouts-source": entry.source, "readouts-imported-from": entry.record},
+        )
+        content_type = next((v for k, v in read.headers if k.lower() == "content-type"), None)
+        outcome, created = self.archive.record(
+            PageRecord(
+                url=entry.url,
+                source=entry.source,
+                host=urlsplit(entry.url).hostname or "",
+                status=200,
+                article=article,
+                content_type=content_type,
+                fetched_at=entry.captured_at,
+                capture=ref,
+                origin=entry.origin,
+                origin_url=entry.record,
+                recheck_every=source.recheck_every_seconds if source else DEFAULT_RECHECK_EVERY,
+            )
+        )
+        self.tally.new_pages += created
+        self.tally.new_documents += outcome == NEW_DOCUMENT
+        self.tally.duplicates += outcome == DUPLICATE
+        self.tally.changed += outcome == CHANGED
+        self.tally.unchanged += outcome == UNCHANGED
+        self.tally.failed += outcome == FAILED

@@ -1,0 +1,1 @@
+"""Change monitoring: a re-check's answer classified, events delivered as notifications and feeds."""
