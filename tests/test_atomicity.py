@@ -8,6 +8,7 @@ import pytest
 
 from crawler.extraction.fingerprint import content_hash
 from crawler.extraction.neardup import fingerprint
+from crawler.model import Meeting
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.warc import CaptureRef
 
@@ -34,7 +35,7 @@ def page(url: str, text: str) -> PageRecord:
         published="2024-03-06",
         signature=fp.signature,
         bands=fp.bands,
-        meeting=("talks", "2024-03-05", "Beijing", ("Vladimir Putin", "Xi Jinping")),
+        meeting=Meeting("talks", "2024-03-05", "Beijing", ("Vladimir Putin", "Xi Jinping")),
     )
     ref = CaptureRef(file="x.warc.gz", offset=0, length=10, sha256=content_hash(url))
     return PageRecord(url=url, source="s", host="h", status=200, article=art, capture=ref)
