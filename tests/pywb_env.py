@@ -8,8 +8,12 @@ package registry and reused: `python -m tests.pywb_env DIR` makes it ahead of th
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PYWB = "pywb==2.10.0"
@@ -26,6 +30,69 @@ def ensure(venv: Path = DEFAULT_DIR) -> Path:
         subprocess.run(pip, check=True, env=env, timeout=900)
         marker.touch()
     return venv / "bin"
+
+
+@dataclass
+class Wayback:
+    """A running pywb server on loopback: its process, base URL and everything it has logged."""
+
+    process: subprocess.Popen[str]
+    base: str
+    log: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop the server and close its log pipe."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+def _free_port() -> int:
+    """A loopback port free at this moment."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(home: Path, collection: str, warcs: list[str]) -> Wayback:
+    """Start pywb in `home` with `collection` made of `warcs`; return once it accepts connections."""
+    bin_dir = ensure()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home)}
+    for args in (("init", collection), ("add", collection, *warcs)):
+        done = subprocess.run(
+            [str(bin_dir / "wb-manager"), *args], cwd=home, env=env, capture_output=True, text=True, timeout=120
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"wb-manager {args[0]} failed: {done.stderr}")
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
+        cwd=home,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stderr is not None
+    server = Wayback(process, f"http://127.0.0.1:{port}")
+    for line in process.stderr:  # waits for the line pywb logs just before it listens
+        server.log.append(line)
+        if f"Starting Gevent Server on {port}" in line:
+            break
+    else:
+        raise RuntimeError(f"pywb exited with {process.wait()} before listening: {''.join(server.log)}")
+    threading.Thread(target=lambda: server.log.extend(process.stderr or []), daemon=True).start()  # never a full pipe
+    deadline = time.monotonic() + 60
+    while True:  # pywb logs that line just before it binds: wait for the socket to accept
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=30).close()
+            return server
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                server.stop()
+                raise
+            time.sleep(0.05)
 
 
 if __name__ == "__main__":

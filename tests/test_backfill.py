@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -88,12 +87,6 @@ def test_archive_names() -> None:
 
 
 # --- end to end against pywb ----------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _response(writer: WARCWriter, url: str, date: str, body: bytes) -> None:
@@ -192,7 +185,10 @@ delay = 0
             listing = sites.build_site("ministry")["/eng/xw/zyxw/index.html"].body
             _response(writer, self.site.url("/eng/xw/zyxw/index.html"), "2020-01-01T07:00:00Z", listing)
         self.mementos = 5  # two of the edited page, one of each other page, one of the deleted page (same digest)
-        self.pywb, self.pywb_log = self._start_pywb()
+        home = self.tmp / "pywb"
+        home.mkdir()
+        self.wayback = pywb_env.serve(home, "past", [str(self.warc)])
+        self.pywb, self.pywb_log = self.wayback.base, self.wayback.log
         self.proxy = Proxy(self.pywb).start()
         self.archive_url = f"http://127.0.0.4:{self.proxy.server_address[1]}/past"
 
@@ -201,45 +197,6 @@ delay = 0
 
     def html(self, article: sites.FixtureArticle) -> bytes:
         return sites.render_article("ministry", article, self.index[article.path])
-
-    def _start_pywb(self) -> tuple[str, list[str]]:
-        bin_dir = pywb_env.ensure()
-        home = self.tmp / "pywb"
-        home.mkdir()
-        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home)}
-        for args in (("init", "past"), ("add", "past", str(self.warc))):
-            done = subprocess.run(
-                [str(bin_dir / "wb-manager"), *args], cwd=home, env=env, capture_output=True, text=True, timeout=120
-            )
-            assert done.returncode == 0, done.stderr
-        port = _free_port()
-        self.server = subprocess.Popen(
-            [str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
-            cwd=home,
-            env=env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.server.stderr is not None
-        log: list[str] = []
-        for line in self.server.stderr:
-            log.append(line)
-            if f"Starting Gevent Server on {port}" in line:
-                break
-        else:
-            pytest.fail(f"pywb exited with {self.server.wait()} before listening: {''.join(log)}")
-        threading.Thread(target=lambda: log.extend(self.server.stderr or []), daemon=True).start()
-        deadline = time.monotonic() + 60
-        while True:  # pywb logs that line just before it binds: wait for the socket to accept
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=30).close()
-                break
-            except ConnectionRefusedError:
-                if time.monotonic() > deadline or self.server.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        return f"http://127.0.0.1:{port}", log
 
     def cli(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "crawler", "--db", str(self.tmp / "a.db"), "--sources", str(self.sources), *args]
@@ -254,10 +211,7 @@ delay = 0
         self.proxy.shutdown()
         self.proxy.server_close()
         self.site.stop()
-        self.server.terminate()
-        self.server.wait(timeout=30)
-        if self.server.stderr is not None:
-            self.server.stderr.close()
+        self.wayback.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import email.utils
 import gzip
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -273,47 +272,14 @@ def test_warcio_check_passes_and_each_file_starts_with_warcinfo(crawled: Any) ->
     assert kinds["warcinfo"] == 3 and kinds["revisit"] >= 5  # the unchanged pages of later crawls are revisits
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def pywb(crawled: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A pywb replay server on loopback with a collection of the archive's WARC files; its collection's base URL."""
     archive, _, _ = crawled
-    bin_dir = pywb_env.ensure()
-    home = tmp_path_factory.mktemp("pywb")
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home)}
-    run = lambda *args: subprocess.run(args, cwd=home, env=env, capture_output=True, text=True, timeout=120)  # noqa: E731
-    assert run(str(bin_dir / "wb-manager"), "init", "readouts").returncode == 0
     files = [str(p) for p in sorted((archive.folder / "archive.db.warc").glob("*.warc.gz"))]
-    added = run(str(bin_dir / "wb-manager"), "add", "readouts", *files)
-    assert added.returncode == 0, added.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
-        cwd=home,
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    assert server.stderr is not None
-    log: list[str] = []
-    for line in server.stderr:  # waits for the line pywb logs just before it listens
-        log.append(line)
-        if f"Starting Gevent Server on {port}" in line:
-            break
-    else:
-        pytest.fail(f"pywb exited with {server.wait()} before listening: {''.join(log)}")
-    threading.Thread(target=lambda: log.extend(server.stderr or []), daemon=True).start()  # never a full pipe
-    socket.create_connection(("127.0.0.1", port), timeout=30).close()  # its accept queue, once it listens
-    yield f"http://127.0.0.1:{port}/readouts"
-    server.terminate()
-    server.wait(timeout=30)
-    server.stderr.close()
+    server = pywb_env.serve(tmp_path_factory.mktemp("pywb"), "readouts", files)
+    yield f"{server.base}/readouts"
+    server.stop()
 
 
 def _replay(base: str, fetched_at: str, url: str) -> tuple[str, bytes, Any]:
