@@ -98,6 +98,13 @@ class ChangeDetection:
 
     def watches(self) -> dict[str, dict[str, Any]]:
         """Every watch with its last check and last change (epoch seconds)."""
+        for _ in range(20):  # while a background import adds watches, listing them can fail with a 500
+            try:
+                return dict(self.call("GET", "/watch"))
+            except SystemExit as exc:
+                if ": 500 " not in str(exc):
+                    raise
+                time.sleep(POLL)
         return dict(self.call("GET", "/watch"))
 
     def cpu(self) -> float:
