@@ -171,6 +171,7 @@ def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict
         for size in sizes:
             progress(f"archive scaling: building to {size:,} documents")
             _grow(archive, archived, size, workers)
+            archive.index_words()  # the batches written outside record() are queued for the word index
             archived = size
             costs, article_cpu, record_cpu = [], [], []
             for n in range(10_000_000 + size, 10_000_000 + size + TIMED):  # the real per-page path, timed
