@@ -60,7 +60,8 @@ def register(main: click.Group) -> None:
                 f"{tally.files} files, {tally.records} records, {tally.matched} article pages "
                 f"({tally.already} imported before): {tally.new_pages} new pages, {tally.new_documents} new documents, "
                 f"{tally.duplicates} duplicates, {tally.changed} revisions, {tally.unchanged} unchanged, "
-                f"{tally.failed} failed, {tally.unresolved} revisits without their original",
+                f"{tally.failed} failed, {tally.unresolved} revisits without their original, "
+                f"{tally.recleaned} pages archived before cleaned of a template learned since",
                 err=True,
             )
         for problem in tally.unreadable:

@@ -99,6 +99,7 @@ class BackfillTally:
     errors: list[str] = field(default_factory=list)
     cdx_pages: int = 0  # pages of CDX answers read
     resumed: int = 0  # paged queries taken up at the page an interrupted run stopped at
+    recleaned: int = 0  # pages archived before cleaned of a template line learned from the captures
 
 
 def _http_url(value: str, what: str) -> str:
@@ -146,7 +147,7 @@ def crawl_indexes(collinfo: list[Mapping[str, Any]], base: str, start: str | Non
         first, last = str(crawl.get("from") or "")[:10], str(crawl.get("to") or "")[:10]
         if (start and last and last < start) or (end and first and first > end):
             continue
-        kept.append((first or str(crawl.get("id") or ""), urljoin(base + "/", api)))
+        kept.append((str(crawl.get("id") or api), urljoin(base + "/", api)))  # CC-MAIN-YYYY-WW: by time
     return [api for _, api in sorted(kept)]
 
 
@@ -486,7 +487,7 @@ class Backfill:
         finally:
             store.close()
             archive.close()
-        for name in ("new_pages", "new_documents", "changed", "unchanged", "duplicates", "failed"):
+        for name in ("new_pages", "new_documents", "changed", "unchanged", "duplicates", "failed", "recleaned"):
             setattr(self.tally, name, getattr(self.tally, name) + getattr(result, name))
         self.tally.errors += result.errors
         for f in files:
