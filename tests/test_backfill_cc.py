@@ -58,6 +58,7 @@ class CommonCrawl:
         self.data = _Server(("127.0.0.7", 0), self._data)
         self.index_url = f"http://127.0.0.6:{self.index.server_address[1]}"
         self.data_url = f"http://127.0.0.7:{self.data.server_address[1]}"
+        self.ranges = True  # honour Range requests
 
     def _index(self, path: str, query: dict[str, list[str]], headers: Any) -> tuple[int, dict[str, str], bytes]:
         if path == "/collinfo.json":
@@ -97,7 +98,7 @@ class CommonCrawl:
             return 404, {}, b""
         data = file.read_bytes()
         wanted = headers.get("Range", "")
-        if not wanted.startswith("bytes="):
+        if not wanted.startswith("bytes=") or not self.ranges:
             return 200, {"Content-Type": "application/octet-stream"}, data
         first, last = (int(n) for n in wanted.removeprefix("bytes=").split("-"))
         part = data[first : last + 1]
@@ -244,9 +245,9 @@ delay = 0
     def html(self, article: sites.FixtureArticle) -> bytes:
         return sites.render_article("ministry", article, self.index[article.path])
 
-    def backfill(self, *args: str) -> dict[str, Any]:
+    def backfill(self, *args: str, db: Path | None = None) -> dict[str, Any]:
         cc = ["--archive", "cc", "--cc-index", self.cc.index_url, "--cc-data", self.cc.data_url]
-        argv = ["--db", str(self.db), "--sources", str(self.sources), "backfill", "ministry", *cc]
+        argv = ["--db", str(db or self.db), "--sources", str(self.sources), "backfill", "ministry", *cc]
         result = CliRunner().invoke(main, [*argv, "--delay", "0", "--jobs", "1", "--json", *args])
         assert result.exit_code == 0, result.output
         return dict(json.loads(result.stdout))
@@ -350,3 +351,16 @@ def test_every_crawl_of_the_date_range_is_asked_and_a_prefix_without_captures_is
     # the 2019 crawl is not asked, so the deleted page's 2020 capture (its digest met in 2019 before) is read now
     assert dated["captures"] == 4 and dated["already"] == 3 and dated["fetched"] == dated["unchanged"] == 1
     assert [urlsplit(p).path for p in w.cc.index.log[before:] if "page=" in p] == [f"/{w.crawl20.name}-index"] * 4
+
+
+def test_a_data_host_that_ignores_range_requests_gives_errors_not_wrong_records(
+    world: tuple[World, dict[str, Any]],
+) -> None:
+    w, _ = world
+    w.cc.ranges = False
+    try:
+        tally = w.backfill("--max-pages", "2", db=w.tmp / "no-ranges.db")
+    finally:
+        w.cc.ranges = True
+    assert tally["fetched"] == 0 and tally["new_pages"] == 0
+    assert len(tally["errors"]) == 2 and all("HTTP 200 to a Range request (206 expected)" in e for e in tally["errors"])
