@@ -34,6 +34,7 @@ from crawler.history.backfill import (
     page_count,
     parse_cdx,
     prefixes,
+    resume_at,
     retry_after,
     warc_response,
     web_archive,
@@ -120,6 +121,11 @@ def test_page_counts_of_the_wayback_machine_pywb_and_common_crawl() -> None:
     assert page_count('{"urlkey": "x", "timestamp": "2019", "url": "http://a/"}') is None
     assert page_count("com,a)/ 20190607000000 {}") is None
     assert page_count("") is None and page_count("true") is None
+
+
+@pytest.mark.parametrize(("cursor", "pages", "start"), [(0, 3, 0), (2, 3, 2), (3, 3, 0), (5, 2, 0), (-1, 3, 0)])
+def test_a_paged_query_resumes_where_it_stopped_unless_the_index_shrank(cursor: int, pages: int, start: int) -> None:
+    assert resume_at(cursor, pages) == start
 
 
 def test_the_crawls_asked_are_those_of_the_date_range_oldest_first() -> None:

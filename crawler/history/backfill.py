@@ -177,6 +177,12 @@ def page_count(text: str) -> int | None:
     return None
 
 
+def resume_at(cursor: int, pages: int) -> int:
+    """Return the page to start a paged query at: where a run stopped, or the first when the index has shrunk since
+    (else a cursor past the last page would never be read to its end, nor dropped)."""
+    return cursor if 0 <= cursor < pages else 0
+
+
 def _int(value: Any) -> int:
     """Return a CDX field as a number (0 when absent or not one)."""
     try:
@@ -398,7 +404,7 @@ class Backfill:
         if pages is None:
             yield 0, 0, self._captures(query)
             return
-        first = archive.cdx_cursor(query)
+        first = resume_at(archive.cdx_cursor(query), pages)
         self.tally.resumed += first > 0
         for page in range(first, pages):
             yield page, pages, self._captures(f"{query}&page={page}")
