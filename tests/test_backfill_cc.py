@@ -10,10 +10,9 @@ from __future__ import annotations
 import io
 import json
 import math
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,8 +25,11 @@ from warcio.warcwriter import WARCWriter
 from crawler.cli.main import main
 from storage import changes
 from storage.archive import Archive
+from storage.warc import payload_digest
 from tests.conftest import write_sources
 from tests.fixtureweb import sites
+from tests.mockserver import Route, SiteServer
+from tests.test_backfill import _response
 
 SITE = "http://127.0.0.2:8000"
 PAGE_SIZE = 2  # CDX lines a page: every crawl's query is paged
@@ -54,97 +56,77 @@ class CommonCrawl:
 
     def __init__(self, data_dir: Path, crawls: list[Crawl]) -> None:
         self.data_dir, self.crawls = data_dir, {c.name: c for c in crawls}
-        self.index = _Server(("127.0.0.6", 0), self._index)
-        self.data = _Server(("127.0.0.7", 0), self._data)
-        self.index_url = f"http://127.0.0.6:{self.index.server_address[1]}"
-        self.data_url = f"http://127.0.0.7:{self.data.server_address[1]}"
         self.ranges = True  # honour Range requests
+        index: dict[str, Route] = {"/collinfo.json": self._collinfo}
+        index |= {f"/{name}-index": self._cdx for name in self.crawls}
+        self.index = SiteServer("127.0.0.6", index).start()
+        self.data = SiteServer("127.0.0.7", {"/" + c.filename: self._warc for c in crawls}).start()
+        self.index_url, self.data_url = self.index.base, self.data.base
 
-    def _index(self, path: str, query: dict[str, list[str]], headers: Any) -> tuple[int, dict[str, str], bytes]:
-        if path == "/collinfo.json":
-            info = [
-                {
-                    "id": c.name,
-                    "name": c.name,
-                    "cdx-api": f"{self.index_url}/{c.name}-index",
-                    "from": c.start,
-                    "to": c.end,
-                }
-                for c in reversed(self.crawls.values())  # Common Crawl lists the newest first
-            ]
-            return 200, {"Content-Type": "application/json"}, json.dumps(info).encode()
-        crawl = self.crawls.get(path.strip("/").removesuffix("-index"))
-        if crawl is None:
-            return 404, {}, b"no such crawl"
+    @property
+    def index_log(self) -> list[str]:
+        return list(self.index.hits)
+
+    @property
+    def data_log(self) -> list[str]:
+        return [f"{path} {headers.get('range', '')}" for path, headers in self.data.requests]
+
+    def _collinfo(self, handler: BaseHTTPRequestHandler) -> None:
+        info = [
+            {"id": c.name, "name": c.name, "cdx-api": f"{self.index_url}/{c.name}-index", "from": c.start, "to": c.end}
+            for c in reversed(self.crawls.values())  # Common Crawl lists the newest first
+        ]
+        _send(handler, 200, {"Content-Type": "application/json"}, json.dumps(info).encode())
+
+    def _cdx(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        crawl, query = self.crawls[parts.path.strip("/").removesuffix("-index")], parse_qs(parts.query)
         prefix = query["url"][0]
         found = [line for line in crawl.lines if line["url"].startswith(prefix)]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)] or [[]]
         if query.get("showNumPages") == ["true"]:
             answer = {"pages": len(pages), "pageSize": PAGE_SIZE, "blocks": math.ceil(len(found) / PAGE_SIZE)}
-            return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+            _send(handler, 200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+            return
         page = int(query.get("page", ["0"])[0])
         if page >= len(pages) or not pages[page]:
-            return (
-                404,
-                {"Content-Type": "application/json"},
-                b'{"message": "No Captures found for: ' + prefix.encode() + b'"}',
-            )
+            missing = json.dumps({"message": f"No Captures found for: {prefix}"}).encode()
+            _send(handler, 404, {"Content-Type": "application/json"}, missing)
+            return
         body = "".join(json.dumps(line) + "\n" for line in pages[page]).encode()
-        return 200, {"Content-Type": "text/x-ndjson"}, body
+        _send(handler, 200, {"Content-Type": "text/x-ndjson"}, body)
 
-    def _data(self, path: str, query: dict[str, list[str]], headers: Any) -> tuple[int, dict[str, str], bytes]:
-        file = self.data_dir / path.lstrip("/")
-        if not file.is_file():
-            return 404, {}, b""
-        data = file.read_bytes()
-        wanted = headers.get("Range", "")
+    def _warc(self, handler: BaseHTTPRequestHandler) -> None:
+        data = (self.data_dir / urlsplit(handler.path).path.lstrip("/")).read_bytes()
+        wanted = handler.headers.get("Range", "")
         if not wanted.startswith("bytes=") or not self.ranges:
-            return 200, {"Content-Type": "application/octet-stream"}, data
+            _send(handler, 200, {"Content-Type": "application/octet-stream"}, data)
+            return
         first, last = (int(n) for n in wanted.removeprefix("bytes=").split("-"))
         part = data[first : last + 1]
-        return 206, {"Content-Range": f"bytes {first}-{first + len(part) - 1}/{len(data)}"}, part
+        _send(handler, 206, {"Content-Range": f"bytes {first}-{first + len(part) - 1}/{len(data)}"}, part)
 
     def close(self) -> None:
-        for server in (self.index, self.data):
-            server.shutdown()
-            server.server_close()
+        self.index.stop()
+        self.data.stop()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], answer: Any) -> None:
-        super().__init__(address, _Handler)
-        self.answer = answer
-        self.log: list[str] = []
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server  # type: ignore[assignment]
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        self.server.log.append(self.path + (f" {self.headers['Range']}" if self.headers.get("Range") else ""))
-        status, headers, body = self.server.answer(parts.path, parse_qs(parts.query), self.headers)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+def _send(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Write one whole HTTP answer."""
+    handler.send_response(status)
+    for name, value in {**headers, "Content-Length": str(len(body))}.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
-def _write_crawl(root: Path, crawl: Crawl, captures: list[tuple[str, str, bytes, str]]) -> None:
+def _write_crawl(root: Path, crawl: Crawl, captures: list[tuple[str, str, bytes]]) -> None:
     """Write a crawl's WARC file as Common Crawl does (request, response, metadata) and its CDX lines."""
     path = root / crawl.filename
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as out:
         writer = WARCWriter(out, gzip=True)
-        for url, when, body, mime in captures:
+        for url, when, body in captures:
             date = f"{when[:4]}-{when[4:6]}-{when[6:8]}T{when[8:10]}:{when[10:12]}:{when[12:14]}Z"
             request = writer.create_warc_record(
                 url,
@@ -153,26 +135,17 @@ def _write_crawl(root: Path, crawl: Crawl, captures: list[tuple[str, str, bytes,
                 warc_headers_dict={"WARC-Date": date},
             )
             writer.write_record(request)
-            http = StatusAndHeaders("200 OK", [("Content-Type", f"{mime}; charset=utf-8")], protocol="HTTP/1.1")
-            record = writer.create_warc_record(
-                url,
-                "response",
-                payload=io.BytesIO(body),
-                length=len(body),
-                http_headers=http,
-                warc_headers_dict={"WARC-Date": date},
-            )
             offset = out.tell()
-            writer.write_record(record)
+            _response(writer, url, date, body)
             length = out.tell() - offset
-            digest = record.rec_headers.get_header("WARC-Payload-Digest").removeprefix("sha1:")
+            digest = payload_digest(body).removeprefix("sha1:")
             crawl.lines.append(
                 {
                     "urlkey": url,
                     "timestamp": when,
                     "url": url,
-                    "mime": mime,
-                    "mime-detected": mime,
+                    "mime": "text/html",
+                    "mime-detected": "text/html",
                     "status": "200",
                     "digest": digest,
                     "length": str(length),
@@ -210,9 +183,9 @@ class World:
             tmp / "data",
             self.crawl19,
             [
-                (self.url(self.edited), "20190620080000", self.html(older), "text/html"),
-                (self.url(self.deleted), "20190621080000", self.html(self.deleted), "text/html"),
-                (listing[0], "20190622080000", listing[1], "text/html"),
+                (self.url(self.edited), "20190620080000", self.html(older)),
+                (self.url(self.deleted), "20190621080000", self.html(self.deleted)),
+                (listing[0], "20190622080000", listing[1]),
             ],
         )
         self.crawl20 = Crawl("CC-MAIN-2020-05", "2020-01-17T00:00:00", "2020-01-29T00:00:00")
@@ -220,11 +193,11 @@ class World:
             tmp / "data",
             self.crawl20,
             [
-                (self.url(self.edited), "20200120080000", self.html(self.edited), "text/html"),
-                (self.url(self.others[0]), "20200121080000", self.html(self.others[0]), "text/html"),
-                (self.url(self.others[1]), "20200122080000", self.html(self.others[1]), "text/html"),
-                (self.url(self.deleted), "20200123080000", self.html(self.deleted), "text/html"),  # same digest
-                (listing[0], "20200124080000", listing[1], "text/html"),
+                (self.url(self.edited), "20200120080000", self.html(self.edited)),
+                (self.url(self.others[0]), "20200121080000", self.html(self.others[0])),
+                (self.url(self.others[1]), "20200122080000", self.html(self.others[1])),
+                (self.url(self.deleted), "20200123080000", self.html(self.deleted)),  # same digest
+                (listing[0], "20200124080000", listing[1]),
             ],
         )
         self.mementos = 5  # the deleted page's second capture has its first one's digest: fetched once
@@ -258,10 +231,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
     w = World(tmp_path_factory.mktemp("backfill-cc"))
     state: dict[str, Any] = {}
     for run, args in (("first", ("--max-pages", "4")), ("second", ()), ("third", ())):
-        index_before, data_before = len(w.cc.index.log), len(w.cc.data.log)
+        index_before, data_before = len(w.cc.index_log), len(w.cc.data_log)
         state[run] = w.backfill(*args)
-        state[f"{run}_index"] = w.cc.index.log[index_before:]
-        state[f"{run}_data"] = w.cc.data.log[data_before:]
+        state[f"{run}_index"] = w.cc.index_log[index_before:]
+        state[f"{run}_data"] = w.cc.data_log[data_before:]
         with Archive(w.db, readonly=True) as archive:
             state[f"{run}_cursors"] = list(archive.db.execute("select query, next_page, pages from cdx_cursors"))
     yield w, state
@@ -346,11 +319,11 @@ def test_every_crawl_of_the_date_range_is_asked_and_a_prefix_without_captures_is
     empty = [p for p in state["third_index"] if "wjbz" in p and "page=0" in p]
     assert len(empty) == 2  # one per crawl, each answered 404 "No Captures found"
     assert state["third"]["queries"] == 4  # two prefixes in each of two crawls
-    before = len(w.cc.index.log)
+    before = len(w.cc.index_log)
     dated = w.backfill("--from", "2020-01-01")
     # the 2019 crawl is not asked, so the deleted page's 2020 capture (its digest met in 2019 before) is read now
     assert dated["captures"] == 4 and dated["already"] == 3 and dated["fetched"] == dated["unchanged"] == 1
-    assert [urlsplit(p).path for p in w.cc.index.log[before:] if "page=" in p] == [f"/{w.crawl20.name}-index"] * 4
+    assert [urlsplit(p).path for p in w.cc.index_log[before:] if "page=" in p] == [f"/{w.crawl20.name}-index"] * 4
 
 
 def test_a_data_host_that_ignores_range_requests_gives_errors_not_wrong_records(
