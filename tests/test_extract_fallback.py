@@ -156,3 +156,20 @@ def test_a_statement_broken_by_hand_keeps_its_first_lines() -> None:
     result = extract(page.encode(), "https://example.org/a.html", "text/html; charset=utf-8")
     assert isinstance(result, Extracted), result
     assert result.lines[:2] == ("The Ministers", "discussed")
+
+
+def test_a_toolbar_of_script_links_inside_the_article_stays_link_text() -> None:
+    # only an anchor that wraps blocks is unwrapped: controls (print, font size; fmprc.gov.cn's 大 中 小 打印本页)
+    # lead nowhere too, yet are links a reader clicks, and a toolbar of them between paragraphs is no text
+    para = "The Foreign Minister held talks with his counterpart on trade, energy and the situation in the region. "
+    tools = "".join(
+        f"<a href='javascript:{js}'>{name}</a> "
+        for js, name in [("window.print()", "Print"), ("doZoom(16)", "Larger"), ("doZoom(14)", "Smaller")]
+    )
+    page = (
+        f"<html><head><title>Talks</title></head><body><article><h1>Talks</h1><p>{para * 2}</p>"
+        f"<div class='tools'>{tools}</div><p>{para * 3}</p><p>{para}</p></article></body></html>"
+    )
+    result = extract(page.encode(), "https://example.org/a.html", "text/html; charset=utf-8")
+    assert isinstance(result, Extracted), result
+    assert len(result.lines) == 3 and not any("Print" in line for line in result.lines)
