@@ -44,6 +44,11 @@ def has_long_run(text: str) -> bool:
     return any(len(run) > MAX_GRAM for run in _CJK.findall(text))
 
 
+def is_gram(term: str) -> bool:
+    """Return True when the term is one of the index's CJK n-grams: found there exactly where it occurs in the text."""
+    return _CJK.fullmatch(term) is not None and len(term) <= MAX_GRAM
+
+
 def _quoted(text: str) -> str:
     """Return text as an FTS5 string."""
     return '"' + text.replace('"', '""') + '"'

@@ -19,7 +19,7 @@ from crawler.web.serve import build
 from storage import query
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.schema import migrations
-from storage.search_words import index_words, match_term
+from storage.search_words import index_words, is_gram, match_term
 from tests.conftest import CLIResult, subprocess_env
 
 ZH_TEXT = (
@@ -69,6 +69,37 @@ def test_match_term(term: str, expected: str) -> None:
     assert match_term(term) == expected
 
 
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("普", True),
+        ("普京", True),
+        ("战略伙伴", True),
+        ("战略伙伴关", False),
+        ("Xi", False),
+        ("普京x", False),
+        ("", False),
+    ],
+)
+def test_is_gram(term: str, expected: bool) -> None:
+    assert is_gram(term) is expected  # a Chinese term of up to MAX_GRAM characters is one token of the word index
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "expected"),
+    [
+        ("Xi met XI and xi", "Xi", 3),  # an ASCII term in any case
+        ("Xi met XI", "xI", 2),
+        ("普京会见普京。", "普京", 2),  # a term without case, counted as it is
+        ("Путин, ПУТИН, путин", "Путин", 3),  # a term with case beyond ASCII, casefolded
+        ("Xi Jinping", "普京", 0),
+        ("XiXi", "xixi", 1),
+    ],
+)
+def test_occurrences(text: str, term: str, expected: int) -> None:
+    assert query.occurrences(text, term) == expected
+
+
 def _record(store: Archive, key: str, title: str, text: str) -> None:
     """Archive one page holding the text."""
     art = ArticleText(content_hash=key.ljust(64, "0"), text=text, title=title, published="2019-06-05")
@@ -102,6 +133,7 @@ def test_readouts_search_finds_short_terms(archive: Path, readouts: Any) -> None
     assert found("习近平 普京") == {"zh"}  # a long and a short term together
     assert found("Xi talks") == {"en"}
     assert found("全面战略协作") == {"zh"}  # long terms stay on the trigram index
+    assert found("战略协作 普京") == {"zh"} and found("战略协作 Putin") == set()  # four characters: the word index
     store.close()
 
 
@@ -145,6 +177,40 @@ def test_serve_search_box_finds_short_and_long_terms(archive: Path) -> None:
         bodies = _get_json(ds, _search_paths(table, terms))
         found = [_keys([row["title"] for row in rows]) for rows in bodies]
         assert found == [*EXPECTED.values(), {"zh"}, {"zh"}], table
+
+
+def test_serve_lists_a_search_newest_first_unless_sorted(tmp_path: Path) -> None:
+    store = Archive(tmp_path / "arch.db")
+    for n, published in enumerate(["2019-06-05", "2024-01-02", "2015-03-04"]):
+        _record(store, f"zh{n}", f"普京 {n}", f"{ZH_TEXT} {n}")
+        store.db.execute("update documents set published = ? where title = ?", [published, f"普京 {n}"])
+    store.close()
+    ds = build(str(tmp_path / "arch.db"))
+    paths = [f"/arch/readouts.json?_shape=objects&_search={quote('普京')}{order}" for order in ("", "&_sort=published")]
+    newest, by_date = _get_json(ds, paths)
+    # in the word index's order, so a page reads only its own rows; the count stays exact
+    assert newest["human_description_en"].endswith("sorted by id descending")
+    assert newest["filtered_table_rows_count"] == 3 and "order by id desc" in newest["query"]["sql"]
+    assert [row["title"] for row in newest["rows"]] == ["普京 2", "普京 1", "普京 0"]
+    assert [row["title"] for row in by_date["rows"]] == ["普京 2", "普京 0", "普京 1"]  # a sort asked for is kept
+    assert by_date["human_description_en"].endswith("sorted by published")
+
+
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        (b"_search=Xi", b"_search=Xi&_sort_desc=id"),
+        (b"_size=20&_search=%E6%99%AE", b"_size=20&_search=%E6%99%AE&_sort_desc=id"),
+        (b"_search=Xi&_sort=published", b"_search=Xi&_sort=published"),
+        (b"_search=Xi&_sort_desc=title", b"_search=Xi&_sort_desc=title"),
+        (b"_search=Xi&_sort_by_desc=on", b"_search=Xi&_sort_by_desc=on"),
+        (b"_search=+", b"_search=+"),  # no search: browsing keeps the view's order (published, newest first)
+        (b"language=en", b"language=en"),
+        (b"", b""),
+    ],
+)
+def test_search_newest_first(query_string: bytes, expected: bytes) -> None:
+    assert plugin.search_newest_first(query_string) == expected
 
 
 def test_plain_datasette_finds_short_terms(archive: Path) -> None:

@@ -157,6 +157,18 @@ def search_facets_off(query_string: bytes) -> bytes:
     return query_string + (b"&" if query_string else b"") + b"_nofacet=1"
 
 
+def search_newest_first(query_string: bytes) -> bytes:
+    """Sort a search that names no order by id, newest archived first (issue 16).
+
+    Rows then come in the word index's own order, so only one page of them is read; sorting by a column (the
+    view's default, `published`) reads every match with its text first: about 8 ms for 2,000 matches at 100k.
+    """
+    values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    if not values.get("_search", "").strip() or any(key.startswith("_sort") for key in values):
+        return query_string
+    return query_string + (b"&" if query_string else b"") + b"_sort_desc=id"
+
+
 def offset_ok(query_string: bytes) -> bool:
     """Return True unless the query pages a view with a `_next` that is not a whole number."""
     values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
@@ -165,7 +177,7 @@ def offset_ok(query_string: bytes) -> bool:
 
 @hookimpl
 def asgi_wrapper() -> Any:
-    """Route the archive's search box through the word index's query for long Chinese terms; refuse bad offsets."""
+    """Route the search box: long Chinese terms to the word index, no facet unasked, newest first; bad offsets out."""
 
     def wrap(app: Any) -> Any:
         async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -174,7 +186,7 @@ def asgi_wrapper() -> Any:
                 await Response.text("_next must be a whole number on this page", status=400).asgi_send(send)
                 return
             if _WORD_SEARCH_PATH.match(path):
-                query_string = search_facets_off(scope.get("query_string", b""))
+                query_string = search_newest_first(search_facets_off(scope.get("query_string", b"")))
                 scope = {**scope, "query_string": word_search_args(query_string)}
             await app(scope, receive, send)
 
