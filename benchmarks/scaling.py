@@ -6,6 +6,7 @@ import hashlib
 import os
 import random
 import time
+from datetime import date, timedelta
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
@@ -136,29 +137,46 @@ def _timed(search: Any, queries: list[str]) -> tuple[float, float, float]:
 
 
 def surfaces(db_path: Path, archive: Archive) -> dict[str, float]:
-    """Short-term search latency on each surface: readouts search, sqlite-utils search, `readouts serve` (JSON)."""
+    """Short-term search latency on each surface: readouts search, sqlite-utils search, `readouts serve` (its JSON
+    and its HTML page) and plain Datasette (`datasette FILE`: the documents table, no readouts plugin)."""
     import asyncio
 
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from crawler.web import errors, plugin
     from crawler.web.serve import build
 
-    ds = build(str(db_path))
-    asyncio.run(ds.invoke_startup())
-
+    served = build(str(db_path))
+    asyncio.run(served.invoke_startup())
     statuses: list[int] = []
 
-    def datasette(q: str) -> None:
-        """The search box of the readouts table, as its JSON (a query over its time limit answers 400)."""
-        path = f"/{db_path.stem}/readouts.json?_size=20&_search={quote(q)}"
-        statuses.append(asyncio.run(ds.client.get(path)).status_code)
+    def get(ds: Datasette, path: str) -> None:
+        """One page of 20 results (a query over its time limit answers 400, counted as not 200)."""
+        statuses.append(asyncio.run(ds.client.get(f"/{db_path.stem}/{path}&_size=20")).status_code)
 
-    out = {}
+    out: dict[str, float] = {}
     for name, search in (
         ("short", lambda q: query.search(archive.db, q, limit=20)),
         ("sqlite_utils", lambda q: list(archive.db["documents"].search(q, limit=20, columns=["id", "title"]))),
-        ("serve", datasette),
+        ("serve", lambda q: get(served, f"readouts.json?_search={quote(q)}")),
+        ("serve_html", lambda q: get(served, f"readouts?_search={quote(q)}")),
     ):
         out[f"{name}_ms_p50"], out[f"{name}_ms_p95"], out[f"{name}_cpu_ms_p50"] = _timed(search, SHORT_QUERIES)
     out["serve_not_200"] = sum(status != 200 for status in statuses)
+    for module in (plugin, errors):
+        pm.unregister(module)
+    try:  # what `datasette readouts.db` does (the table's detected FTS table, its default order), then without
+        # its suggested facets (`--setting suggest_facets off`): each is a query over every match
+        for name, settings in (("datasette", None), ("datasette_no_suggest", {"suggest_facets": False})):
+            plain = Datasette(files=[str(db_path)], settings=settings)
+            asyncio.run(plain.invoke_startup())
+            search = lambda q, ds=plain: get(ds, f"documents.json?_search={quote(q)}")  # noqa: E731
+            out[f"{name}_ms_p50"], out[f"{name}_ms_p95"], out[f"{name}_cpu_ms_p50"] = _timed(search, SHORT_QUERIES)
+    finally:
+        pm.register(plugin, name="readouts")
+        pm.register(errors, name="readouts-errors")
+    out["not_200"] = sum(status != 200 for status in statuses)
     return out
 
 
@@ -200,6 +218,11 @@ def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict
     return results
 
 
+def published(n: int) -> str:
+    """Readout n's publication date: spread over twelve years, in no relation to the order it was archived in."""
+    return (date(2014, 1, 1) + timedelta(days=n * 7919 % 4383)).isoformat()
+
+
 def _insert_plain(archive: Archive, start: int, stop: int) -> None:
     """Add documents start..stop-1 as rows only (page, document, copy; the FTS triggers run, MinHash does not)."""
     for first in range(start, stop, BUILD_BATCH * 5):
@@ -210,8 +233,9 @@ def _insert_plain(archive: Archive, start: int, stop: int) -> None:
                 digest = hashlib.sha256(text.encode()).hexdigest()
                 url = f"http://127.0.0.2/a/{n}.html"
                 doc = db.execute(
-                    "insert into documents (content_hash, title, text, first_seen) values (?, ?, ?, '2026-01-01')",
-                    [digest, ex.title, text],
+                    "insert into documents (content_hash, title, published, text, first_seen) "
+                    "values (?, ?, ?, ?, '2026-01-01')",
+                    [digest, ex.title, published(n), text],
                 ).lastrowid
                 pid = db.execute(
                     "insert into pages (url, source, host, first_seen, last_checked, content_hash, document_id) "
