@@ -139,3 +139,20 @@ def catch_up(conn: sqlite3.Connection) -> int:
             )
         conn.execute(f"delete from {PENDING_TABLE} where rowid = ?", [rowid])
     return len(rows)
+
+
+def count_matches(conn: sqlite3.Connection, match: str) -> int:
+    """Return how many documents an FTS5 query matches in the word index, counted on the index alone.
+
+    Equal to counting the matching rows of `documents` (what Datasette does, looking up every row: about 5 ms per
+    2,000 matches at 100,000 documents) except for documents another tool deleted while the index still holds
+    them (queued): those are taken off.
+    """
+    found = "select rowid from documents_words where documents_words match :match"
+    sql = f"select count(*) from ({found})"
+    if has_queue(conn):
+        sql = (
+            f"select ({sql}) - (select count(*) from {PENDING_TABLE} p where p.indexed"
+            f" and p.rowid not in (select id from documents) and p.rowid in ({found}))"
+        )
+    return int(conn.execute(sql, {"match": match}).fetchone()[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from crawler.web import plugin
-from crawler.web.serve import build
+from crawler.web.serve import CELL_PREVIEW, PAGE_SIZE, build
 from storage import query
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.schema import migrations
@@ -341,3 +342,78 @@ def search_words_pending(store: Archive) -> int:
 )
 def test_search_facets_off(query_string: bytes, expected: bytes) -> None:
     assert plugin.search_facets_off(query_string) == expected
+
+
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        (b"_search=Xi", b"_search=Xi&_nocount=1"),
+        (b"_search=Xi&_sort_desc=id&_nofacet=1", b"_search=Xi&_sort_desc=id&_nofacet=1&_nocount=1"),
+        (b"_search=Xi&_facet=sources", b"_search=Xi&_facet=sources&_nocount=1"),  # facets filter nothing
+        (b"_search=Xi&_searchmode=raw&_next=20", b"_search=Xi&_searchmode=raw&_next=20&_nocount=1"),
+        (b"_search=Xi&language=en", b"_search=Xi&language=en"),  # a filter: Datasette counts
+        (b"_search=Xi&title__contains=a", b"_search=Xi&title__contains=a"),
+        (b"_search=Xi&_where=id>1", b"_search=Xi&_where=id>1"),
+        (b"_search=Xi&_fts_table=documents_fts", b"_search=Xi&_fts_table=documents_fts"),  # another index
+        (b"_search_title=Xi", b"_search_title=Xi"),  # one column of the index
+        (b"_search=Xi&_nocount=1", b"_search=Xi&_nocount=1"),  # no count asked for: none given
+        (b"_search=+", b"_search=+"),
+        (b"", b""),
+    ],
+)
+def test_count_on_word_index(query_string: bytes, expected: bytes) -> None:
+    assert plugin.count_on_word_index(query_string) == expected
+
+
+def _get_html(ds: Datasette, path: str) -> str:
+    """GET a page of the Datasette in-process (it must answer 200) and return its HTML."""
+
+    async def fetch() -> str:
+        await ds.invoke_startup()
+        answer = await ds.client.get(path)
+        assert answer.status_code == 200, (path, answer.text[:300])
+        return answer.text
+
+    return asyncio.run(fetch())
+
+
+def _page_count(html: str) -> int:
+    """The count of rows a table page states in its title."""
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    return int(title.split(": ")[-1].split(" row")[0].replace(",", ""))
+
+
+def test_serve_search_page_counts_on_the_word_index(tmp_path: Path) -> None:
+    store = Archive(tmp_path / "arch.db")
+    for n in range(4):
+        _record(store, f"zh{n}", f"普京 {n}", f"{ZH_TEXT} {n}")
+    _record(store, "en", *DOCS["en"])
+    store.close()
+    conn = sqlite3.connect(tmp_path / "arch.db")  # another tool deletes one: the word index holds it, queued
+    with conn:
+        conn.execute("delete from documents where title = '普京 3'")
+    assert conn.execute("select count(*) from documents_words_pending where indexed").fetchone() == (1,)
+    conn.close()
+    ds = build(str(tmp_path / "arch.db"))
+    for search, expected in (("普京", 3), ("普京 0", 1), ("Xi", 1), ("俄罗斯总统普京举行", 3), ("nothing", 0)):
+        page = f"/arch/readouts?_search={quote(search)}"
+        assert _page_count(_get_html(ds, page)) == expected, search
+        assert _get_json(ds, [page.replace("readouts?", "readouts.json?")])[0]["filtered_table_rows_count"] == expected
+    # a filter besides the search: Datasette's own count
+    assert _page_count(_get_html(ds, f"/arch/readouts?_search={quote('普京')}&title__contains=0")) == 1
+
+
+def test_serve_search_page_shows_twenty_rows_each_text_as_a_preview(tmp_path: Path) -> None:
+    store = Archive(tmp_path / "arch.db")
+    long_text = ZH_TEXT * 8  # 464 characters
+    for n in range(PAGE_SIZE + 1):
+        _record(store, f"zh{n:02d}", f"普京 {n}", f"{n} {long_text}")
+    store.close()
+    ds = build(str(tmp_path / "arch.db"))
+    html = _get_html(ds, f"/arch/readouts?_search={quote('普京')}")
+    cells = html.split('<td class="col-text type-str">')[1:]
+    assert len(cells) == PAGE_SIZE and "Next page" in html
+    previews = [cell.split("</td>")[0] for cell in cells]
+    assert all(text.endswith("…") and len(text) == CELL_PREVIEW + 1 for text in previews)
+    row_page = _get_html(ds, "/arch/documents/1")
+    assert f"0 {long_text}" in row_page  # a document's own page shows all its text
