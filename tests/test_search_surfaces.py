@@ -417,3 +417,8 @@ def test_serve_search_page_shows_twenty_rows_each_text_as_a_preview(tmp_path: Pa
     assert all(text.endswith("…") and len(text) == CELL_PREVIEW + 1 for text in previews)
     row_page = _get_html(ds, "/arch/documents/1")
     assert f"0 {long_text}" in row_page  # a document's own page shows all its text
+
+
+def test_serve_runs_its_queries_in_the_event_loop(archive: Path) -> None:
+    # a pool of threads costs about 4 ms of CPU a search page in hand-offs (docs/benchmarks.md)
+    assert _get_json(build(str(archive)), ["/-/threads.json"])[0]["num_threads"] == 0
