@@ -33,6 +33,8 @@ def worker_settings(redis_url: str, log_level: str = "WARNING", max_waiting: int
         "SCHEDULER_DUPEFILTER_KEY": keys.DUPEFILTER,
         # the delay is the cluster's (SiteLeaseMiddleware), not each process's
         "DOWNLOAD_DELAY": 0,
+        # and so are a site's concurrency (its slots in Redis): a local bound would hold a cluster slot unused
+        "CONCURRENT_REQUESTS_PER_DOMAIN": BASE_SETTINGS["CONCURRENT_REQUESTS"],
         "AUTOTHROTTLE_ENABLED": False,
         "DOWNLOADER_MIDDLEWARES": middlewares,
         "ITEM_PIPELINES": {"crawler.cluster.outbox.OutboxPipeline": 300},
