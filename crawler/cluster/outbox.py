@@ -74,14 +74,15 @@ class OutboxPipeline:
         return await self.pool.extract(body, url, content_type, source.language, timeout=timeout)
 
     async def _room(self) -> None:
-        """Wait while the results waiting for the writer are at their bound; the heartbeat says what is held."""
+        """Wait while the results waiting for the writer are at their bound (or until this worker is stopped)."""
         if not results_full(self.redis, self.max_waiting):
             return
         spider: Any = self.crawler.spider
         self.holding += 1
         spider.held = {"holding": self.holding, "holding_since": spider.held.get("holding_since", time())}
-        try:
-            while results_full(self.redis, self.max_waiting):
+        engine = self.crawler.engine
+        try:  # a worker being stopped sends what it holds (past the bound, by that much) rather than hang
+            while results_full(self.redis, self.max_waiting) and engine is not None and engine.running:
                 await asyncio.sleep(HOLD_STEP_S)
         finally:
             self.holding -= 1
