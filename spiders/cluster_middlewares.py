@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,18 +18,21 @@ from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler.cluster import keys
 from spiders.middlewares import RobotsPolicyMiddleware
 
+logger = logging.getLogger(__name__)
 MIN_WAIT_S = 0.005
 MAX_SLOT_WAIT_S = 0.5  # a request waiting for a free slot of its site asks again at most this far apart
-SLOT_MARGIN_S = 30.0  # a slot outlives its request's download deadline by this much (then a dead worker's expires)
+# a slot or a robots.txt fetch lock expires this long after its worker last renewed it (every heartbeat), so a
+# worker killed mid-download frees them about when its in-flight requests are put back in the queue
+HELD_MS = round(keys.ALIVE_S * 1000)
 SLOT_META = "readouts_slot"  # request.meta key: the token of the site slot the request holds
 ROBOTS_TTL_S = 86400  # RFC 9309: a robots.txt is not used for more than a day
 ROBOTS_FAILED_TTL_S = 600  # an unreachable robots.txt skips its site this long, then is asked again
-ROBOTS_FETCH_S = 120  # how long a worker may take to fetch a robots.txt for the cluster before another tries
 
 # take one of a site's `limit` slots (expired holders, e.g. of dead workers, freed first); the clock is Redis's
 TAKE_SLOT = """
@@ -41,6 +45,16 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
 end
 return 0
 """
+# push back the expiry of a slot still held
+RENEW_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 def lease_ms(delay: float) -> int:
@@ -48,16 +62,11 @@ def lease_ms(delay: float) -> int:
     return round(delay * 1000)
 
 
-def slot_ttl_ms(page_timeout: float, delay: float) -> int:
-    """Return how long a slot stays held at most: the download's deadline, the lease's wait and a margin."""
-    return round((page_timeout + delay + SLOT_MARGIN_S) * 1000)
-
-
 class SiteLeaseMiddleware:
     """Send a request to a site only while holding one of its `concurrency` slots and its `delay` lease.
 
-    Slots: a sorted set per site in Redis whose members expire (a worker killed mid-download frees its slot after
-    the download's deadline); taken by a Lua script, given back when the answer or the error comes.
+    Slots: a sorted set per site in Redis whose members expire unless their worker renews them every heartbeat (a
+    worker killed mid-download frees its slots); taken by a Lua script, given back when the answer or error comes.
     Lease: SET NX PX, expiring after the delay; whoever sets it may send, so two requests to one site, from any
     workers, start at least the source's delay apart. The slot is taken first: a lease is never held while waiting.
     """
@@ -67,6 +76,10 @@ class SiteLeaseMiddleware:
         self.crawler = crawler
         self.redis = keys.connect(crawler.settings["REDIS_URL"])
         self.take_slot = self.redis.register_script(TAKE_SLOT)
+        self.renew_slot = self.redis.register_script(RENEW_SLOT)
+        self.slots: set[tuple[str, str]] = set()  # (host, token) of the slots this worker holds
+        self.renewing = task.LoopingCall(self._renew)
+        self.renewing.start(keys.HEARTBEAT_S, now=False)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteLeaseMiddleware:
@@ -83,7 +96,7 @@ class SiteLeaseMiddleware:
         if source is None:
             return None
         host = urlsplit(request.url).hostname or ""
-        await self._take_slot(request, host, source.concurrency, slot_ttl_ms(source.page_timeout_seconds, source.delay))
+        await self._take_slot(request, host, source.concurrency)
         ttl = lease_ms(source.delay)
         if ttl <= 0:
             return None
@@ -93,19 +106,29 @@ class SiteLeaseMiddleware:
             await asyncio.sleep(max(left / 1000, MIN_WAIT_S))
         return None
 
-    async def _take_slot(self, request: Request, host: str, limit: int, ttl_ms: int) -> None:
+    async def _take_slot(self, request: Request, host: str, limit: int) -> None:
         """Wait for a free slot of the site and record its token in the request."""
         token, wait = uuid.uuid4().hex, MIN_WAIT_S
-        while not self.take_slot(keys=[keys.site_slots(host)], args=[limit, ttl_ms, token]):
+        while not self.take_slot(keys=[keys.site_slots(host)], args=[limit, HELD_MS, token]):
             await asyncio.sleep(wait)
             wait = min(wait * 2, MAX_SLOT_WAIT_S)
         request.meta[SLOT_META] = (host, token)
+        self.slots.add((host, token))
+
+    def _renew(self) -> None:
+        """Keep this worker's slots held (a heartbeat of theirs)."""
+        try:
+            for host, token in list(self.slots):
+                self.renew_slot(keys=[keys.site_slots(host)], args=[HELD_MS, token])
+        except Exception as exc:  # Redis away: the next beat tries again
+            logger.warning("slots not renewed: %s", exc)
 
     def _give_back(self, request: Request) -> None:
         """Free the request's slot (once: a retried copy of the request takes a new one)."""
         held = request.meta.pop(SLOT_META, None)
         if held:
             host, token = held
+            self.slots.discard((host, token))
             self.redis.zrem(keys.site_slots(host), token)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
@@ -150,8 +173,13 @@ class ClusterRobotsMiddleware(RobotsPolicyMiddleware):
             cached = self.redis.get(key)
             if cached is not None:
                 return dict(json.loads(cached))
-            if self.redis.set(f"{key}:fetching", "1", nx=True, ex=ROBOTS_FETCH_S):
-                record = await self._fetch(robots_url)
+            if self.redis.set(f"{key}:fetching", "1", nx=True, px=HELD_MS):
+                renewing = task.LoopingCall(self.redis.pexpire, f"{key}:fetching", HELD_MS)
+                renewing.start(keys.HEARTBEAT_S, now=False)
+                try:
+                    record = await self._fetch(robots_url)
+                finally:
+                    renewing.stop()
                 ttl = ROBOTS_TTL_S if record["kind"] == "response" and record["status"] < 500 else ROBOTS_FAILED_TTL_S
                 self.redis.set(key, json.dumps(record), ex=ttl)
                 self.redis.delete(f"{key}:fetching")

@@ -304,7 +304,7 @@ def test_beyond_depth(parent: int, max_depth: int, beyond: bool) -> None:
 
 def test_site_slots_bound_holders_and_expire(redis: Any) -> None:
     from crawler.cluster import keys
-    from spiders.cluster_middlewares import TAKE_SLOT
+    from spiders.cluster_middlewares import RENEW_SLOT, TAKE_SLOT
 
     take = redis.register_script(TAKE_SLOT)
     key = keys.site_slots("h")
@@ -315,6 +315,10 @@ def test_site_slots_bound_holders_and_expire(redis: Any) -> None:
     assert take(keys=[key], args=[2, 60_000, "d"]) == 0
     redis.zrem(key, "a")  # given back
     assert take(keys=[key], args=[2, 60_000, "d"]) == 1
+    renew = redis.register_script(RENEW_SLOT)
+    before = redis.zscore(key, "d")
+    assert renew(keys=[key], args=[120_000, "d"]) == 1 and redis.zscore(key, "d") > before  # held on
+    assert renew(keys=[key], args=[120_000, "a"]) == 0 and redis.zscore(key, "a") is None  # a slot given back stays so
 
 
 def test_the_writer_records_the_workers_extraction(tmp_path: Path, redis: Any) -> None:
