@@ -142,8 +142,9 @@ def register(main: click.Group) -> None:
     def status_cmd(obj: Any, redis_url: str | None, as_json: bool) -> None:
         """Workers alive, requests queued per source, results waiting for the writer, the writer's rate.
 
-        JSON: {"workers": [{"worker", "alive", "busy", "pages", "age_s", …}], "queued", "queued_by_source",
-        "seeds_waiting", "results_waiting", "open_runs", "writer": {"recorded", "rate", "alive", …}}.
+        JSON: {"workers": [{"worker", "alive", "busy", "runs", "holding", "pages", "age_s", …}], "queued",
+        "queued_by_source", "seeds_waiting", "results_waiting", "open_runs",
+        "writer": {"recorded", "rate", "alive", …}}.
         """
         from crawler.cluster.status import cluster_status
 
@@ -154,7 +155,10 @@ def register(main: click.Group) -> None:
         alive = [w for w in state.workers if w["alive"]]
         click.echo(f"workers alive: {len(alive)} of {len(state.workers)}")
         for w in state.workers:
-            click.echo(f"  {w['worker']}: {'alive' if w['alive'] else 'silent'} {w['age_s']}s ago, busy {w['busy']}")
+            held = f", holding {w['holding']} results (the writer is behind)" if w.get("holding") else ""
+            click.echo(
+                f"  {w['worker']}: {'alive' if w['alive'] else 'silent'} {w['age_s']}s ago, busy {w['busy']}{held}"
+            )
         click.echo(f"requests queued: {state.queued}")
         for name, count in state.queued_by_source.items():
             click.echo(f"  {name}: {count}")
