@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -83,8 +83,12 @@ class SiteLeaseMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteLeaseMiddleware:
-        """Build the middleware for a crawler."""
-        return cls(crawler)
+        """Build the middleware for a crawler; a slot is given back when its request leaves the downloader."""
+        middleware = cls(crawler)
+        # the signal, not process_response: a redirect or a retry made by a later middleware ends the response
+        # chain before it reaches this one, and its slot would be held (and renewed) for ever
+        crawler.signals.connect(middleware.left_downloader, signal=signals.request_left_downloader)
+        return middleware
 
     def _source(self, request: Request) -> Any:
         """Return the request's source (None when it belongs to none, e.g. robots.txt)."""
@@ -131,13 +135,12 @@ class SiteLeaseMiddleware:
             self.slots.discard((host, token))
             self.redis.zrem(keys.site_slots(host), token)
 
-    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
-        """Free the slot when the answer came."""
+    def left_downloader(self, request: Request, spider: Spider | None = None) -> None:
+        """Free the slot when the request's download ended, answered or not."""
         self._give_back(request)
-        return response
 
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
-        """Free the slot when the download failed (or a later middleware refused the request)."""
+        """Free the slot of a request a later middleware refused before it reached the downloader."""
         self._give_back(request)
 
 
