@@ -96,8 +96,15 @@ class ClusterSpider(Spider):
 
     def opened(self) -> None:
         """Start the heartbeat."""
-        self._heartbeat = task.LoopingCall(self.beat)
-        self._heartbeat.start(keys.HEARTBEAT_S, now=True)
+        self._heartbeat = task.LoopingCall(self.tick)
+        self._heartbeat.start(keys.HEARTBEAT_S, now=False)
+        self.beat()
+
+    def tick(self) -> None:
+        """Every heartbeat: take seeds when holding nothing (Scrapy's idle signal comes only every 5 s), then beat."""
+        if not self.busy():
+            self.take_seeds()
+        self.beat()
 
     def closed_(self) -> None:
         """Stop the heartbeat and say this worker is gone."""
@@ -137,20 +144,25 @@ class ClusterSpider(Spider):
             return False
 
     def idle(self) -> None:
-        """Start the source crawls waiting as seeds (unless results are full); stay open."""
+        """Start the source crawls waiting as seeds; stay open."""
+        self.take_seeds()
+        self.beat()
+        raise DontCloseSpider
+
+    def take_seeds(self) -> None:
+        """Start the source crawls waiting as seeds (unless results are full, or this worker is stopping)."""
+        engine = self.crawler.engine
+        if engine is None or not engine.running:
+            return
         try:
             seeds = [] if self.results_full() else self.redis.lpop(keys.SEEDS, SEEDS_PER_IDLE) or []
         except Exception as exc:
             logger.warning("cannot reach Redis for seeds: %s", exc)
             seeds = []
-        engine = self.crawler.engine
-        assert engine is not None
         for raw in seeds:
             seed = json.loads(raw)
             for request in self._seed_requests(seed):
                 engine.crawl(request)
-        self.beat()
-        raise DontCloseSpider
 
     def _seed_requests(self, seed: dict[str, Any]) -> Iterator[Request]:
         """Return a source crawl's first requests: its due re-checks, listing pages, feeds and sitemaps."""
