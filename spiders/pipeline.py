@@ -304,9 +304,7 @@ class ArchivePipeline:
 
         A re-cleaning is not an edit by the publisher: the archive moves the page to its clean text without an event.
         """
-        stale = [
-            page_id for page_id, text in self.archive.host_texts(host) if boilerplate.has_template_edge(text, learned)
-        ]
+        stale = boilerplate.stale_pages(self.archive.host_texts(host), learned)
         for start in range(0, len(stale), 500):
             for row in latest_captures(self.archive.db, page_ids=stale[start : start + 500]):
                 article = await self._clean_capture(host, row)
