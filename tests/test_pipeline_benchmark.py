@@ -74,10 +74,11 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         ("serve-threaded", 30, 30),
     ]
     assert all(s["first_cpu_seconds"] > 0 and s["recheck_cpu_seconds"] > 0 for s in result["recheck"])
-    # 7 for every run, one per re-check server, 6 for the scaling sizes, 1 for memory at the larger RSS run
+    # 7 for every run, one per re-check server, 8 for the scaling sizes (record cost and record CPU, FTS, five search
+    # surfaces), 1 for memory at the larger RSS run
     names = [t["target"] for t in result["targets"]]
     assert all(s["record_cpu_ms_mean"] > 0 and s["article_cpu_ms_mean"] > 0 for s in result["scaling"])
-    assert len(names) == 7 + 2 + 6 + 1 and "| target |" in done.stdout, names
+    assert len(names) == 7 + 2 + 8 + 1 and "| target |" in done.stdout, names
     assert [n for n in names if n.startswith("forced --recheck / first crawl (time), ")] == [
         "forced --recheck / first crawl (time), serve",
         "forced --recheck / first crawl (time), serve-threaded",
