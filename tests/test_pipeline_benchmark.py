@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from tests.conftest import subprocess_env
 
 SCRIPT = Path(__file__).parent.parent / "benchmarks" / "pipeline.py"
+# the benchmark's own default place for changedetection.io's venv (benchmarks/changedetection.py)
+CACHE_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "readouts-bench" / "cdio-0.60.10"
 
 
 @pytest.mark.slow
@@ -29,6 +32,8 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         "20",
         "--recheck-pages",
         "30",
+        "--race-pages",
+        "0",  # the race has its own test below (it needs changedetection.io's own venv)
         "--json",
         str(out),
     ]
@@ -69,11 +74,32 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         ("serve-threaded", 30, 30),
     ]
     assert all(s["first_cpu_seconds"] > 0 and s["recheck_cpu_seconds"] > 0 for s in result["recheck"])
-    # 7 for every run, one per re-check server, 7 for the scaling sizes (record cost, FTS, five search surfaces),
-    # 1 for memory at the larger RSS run
+    # 7 for every run, one per re-check server, 8 for the scaling sizes (record cost and record CPU, FTS, five search
+    # surfaces), 1 for memory at the larger RSS run
     names = [t["target"] for t in result["targets"]]
-    assert len(names) == 7 + 2 + 7 + 1 and "| target |" in done.stdout, names
+    assert all(s["record_cpu_ms_mean"] > 0 and s["article_cpu_ms_mean"] > 0 for s in result["scaling"])
+    assert len(names) == 7 + 2 + 8 + 1 and "| target |" in done.stdout, names
     assert [n for n in names if n.startswith("forced --recheck / first crawl (time), ")] == [
         "forced --recheck / first crawl (time), serve",
         "forced --recheck / first crawl (time), serve-threaded",
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_race_with_changedetection_io(tmp_path: Path) -> None:
+    venv = Path(os.environ.get("READOUTS_CDIO_VENV", str(CACHE_VENV)))
+    if not (venv / "bin" / "changedetection.io").exists():
+        pytest.skip(f"changedetection.io is not installed in its own venv ({venv}; READOUTS_CDIO_VENV names another)")
+    args = ["--race-only", "--race-pages", "25", "--cdio-venv", str(venv)]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], env=subprocess_env(), capture_output=True, text=True, timeout=540
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    race = json.loads(done.stdout[done.stdout.index("\n{") :])
+    edited = race["edited"]["edited"]
+    assert race["first"]["cdio_checked"] == race["unchanged"]["cdio_checked"] == 25
+    assert race["unchanged"]["readouts_changed"] == race["unchanged"]["cdio_changed"] == []
+    assert race["edited"]["readouts_changed"] == race["edited"]["cdio_changed"] == [edited]
+    for name in ("first", "unchanged", "edited"):
+        assert race[name]["readouts_seconds"] > 0 and race[name]["cdio_cpu_seconds"] > 0
