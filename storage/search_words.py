@@ -108,20 +108,21 @@ create temp trigger if not exists documents_words_apply after insert on main.{PE
 end;
 """
 # What a batch does to each index: take out the values it holds for queued rows, add their current values in rowid
-# order (appended to one new segment), then empty the queue
+# order (appended to one new segment), then empty the queue. `cross join` keeps the queue the outer loop: SQLite
+# otherwise may scan every document (seen at 100,000: ~5 ms a document, more than the batch saves)
 _WORDS_BATCH = (
     f"""insert into documents_words (documents_words, rowid, title, text)
         select 'delete', rowid, {SQL_FUNCTION}(title), {SQL_FUNCTION}(text) from {PENDING_TABLE} where indexed""",
     f"""insert into documents_words (rowid, title, text)
         select d.rowid, {SQL_FUNCTION}(d.title), {SQL_FUNCTION}(d.text)
-        from {PENDING_TABLE} p join documents d on d.rowid = p.rowid order by d.rowid""",
+        from {PENDING_TABLE} p cross join documents d on d.rowid = p.rowid order by p.rowid""",
 )
 _TRIGRAM_BATCH = (
     f"""insert into documents_fts (documents_fts, rowid, title, text)
         select 'delete', rowid, title, text from {PENDING_TABLE} where indexed""",
     f"""insert into documents_fts (rowid, title, text)
         select d.rowid, d.title, d.text
-        from {PENDING_TABLE} p join documents d on d.rowid = p.rowid order by d.rowid""",
+        from {PENDING_TABLE} p cross join documents d on d.rowid = p.rowid order by p.rowid""",
 )
 
 

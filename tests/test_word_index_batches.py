@@ -151,3 +151,13 @@ def test_an_archive_from_before_the_trigram_queue_keeps_both_indexes_exact(tmp_p
         assert (trigram_found(writer), trigram_found(writer, "another tool wrote")) == (0, 1)
         triggers = {r[0] for r in writer.db.execute("select name from sqlite_master where type = 'trigger'")}
         assert not triggers & {"documents_ai", "documents_ad", "documents_au"}
+
+
+def test_a_batch_looks_up_only_the_queued_documents(tmp_path: Path) -> None:
+    with Archive(tmp_path / "a.db", word_index_every=50) as archive:
+        for n in range(3):
+            archive.record(page(n))
+        archive.db.execute("analyze")  # statistics make a scan of `documents` look cheap to the planner
+        for sql in search_words._WORDS_BATCH + search_words._TRIGRAM_BATCH:
+            plan = [row[3] for row in archive.db.execute("explain query plan " + sql)]
+            assert not any(step.split()[:2] == ["SCAN", "d"] for step in plan), plan
