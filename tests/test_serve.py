@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -21,8 +22,10 @@ from crawler.demo.web import EDIT
 from crawler.model import Meeting
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env
+from tests.once import built_once, shared_dir
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
 HOSTILE_TITLE = "<script>alert(1)</script> Xi Jinping holds talks with Vladimir Putin"
 HOSTILE_TEXT = "<img src=x onerror=alert(2)> On June 5, 2019 Xi Jinping held talks with Vladimir Putin in Moscow."
 HOSTILE_URL = "http://127.0.0.9/news/hostile.html"
@@ -49,7 +52,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "crawler", "--db", str(db), "serve", "--port", str(self.port), *args]
         self.proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 30
+        deadline = time.time() + 120  # a guard: it returns as soon as Datasette answers, slower on a loaded machine
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(self.base + "/", timeout=2).read()
@@ -81,6 +84,7 @@ class Server:
 
 def demo_archive(folder: Path) -> Path:
     """A demo archive (crawled twice, with an edit), plus a document holding markup in its title and text."""
+    folder.mkdir(parents=True, exist_ok=True)
     db = folder / "demo.db"
     done = subprocess.run(
         [sys.executable, "-m", "crawler", "demo", "--db", str(db)],
@@ -113,10 +117,18 @@ def demo_archive(folder: Path) -> Path:
     return db
 
 
+def demo_copy(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A copy of the demo archive (`demo_archive`), which is built once per test run for every module and worker."""
+    built = built_once(shared_dir(tmp_path_factory) / "demo-archive", lambda folder: demo_archive(folder))
+    copy = tmp_path_factory.mktemp(name) / "archive"
+    shutil.copytree(built, copy)  # each module its own: a module may write to it without the others seeing
+    return copy / "demo.db"
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo archive, crawled once for this module."""
-    return demo_archive(tmp_path_factory.mktemp("serve"))
+    """The demo archive, for this module."""
+    return demo_copy(tmp_path_factory, "serve")
 
 
 @pytest.fixture(scope="module")
