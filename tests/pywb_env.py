@@ -87,7 +87,7 @@ def serve(home: Path, collection: str, warcs: list[str]) -> Wayback:
     else:
         raise RuntimeError(f"pywb exited with {process.wait()} before listening: {''.join(server.log)}")
     threading.Thread(target=lambda: server.log.extend(process.stderr or []), daemon=True).start()  # never a full pipe
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while True:  # pywb logs that line just before it binds: wait for the socket to accept
         try:
             socket.create_connection(("127.0.0.1", port), timeout=30).close()
