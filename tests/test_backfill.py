@@ -31,9 +31,6 @@ from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("backfill")
-
 EDITED_FROM = "Both sides also exchanged views on the situations in Ukraine, on the Korean Peninsula, and other issues."
 EDITED_TO = "Both sides also exchanged views on the situation on the Korean Peninsula and other issues."  # the older
 

@@ -14,8 +14,7 @@ import pytest
 from crawler.demo.web import EDIT
 from tests.test_serve import Server, archive  # noqa: F401 (the demo archive fixture)
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 MISSING = [
     *(["Playwright's Python package is not installed"] if importlib.util.find_spec("playwright") is None else []),

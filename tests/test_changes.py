@@ -20,9 +20,6 @@ from tests.fixtureweb import sites
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route, SiteServer, conditional
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("changes")
-
 ATOM = "{http://www.w3.org/2005/Atom}"
 EDITED_FROM = "Both sides also exchanged views on the situations in Ukraine, on the Korean Peninsula, and other issues."
 EDITED_TO = "Both sides also exchanged views on the situation on the Korean Peninsula and other issues."

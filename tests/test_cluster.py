@@ -17,9 +17,6 @@ from tests.mockserver import SiteServer
 from tests.redis_server import RedisServer
 from tests.test_crawl import all_articles, sources_toml, start_sites
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("cluster")
-
 DELAY = 0.5  # each site's delay: two workers together must keep their requests this far apart
 JITTER = 0.15  # a request sent on time can reach a loaded machine's server this much late, the next one on time
 

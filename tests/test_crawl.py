@@ -13,9 +13,6 @@ from tests.conftest import CLIResult, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("crawl")
-
 HOSTS = {"ministry": "127.0.0.2", "embassy": "127.0.0.3", "portal": "127.0.0.4", "agency": "127.0.0.5"}
 PATTERNS = {
     "ministry": (

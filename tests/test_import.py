@@ -27,9 +27,6 @@ from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("import")
-
 WGET = shutil.which("wget")
 
 

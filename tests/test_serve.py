@@ -24,8 +24,7 @@ from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env
 from tests.once import built_once, shared_dir
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
+pytestmark = pytest.mark.slow
 HOSTILE_TITLE = "<script>alert(1)</script> Xi Jinping holds talks with Vladimir Putin"
 HOSTILE_TEXT = "<img src=x onerror=alert(2)> On June 5, 2019 Xi Jinping held talks with Vladimir Putin in Moscow."
 HOSTILE_URL = "http://127.0.0.9/news/hostile.html"

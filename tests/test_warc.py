@@ -30,9 +30,6 @@ from tests.conftest import CLIResult, subprocess_env, write_sources
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route, SiteServer
 
-# one worker runs the whole module (pytest-xdist): its module-scoped fixtures are built once
-pytestmark = pytest.mark.xdist_group("warc")
-
 HTML = b"<html><body><p>" + b"A readout of a meeting. " * 40 + b"</p></body></html>"
 
 
