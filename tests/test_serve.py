@@ -59,6 +59,8 @@ class Server:
             except OSError:
                 assert self.proc.poll() is None, self.proc.communicate()[1]
                 time.sleep(0.2)
+        self.proc.kill()  # not left running (and reported by whichever later test collects it)
+        self.proc.communicate()
         raise AssertionError("readouts serve did not answer")
 
     def get(self, path: str) -> tuple[int, str]:
@@ -90,7 +92,7 @@ def demo_archive(folder: Path) -> Path:
         env=subprocess_env(),
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,  # a guard: two crawls of the sample web took over 180 s with four workers on a loaded machine
     )
     assert done.returncode == 0, done.stderr
     store = Archive(db)
