@@ -222,6 +222,7 @@ def test_sigkill_during_extraction_leaves_no_worker_behind(tmp_path: Path, serve
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # seven crawls of 120 pages: over 300 s with four workers and two CPU burners on two cores
 def test_repeated_sigkills_while_writing_lose_nothing_committed(tmp_path: Path, serve) -> None:
     count = 120
     routes: dict[str, Route] = {f"/news/{n}.html": Reply(article_html(n)) for n in range(count)}
