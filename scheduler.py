@@ -1,6 +1,8 @@
 """The scheduling daemon: one APScheduler job per source, each crawl in its own subprocess, runs for months.
 
-Usage: python scheduler.py [--db PATH] [--sources PATH] [--grace SECONDS] [--list]   (also `readouts schedule`)
+Usage: python scheduler.py [--db PATH] [--sources PATH] [--grace SECONDS] [--redis URL] [--list]
+(also `readouts schedule`). In cluster mode ([cluster] redis or --redis) each due source is asked of the
+cluster's writer instead of being crawled in a subprocess.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config.paths import entry_parser
-from crawler.config.sources import Source, load_sources
+from crawler.config.sources import Source, load_cluster_redis, load_sources, valid_redis_url
 from crawler.errors import ConfigError
 from crawler.locks import Busy, daemon_lock
 from storage.archive import Archive
@@ -70,7 +72,7 @@ def trigger_for(source: Source) -> IntervalTrigger | CronTrigger | None:
 
 
 def run_source(name: str, timeout: float) -> None:
-    """The job: crawl one source in a subprocess (same code path as `readouts crawl`) and record how it ended."""
+    """The job: crawl one source in a subprocess (same code path as `readouts crawl`), or on the cluster, and log it."""
     db, sources = SETTINGS["db"], SETTINGS["sources"]
     cmd = [sys.executable, "-m", "crawler.run", name, "--db", db, "--trigger", "scheduled", "--wait"]
     if sources:
@@ -80,7 +82,10 @@ def run_source(name: str, timeout: float) -> None:
             return
         RUNNING.jobs += 1
     try:
-        _crawl_once(name, timeout, cmd, db)
+        if SETTINGS.get("redis"):
+            _crawl_on_cluster(name, timeout)
+        else:
+            _crawl_once(name, timeout, cmd, db)
     finally:
         with RUNNING.lock:
             RUNNING.jobs -= 1
@@ -121,8 +126,19 @@ def _crawl_once(name: str, timeout: float, cmd: list[str], db: str) -> None:
     log_run(name, run_id, outcome, duration, code, reason, counts)
 
 
+def _crawl_on_cluster(name: str, timeout: float) -> None:
+    """Have the cluster's writer crawl the source (its run, recorded by the writer, closes once its work drains)."""
+    from crawler.cluster.ask import crawl_on_cluster
+
+    started = time.monotonic()
+    outcome, run_id, reason = crawl_on_cluster(SETTINGS["redis"], name, timeout, lambda: bool(SETTINGS.get("stopping")))
+    duration = round(time.monotonic() - started, 3)
+    status = "failed" if outcome is None else "ok" if outcome["status"] == "ok" else "failed"
+    log_run(name, run_id, status, duration, None, reason, outcome or {})
+
+
 def log_run(
-    name: str, run_id: int, outcome: str, duration: float, code: int | None, reason: str, counts: dict[str, Any]
+    name: str, run_id: int | None, outcome: str, duration: float, code: int | None, reason: str, counts: dict[str, Any]
 ) -> None:
     """Write the one structured line per run."""
     record = {
@@ -246,10 +262,15 @@ def setup_logging(db: str) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # overruns are logged as skipped runs, by us
 
 
-def serve(db: str, sources_path: str | None, grace: float = DEFAULT_GRACE) -> int:
-    """Run the daemon until SIGTERM or SIGINT; return the exit code."""
+def serve(db: str, sources_path: str | None, grace: float = DEFAULT_GRACE, redis_url: str | None = None) -> int:
+    """Run the daemon until SIGTERM or SIGINT (in cluster mode with a Redis URL); return the exit code."""
+    problem = valid_redis_url(redis_url) if redis_url is not None else None
+    if problem:
+        print(f"error: --redis: {problem}", file=sys.stderr)
+        return 2
     try:
         sources = load_sources(sources_path)
+        redis_url = redis_url or load_cluster_redis(sources_path)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -260,7 +281,7 @@ def serve(db: str, sources_path: str | None, grace: float = DEFAULT_GRACE) -> in
         print(f"error: a scheduler is already running for {db} (PID {exc.pid}); stop it first", file=sys.stderr)
         return 1
     Archive(db).close()  # create and migrate the archive before any crawl runs
-    SETTINGS.update(db=db, sources=sources_path, stopping=False)
+    SETTINGS.update(db=db, sources=sources_path, stopping=False, redis=redis_url)
     setup_logging(db)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -270,7 +291,8 @@ def serve(db: str, sources_path: str | None, grace: float = DEFAULT_GRACE) -> in
     sync_jobs(scheduler, sources)
     scheduler.resume()
     jobs = ", ".join(f"{j.name} (next {j.next_run_time:%Y-%m-%d %H:%M:%S})" for j in scheduler.get_jobs())
-    logger.info(json.dumps({"event": "started", "pid": os.getpid(), "jobs": jobs or "none"}))
+    mode = {"cluster": redis_url} if redis_url else {}
+    logger.info(json.dumps({"event": "started", "pid": os.getpid(), "jobs": jobs or "none", **mode}))
     stop.wait()
     with RUNNING.lock:
         SETTINGS["stopping"] = True  # start nothing new
@@ -297,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: run the daemon, or list the schedule."""
     parser = entry_parser("scheduler.py", (__doc__ or "").splitlines()[0])
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE, help="seconds a crawl may finish after SIGTERM")
+    parser.add_argument("--redis", metavar="URL", help="cluster mode: enqueue crawls for the workers on this Redis")
     parser.add_argument("--list", action="store_true", help="print each source's schedule and next run, then exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -308,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in list_schedule(args.db, sources):
             print(json.dumps(row))
         return 0
-    return serve(args.db, args.sources, args.grace)
+    return serve(args.db, args.sources, args.grace, args.redis)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import hashlib
 import os
 import random
 import time
+from datetime import date, timedelta
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,9 @@ QUERIES = ["talks", "strategic partnership", "lomi17 talks", "sue42", "战略伙
 SHORT_QUERIES = ["会谈", "普京", "Xi", "Xi talks", "普京 战略伙伴"]
 TIMED = 200  # recordings timed at each size
 SEARCHES = 60  # searches timed at each size
+# the settings README gives plain Datasette (`datasette readouts.db --setting ...`): no suggested facets (each a query
+# over every match), and serve's page of 20 rows, 300-character previews of texts and queries in the event loop
+PLAIN_SETTINGS = {"suggest_facets": False, "default_page_size": 20, "truncate_cells_html": 300, "num_sql_threads": 0}
 BUILD_BATCH = 1000  # synthetic documents per transaction while building up to a size
 
 
@@ -136,29 +140,61 @@ def _timed(search: Any, queries: list[str]) -> tuple[float, float, float]:
 
 
 def surfaces(db_path: Path, archive: Archive) -> dict[str, float]:
-    """Short-term search latency on each surface: readouts search, sqlite-utils search, `readouts serve` (JSON)."""
+    """Short-term search latency on each surface: readouts search, sqlite-utils search, `readouts serve` (its JSON
+    and its HTML page) and plain Datasette (`datasette FILE`: the documents table, no readouts plugin)."""
     import asyncio
+
+    from datasette.app import Datasette
 
     from crawler.web.serve import build
 
-    ds = build(str(db_path))
-    asyncio.run(ds.invoke_startup())
-
+    served = build(str(db_path))
+    asyncio.run(served.invoke_startup())
     statuses: list[int] = []
 
-    def datasette(q: str) -> None:
-        """The search box of the readouts table, as its JSON (a query over its time limit answers 400)."""
-        path = f"/{db_path.stem}/readouts.json?_size=20&_search={quote(q)}"
-        statuses.append(asyncio.run(ds.client.get(path)).status_code)
+    def get(ds: Datasette, path: str) -> None:
+        """One page of results (a query over its time limit answers 400, counted as not 200)."""
+        statuses.append(asyncio.run(ds.client.get(f"/{db_path.stem}/{path}")).status_code)
 
-    out = {}
+    out: dict[str, float] = {}
     for name, search in (
         ("short", lambda q: query.search(archive.db, q, limit=20)),
         ("sqlite_utils", lambda q: list(archive.db["documents"].search(q, limit=20, columns=["id", "title"]))),
-        ("serve", datasette),
+        ("serve", lambda q: get(served, f"readouts.json?_search={quote(q)}&_size=20")),
+        ("serve_html", lambda q: get(served, f"readouts?_search={quote(q)}")),  # as the search box gives it
     ):
         out[f"{name}_ms_p50"], out[f"{name}_ms_p95"], out[f"{name}_cpu_ms_p50"] = _timed(search, SHORT_QUERIES)
     out["serve_not_200"] = sum(status != 200 for status in statuses)
+    out.update(_plain_datasette(db_path, get))
+    out["not_200"] = sum(status != 200 for status in statuses)
+    return out
+
+
+def _plain_datasette(db_path: Path, get: Any) -> dict[str, float]:
+    """Short-term search latency of `datasette FILE` (the documents table's detected FTS table, its default order),
+    as JSON with and without its suggested facets, and the HTML search page with the settings README gives it."""
+    import asyncio
+
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from crawler.web import plugin
+
+    # readouts' error handler stays: Datasette 0.65's own, blocked once serve is built, fails with rich 14 (errors.py)
+    pm.unregister(plugin)
+    out = {}
+    try:
+        for name, settings, page in (
+            ("datasette", None, "documents.json?_size=20&"),
+            ("datasette_no_suggest", {"suggest_facets": False}, "documents.json?_size=20&"),
+            ("datasette_readme", PLAIN_SETTINGS, "documents?"),  # the search page README's command gives
+        ):
+            plain = Datasette(files=[str(db_path)], settings=settings)
+            asyncio.run(plain.invoke_startup())
+            search = lambda q, ds=plain, page=page: get(ds, f"{page}_search={quote(q)}")  # noqa: E731
+            out[f"{name}_ms_p50"], out[f"{name}_ms_p95"], out[f"{name}_cpu_ms_p50"] = _timed(search, SHORT_QUERIES)
+    finally:
+        pm.register(plugin, name="readouts")
     return out
 
 
@@ -200,6 +236,11 @@ def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict
     return results
 
 
+def published(n: int) -> str:
+    """Readout n's publication date: spread over twelve years, in no relation to the order it was archived in."""
+    return (date(2014, 1, 1) + timedelta(days=n * 7919 % 4383)).isoformat()
+
+
 def _insert_plain(archive: Archive, start: int, stop: int) -> None:
     """Add documents start..stop-1 as rows only (page, document, copy; the FTS triggers run, MinHash does not)."""
     for first in range(start, stop, BUILD_BATCH * 5):
@@ -210,8 +251,9 @@ def _insert_plain(archive: Archive, start: int, stop: int) -> None:
                 digest = hashlib.sha256(text.encode()).hexdigest()
                 url = f"http://127.0.0.2/a/{n}.html"
                 doc = db.execute(
-                    "insert into documents (content_hash, title, text, first_seen) values (?, ?, ?, '2026-01-01')",
-                    [digest, ex.title, text],
+                    "insert into documents (content_hash, title, published, text, first_seen) "
+                    "values (?, ?, ?, ?, '2026-01-01')",
+                    [digest, ex.title, published(n), text],
                 ).lastrowid
                 pid = db.execute(
                     "insert into pages (url, source, host, first_seen, last_checked, content_hash, document_id) "

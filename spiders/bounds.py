@@ -24,6 +24,13 @@ class Budget:
             return self.articles < self.limit
         return self.listings + self.articles < self.limit
 
+    def take(self, kind: str) -> bool:
+        """Count one request of this kind when it fits the bound; return whether it did."""
+        if not self.allows(kind):
+            return False
+        self.spend(kind)
+        return True
+
     def spend(self, kind: str) -> None:
         """Count one request of this kind."""
         if kind == ARTICLE:
@@ -35,3 +42,8 @@ class Budget:
 def most_overdue(due: list[T], limit: int) -> tuple[list[T], int]:
     """Return the re-checks a crawl takes (the first `limit`, most overdue first) and how many stay due."""
     return due[:limit], max(0, len(due) - limit)
+
+
+def beyond_depth(parent_depth: int, max_depth: int) -> bool:
+    """Return True when a link found at parent_depth steps from a start URL is more than max_depth steps away."""
+    return max_depth > 0 and parent_depth + 1 > max_depth

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from time import time
 from typing import Any, cast
@@ -23,9 +24,12 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.cluster import codec, keys
+from crawler.cluster.budget import RedisBudget
 from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
+from crawler.cluster.outbox import results_full
 from crawler.config.sources import Source
 from crawler.model import FetchedPage
+from spiders.bounds import LISTING, beyond_depth
 from spiders.source_spider import SourceSpider, canonical_url, on_allowed_hosts
 
 logger = logging.getLogger(__name__)
@@ -71,12 +75,15 @@ class ClusterSpider(Spider):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.delegates: dict[tuple[str, int], ClusterSourceSpider] = {}
         self.pages = 0
+        self.max_waiting = keys.MAX_WAITING
+        self.held: dict[str, Any] = {"holding": 0}  # results the outbox holds back, and since when
         self._heartbeat: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ClusterSpider:
         """Build the spider and listen for idleness (take seeds) and open/close (heartbeats)."""
         spider: ClusterSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_waiting = crawler.settings.getint("READOUTS_MAX_WAITING", keys.MAX_WAITING)
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.closed_, signal=signals.spider_closed)
@@ -89,8 +96,15 @@ class ClusterSpider(Spider):
 
     def opened(self) -> None:
         """Start the heartbeat."""
-        self._heartbeat = task.LoopingCall(self.beat)
-        self._heartbeat.start(keys.HEARTBEAT_S, now=True)
+        self._heartbeat = task.LoopingCall(self.tick)
+        self._heartbeat.start(keys.HEARTBEAT_S, now=False)
+        self.beat()
+
+    def tick(self) -> None:
+        """Every heartbeat: take seeds when holding nothing (Scrapy's idle signal comes only every 5 s), then beat."""
+        if not self.busy():
+            self.take_seeds()
+        self.beat()
 
     def closed_(self) -> None:
         """Stop the heartbeat and say this worker is gone."""
@@ -98,19 +112,22 @@ class ClusterSpider(Spider):
             self._heartbeat.stop()
         self.redis.hdel(keys.WORKERS, self.worker_id)
 
-    def busy(self) -> int:
-        """Return how many requests and responses this worker holds (in the downloader or the callbacks)."""
+    def busy(self) -> Counter[int]:
+        """Return how many requests and responses of each run this worker holds (downloader, callbacks, items)."""
         engine = self.crawler.engine
         if engine is None:
-            return 0
+            return Counter()
         slot = getattr(engine, "_slot", None)
         scraper_slot = getattr(engine.scraper, "slot", None)
-        return len(getattr(slot, "inprogress", ())) + len(getattr(scraper_slot, "active", ()))
+        held = [*getattr(slot, "inprogress", ()), *getattr(scraper_slot, "active", ())]
+        return Counter(int(r.meta["run_id"]) for r in held if r.meta.get("run_id") is not None)
 
     def beat(self) -> None:
-        """Tell the cluster this worker is alive and how busy it is."""
-        busy = self.busy()
+        """Tell the cluster this worker is alive and how busy it is, per run."""
+        runs = self.busy()
+        busy = sum(runs.values())
         beat = {"at": time(), "busy": busy, "pages": self.pages, "host": socket.gethostname(), "pid": os.getpid()}
+        beat |= {"runs": {str(run_id): n for run_id, n in runs.items()}, **self.held}
         try:
             if not busy:  # nothing held: what the in-flight set still lists was dropped on the way (offsite, …)
                 self.redis.delete(inflight_key(self.worker_id))
@@ -118,21 +135,34 @@ class ClusterSpider(Spider):
         except Exception as exc:  # Redis away: the next beat tries again
             logger.warning("heartbeat not sent: %s", exc)
 
+    def results_full(self) -> bool:
+        """Return True when the results waiting for the writer are at their bound: take no new work then."""
+        try:
+            return results_full(self.redis, self.max_waiting)
+        except Exception as exc:  # Redis away: the pop that follows waits for it
+            logger.warning("cannot read the results waiting: %s", exc)
+            return False
+
     def idle(self) -> None:
         """Start the source crawls waiting as seeds; stay open."""
+        self.take_seeds()
+        self.beat()
+        raise DontCloseSpider
+
+    def take_seeds(self) -> None:
+        """Start the source crawls waiting as seeds (unless results are full, or this worker is stopping)."""
+        engine = self.crawler.engine
+        if engine is None or not engine.running:
+            return
         try:
-            seeds = self.redis.lpop(keys.SEEDS, SEEDS_PER_IDLE) or []
+            seeds = [] if self.results_full() else self.redis.lpop(keys.SEEDS, SEEDS_PER_IDLE) or []
         except Exception as exc:
             logger.warning("cannot reach Redis for seeds: %s", exc)
             seeds = []
-        engine = self.crawler.engine
-        assert engine is not None
         for raw in seeds:
             seed = json.loads(raw)
             for request in self._seed_requests(seed):
                 engine.crawl(request)
-        self.beat()
-        raise DontCloseSpider
 
     def _seed_requests(self, seed: dict[str, Any]) -> Iterator[Request]:
         """Return a source crawl's first requests: its due re-checks, listing pages, feeds and sitemaps."""
@@ -143,6 +173,8 @@ class ClusterSpider(Spider):
         run_id = int(seed["run_id"])
         delegate = self._delegate(source.name, run_id)
         starts: list[Request] = [delegate._recheck_request(*due) for due in seed.get("due", [])]
+        for _ in source.start_urls:
+            delegate.budget.spend(LISTING)  # start pages are always read, and count, as on one machine
         starts += [
             Request(u, callback=delegate.parse_listing, errback=delegate.listing_failed) for u in source.start_urls
         ]
@@ -154,11 +186,16 @@ class ClusterSpider(Spider):
             yield self._adopt(request, source.name, run_id)
 
     def _delegate(self, name: str, run_id: int) -> ClusterSourceSpider:
-        """Return the source's own spider for one run (made once)."""
+        """Return the source's own spider for one run (made once), bounded for the whole cluster."""
         if (name, run_id) not in self.delegates:
+            run = json.loads(self.redis.hget(keys.RUNS, run_id) or "{}")
+            source = self.sources[name]
             known = RedisMembers(self.redis, keys.known_urls(name))
-            made = cast(ClusterSourceSpider, ClusterSourceSpider.for_source(self.sources[name], known, {})())
+            spider_class = ClusterSourceSpider.for_source(source, known, {}, full=bool(run.get("full")))
+            made = cast(ClusterSourceSpider, spider_class())
             made.redis, made.claims_key = self.redis, keys.seen_articles(run_id)
+            limit = run.get("max_pages") or source.max_pages
+            made.budget = RedisBudget(self.redis, keys.run_key(run_id, f"budget:{name}"), limit)
             made.crawler = self.crawler  # its stats are this worker's
             self.delegates[(name, run_id)] = made
         return self.delegates[(name, run_id)]
@@ -168,6 +205,7 @@ class ClusterSpider(Spider):
         callback: Callable[..., Any] | None = request.callback  # type: ignore[assignment]
         errback = request.errback
         request.meta.update(source=source, run_id=run_id)
+        request.meta.setdefault("download_timeout", self.sources[source].page_timeout_seconds)
         return request.replace(
             callback=getattr(self, callback.__name__) if callback else None,
             errback=getattr(self, errback.__name__) if errback else None,
@@ -184,6 +222,9 @@ class ClusterSpider(Spider):
         items = []
         for out in outputs or ():
             if isinstance(out, Request):
+                if beyond_depth(int(meta.get("depth", 0)), self.sources[source].max_depth):
+                    self.crawler.stats.inc_value("readouts/beyond_max_depth")  # type: ignore[union-attr]
+                    continue
                 yield self._adopt(out, source, run_id)
             else:
                 items.append(out)

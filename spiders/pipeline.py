@@ -42,6 +42,7 @@ TALLIED = {
     Outcome.GONE: "gone",
     Outcome.MOVED: "moved",
 }
+Extraction = Extracted | Failure | tuple[str, ...]  # an article's extraction, or a listing page's lines
 # a site's first pages are held back until this many are known, so its template lines can be learned first
 TEMPLATE_WARMUP_PAGES = 4
 
@@ -141,10 +142,13 @@ class ArchivePipeline:
             raise NotConfigured("the spider was made without a crawl context (no archive to write to)")
         return cls(spider.context, spider.source, spider.known_urls)
 
-    async def process_item(self, item: FetchedPage) -> FetchedPage:
-        """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer)."""
+    async def process_item(self, item: FetchedPage, *, extracted: Extraction | None = None) -> FetchedPage:
+        """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer).
+
+        `extracted`: the page's extraction (a listing page's lines) when it was made elsewhere (a cluster worker).
+        """
         if item.listing:
-            await self._learn_listing(item)
+            await self._learn_listing(item, extracted if isinstance(extracted, tuple) else None)
             return _summary(item)
         self.tally.pages_fetched += 1
         got = _Got(item, fetched_at=utcnow())
@@ -173,8 +177,12 @@ class ArchivePipeline:
         if verdict.outcome == Outcome.FAILED:
             self._store(got, host, None, verdict.reason)
             return _summary(item)
-        result = await self.pool.extract(
-            got.page.body, got.page.final_url, got.page.content_type, self.language, timeout=self.extract_timeout
+        result = (
+            extracted
+            if isinstance(extracted, Extracted | Failure)
+            else await self.pool.extract(
+                got.page.body, got.page.final_url, got.page.content_type, self.language, timeout=self.extract_timeout
+            )
         )
         failure = result.reason if isinstance(result, Failure) else None
         missing = isinstance(result, Extracted) and looks_missing(result)
@@ -192,12 +200,13 @@ class ArchivePipeline:
         await self._hold(host, _Pending(got, result, new=url not in self.known, keys=keys))
         return _summary(item)
 
-    async def _learn_listing(self, item: FetchedPage) -> None:
+    async def _learn_listing(self, item: FetchedPage, lines: tuple[str, ...] | None = None) -> None:
         """Count the lines of a listing page not counted before among its site's pages (it is never archived)."""
         url, host = item.url, urlsplit(item.url).hostname or ""
         if self.archive.listing_counted(url) or any(p.got.page.url == url for p in self.pending.get(host, [])):
             return
-        lines = await self.pool.page_lines(item.body, item.content_type, timeout=self.extract_timeout)
+        if lines is None:
+            lines = await self.pool.page_lines(item.body, item.content_type, timeout=self.extract_timeout)
         if lines:
             got = _Got(item, fetched_at=utcnow())
             await self._hold(host, _Pending(got, None, new=True, keys=boilerplate.page_keys(lines)))
@@ -295,9 +304,7 @@ class ArchivePipeline:
 
         A re-cleaning is not an edit by the publisher: the archive moves the page to its clean text without an event.
         """
-        stale = [
-            page_id for page_id, text in self.archive.host_texts(host) if boilerplate.has_template_edge(text, learned)
-        ]
+        stale = boilerplate.stale_pages(self.archive.host_texts(host), learned)
         for start in range(0, len(stale), 500):
             for row in latest_captures(self.archive.db, page_ids=stale[start : start + 500]):
                 article = await self._clean_capture(host, row)

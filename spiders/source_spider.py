@@ -171,10 +171,9 @@ class SourceSpider(Spider):
         if not self.allows(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
             return None
         self.seen_articles.add(url)
-        if not self.budget.allows(ARTICLE):
+        if not self.budget.take(ARTICLE):
             self.deferred[url] = ARTICLE
             return None
-        self.budget.spend(ARTICLE)
         self.pending[url] = ARTICLE
         # dont_filter: articles are deduplicated above; the dupe filter would silently drop a redirect loop
         return Request(
@@ -254,10 +253,9 @@ class SourceSpider(Spider):
         if url in self.seen_listings:
             return None
         self.seen_listings.add(url)
-        if not self.budget.allows(LISTING):
+        if not self.budget.take(LISTING):
             self.deferred[url] = LISTING
             return None
-        self.budget.spend(LISTING)
         self.pending[url] = LISTING
         meta = {"frontier": url, "resumed": resumed}
         return Request(url, callback=self.parse_listing, errback=self.listing_failed, meta=meta)

@@ -212,6 +212,22 @@ class Archive:
         """Note a record or memento as read."""
         db.execute("insert or ignore into imported (record, url, at) values (?, ?, ?)", [record, url, utcnow()])
 
+    def cdx_cursor(self, query: str) -> int:
+        """Return the next page to read of a paged CDX query an earlier backfill left unfinished (0: from the start)."""
+        row = self.db.execute("select next_page from cdx_cursors where query = ?", [query]).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_cdx_cursor(self, query: str, next_page: int, pages: int) -> None:
+        """Note that a paged CDX query was read up to `next_page`; at its last page, forget it (it is finished)."""
+        with self._write() as db:
+            if next_page >= pages:
+                db.execute("delete from cdx_cursors where query = ?", [query])
+            else:
+                db.execute(
+                    "insert or replace into cdx_cursors (query, next_page, pages, at) values (?, ?, ?, ?)",
+                    [query, next_page, pages, utcnow()],
+                )
+
     def _record(self, db: Database, page: PageRecord) -> str:
         """Store one page inside an open transaction and return the outcome."""
         now = page.fetched_at

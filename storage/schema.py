@@ -400,3 +400,12 @@ def m0020_crawl_frontier(db: Database) -> None:
     """
     db.table("frontier").create({"source": str, "url": str, "kind": str}, pk=("source", "url"))
     db.table("runs").add_column("bounded", str, not_null_default="{}")
+
+
+@migrations(name="0023_cdx_cursors")
+def m0023_cdx_cursors(db: Database) -> None:
+    """Where a paged CDX query of `readouts backfill` stopped: the next page to read (a killed backfill resumes there).
+
+    Keyed by the query's URL without its page; a query read to its end is dropped, so the next backfill asks again.
+    """
+    db.table("cdx_cursors").create({"query": str, "next_page": int, "pages": int, "at": str}, pk="query")

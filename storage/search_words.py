@@ -44,6 +44,11 @@ def has_long_run(text: str) -> bool:
     return any(len(run) > MAX_GRAM for run in _CJK.findall(text))
 
 
+def is_gram(term: str) -> bool:
+    """Return True when the term is one of the index's CJK n-grams: found there exactly where it occurs in the text."""
+    return _CJK.fullmatch(term) is not None and len(term) <= MAX_GRAM
+
+
 def _quoted(text: str) -> str:
     """Return text as an FTS5 string."""
     return '"' + text.replace('"', '""') + '"'
@@ -134,3 +139,20 @@ def catch_up(conn: sqlite3.Connection) -> int:
             )
         conn.execute(f"delete from {PENDING_TABLE} where rowid = ?", [rowid])
     return len(rows)
+
+
+def count_matches(conn: sqlite3.Connection, match: str) -> int:
+    """Return how many documents an FTS5 query matches in the word index, counted on the index alone.
+
+    Equal to counting the matching rows of `documents` (what Datasette does, looking up every row: about 5 ms per
+    2,000 matches at 100,000 documents) except for documents another tool deleted while the index still holds
+    them (queued): those are taken off.
+    """
+    found = "select rowid from documents_words where documents_words match :match"
+    sql = f"select count(*) from ({found})"
+    if has_queue(conn):
+        sql = (
+            f"select ({sql}) - (select count(*) from {PENDING_TABLE} p where p.indexed"
+            f" and p.rowid not in (select id from documents) and p.rowid in ({found}))"
+        )
+    return int(conn.execute(sql, {"match": match}).fetchone()[0])

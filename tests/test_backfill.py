@@ -23,7 +23,22 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.config.sources import parse_sources
-from crawler.history.backfill import BackfillError, Capture, choose, parse_cdx, prefixes, retry_after, web_archive
+from crawler.history.backfill import (
+    CC_DATA,
+    CC_INDEX,
+    BackfillError,
+    Capture,
+    cdx_query,
+    choose,
+    crawl_indexes,
+    page_count,
+    parse_cdx,
+    prefixes,
+    resume_at,
+    retry_after,
+    warc_response,
+    web_archive,
+)
 from storage import changes
 from storage.archive import Archive
 from tests import pywb_env
@@ -50,9 +65,15 @@ def test_cdx_answers_of_the_wayback_machine_and_of_pywb_are_read() -> None:
     wayback = '[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],'
     wayback += '["x","20190607000000","http://a/1.html","text/html","200","D1","10"]]'
     pywb = '{"urlkey": "x", "timestamp": "20190607000000", "url": "http://a/1.html", "mime": "text/html", '
-    pywb += '"status": "200", "digest": "D1"}\n'
-    expected = [Capture("20190607000000", "http://a/1.html", "D1", "text/html", "200")]
+    pywb += '"status": "200", "digest": "D1", "length": "10"}\n'
+    expected = [Capture("20190607000000", "http://a/1.html", "D1", "text/html", "200", length=10)]
     assert parse_cdx(wayback) == parse_cdx(pywb) == expected
+    cc = '{"urlkey": "x", "timestamp": "20190607000000", "url": "http://a/1.html", "mime": "text/html", '
+    cc += '"mime-detected": "text/html", "status": "200", "digest": "D1", "length": "10", "offset": "4711", '
+    cc += '"filename": "crawl-data/CC-MAIN-2019-26/segments/1/warc/x.warc.gz", "languages": "eng"}'
+    assert parse_cdx(cc) == [
+        replace(expected[0], filename="crawl-data/CC-MAIN-2019-26/segments/1/warc/x.warc.gz", offset=4711)
+    ]
     assert parse_cdx("") == parse_cdx("[]") == []
 
 
@@ -81,9 +102,75 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
 def test_archive_names() -> None:
     assert web_archive("ia").cdx == "https://web.archive.org/cdx/search/cdx"
     assert web_archive("http://127.0.0.5:8080/coll/").cdx == "http://127.0.0.5:8080/coll/cdx"
-    for bad in ("cc", "ftp://x/", "nonsense"):
+    cc = web_archive("cc")
+    assert (cc.name, cc.cdx, cc.replay, cc.common_crawl) == ("cc", CC_INDEX, CC_DATA, True)
+    assert web_archive("cc", "http://127.0.0.6:81/", "http://127.0.0.7:82").cdx == "http://127.0.0.6:81"
+    assert not web_archive("ia").common_crawl
+    for bad in ("ftp://x/", "nonsense"):
         with pytest.raises(BackfillError):
             web_archive(bad)
+    with pytest.raises(BackfillError, match="--cc-data"):
+        web_archive("cc", CC_INDEX, "data.example")
+
+
+def test_page_counts_of_the_wayback_machine_pywb_and_common_crawl() -> None:
+    assert page_count("12\n") == 12  # the Wayback Machine
+    assert page_count('{"pages": 3, "pageSize": 5, "blocks": 11}') == 3  # pywb's zipnum index, Common Crawl
+    assert page_count('{"pages": 0, "pageSize": 5, "blocks": 0}') == 0
+    # an index that is not paged answers with its captures: read as one answer
+    assert page_count('{"urlkey": "x", "timestamp": "2019", "url": "http://a/"}') is None
+    assert page_count("com,a)/ 20190607000000 {}") is None
+    assert page_count("") is None and page_count("true") is None
+
+
+@pytest.mark.parametrize(("cursor", "pages", "start"), [(0, 3, 0), (2, 3, 2), (3, 3, 0), (5, 2, 0), (-1, 3, 0)])
+def test_a_paged_query_resumes_where_it_stopped_unless_the_index_shrank(cursor: int, pages: int, start: int) -> None:
+    assert resume_at(cursor, pages) == start
+
+
+def test_the_crawls_asked_are_those_of_the_date_range_oldest_first() -> None:
+    collinfo = [
+        {
+            "id": "CC-MAIN-2024-10",
+            "cdx-api": "https://i/CC-MAIN-2024-10-index",
+            "from": "2024-02-20T14:44:42",
+            "to": "2024-03-05T06:35:11",
+        },
+        {
+            "id": "CC-MAIN-2019-26",
+            "cdx-api": "/CC-MAIN-2019-26-index",
+            "from": "2019-06-15T00:00:00",
+            "to": "2019-06-27T00:00:00",
+        },
+        {"id": "CC-MAIN-2013-20", "cdx-api": "https://i/CC-MAIN-2013-20-index"},  # says not when: always asked
+        {"id": "broken"},
+    ]
+    every = ["https://i/CC-MAIN-2013-20-index", "http://b/CC-MAIN-2019-26-index", "https://i/CC-MAIN-2024-10-index"]
+    assert crawl_indexes(collinfo, "http://b", None, None) == every
+    assert crawl_indexes(collinfo, "http://b", "2019-06-27", None) == every
+    assert crawl_indexes(collinfo, "http://b", "2019-06-28", None) == [every[0], every[2]]
+    assert crawl_indexes(collinfo, "http://b", None, "2019-06-15") == every[:2]
+    assert crawl_indexes(collinfo, "http://b", None, "2019-06-14") == every[:1]
+    assert crawl_indexes(collinfo, "http://b", "2020-01-01", "2024-02-19") == every[:1]
+
+
+def test_cdx_queries_carry_the_prefix_and_the_days() -> None:
+    plain = cdx_query("http://i/cdx", "http://a/eng/", None, None)
+    assert plain == "http://i/cdx?url=http%3A%2F%2Fa%2Feng%2F&matchType=prefix&output=json"
+    dated = cdx_query("http://i/cdx", "http://a/eng/", "2019-06-07", "2020-01-31")
+    assert dated.endswith("&from=20190607&to=20200131235959")
+
+
+def test_a_common_crawl_record_is_read_from_its_bytes() -> None:
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    _response(writer, "http://a/1.html", "2019-06-07T08:00:00Z", b"<html>one</html>")
+    headers, body = warc_response(out.getvalue(), "http://a/1.html")
+    assert body == b"<html>one</html>" and ("Content-Type", "text/html; charset=utf-8") in headers
+    with pytest.raises(ValueError, match="not of"):
+        warc_response(out.getvalue(), "http://a/2.html")
+    with pytest.raises(ValueError):
+        warc_response(b"<html>not a WARC record</html>", "http://a/1.html")
 
 
 # --- end to end against pywb ----------------------------------------------------------------------------------
@@ -226,7 +313,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
     first = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=subprocess_env())
     assert first.stderr is not None
     for line in first.stderr:
-        if line.startswith("fetched 2/"):
+        if line.startswith("fetched 2:"):
             first.kill()
             break
     first.wait(timeout=60)

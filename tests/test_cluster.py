@@ -27,9 +27,9 @@ def cli(tmp: Path, db: Path, *args: str, timeout: float = 180) -> CLIResult:
     return CLIResult(subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env()))
 
 
-def daemon(tmp: Path, db: Path, command: str, log: str) -> subprocess.Popen[bytes]:
-    """Start `readouts worker` or `readouts writer` in the background, its output in a log file."""
-    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(tmp / "sources.toml"), command]
+def daemon(tmp: Path, db: Path, command: str, log: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start `readouts worker` or `readouts writer` (with its options) in the background, its output in a log file."""
+    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(tmp / "sources.toml"), command, *args]
     with open(tmp / log, "wb") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=subprocess_env())
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction.extract import Extracted, extract, keeps_enough, least_cleaned, mostly_links
+from crawler.extraction.extract import Extracted, continues, extract, keeps_enough, least_cleaned, mostly_links
+from crawler.extraction.shapes import leads_nowhere
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
@@ -81,3 +82,94 @@ def test_cleaning_that_removes_most_of_an_article_falls_back_to_plain_extraction
     assert middle[:60] in text, why
     assert truth[len(truth) * 3 // 4][:60] in text, why
     assert len(text) > 0.8 * sum(map(len, truth)), why
+
+
+@pytest.mark.parametrize(
+    ("href", "nowhere"),
+    [
+        (None, True),  # <a name="top">: an anchor, not a link
+        ("", True),
+        ("#", True),
+        (" javascript:void(0) ", True),
+        ("JavaScript:edit(20);", True),
+        ("#section-2", False),  # a link to a part of the page
+        ("/web/zyxw/t1638430.shtml", False),
+        ("https://example.org/javascript:", False),
+    ],
+)
+def test_an_anchor_without_a_destination_leads_nowhere(href: str | None, nowhere: bool) -> None:
+    assert leads_nowhere(href) is nowhere
+
+
+DOCUMENTS = [
+    "Agreement on cooperation in energy",
+    "Memorandum on investment cooperation",
+    "Protocol on customs procedures",
+    "Programme of cultural exchanges",
+]
+
+
+@pytest.mark.parametrize("wrapper", ["<a name='top'>", "<a href='javascript:void(0)' onclick='zoom(this)'>"])
+def test_a_page_inside_an_anchor_that_leads_nowhere_is_no_listing(wrapper: str) -> None:
+    # an unclosed "back to top" anchor (or a click handler) holds the whole body: its text is no link text, so a page
+    # of short lines the cleaning trims still falls back to plain extraction instead of being refused as a listing
+    menu = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(8))
+    items = "".join(f"<p>{line}</p>" for line in DOCUMENTS)
+    page = (
+        f"<html><head><title>Documents signed</title></head><body>{wrapper}<div><ul>{menu}</ul></div>"
+        f"<div class='text'><h1>Documents signed</h1>{items}</div><div><a href='/c'>Contacts</a></div></body></html>"
+    )
+    result = extract(page.encode(), "https://example.org/a.html", "text/html; charset=utf-8")
+    assert isinstance(result, Extracted), result
+    assert result.lines == tuple(DOCUMENTS)
+
+
+@pytest.mark.parametrize(
+    ("line", "following", "goes_on"),
+    [
+        ("The two sides", ["agreed to meet again next year."], True),
+        ("Лидеры двух стран", ["обсудили ситуацию в регионе."], True),
+        ("Home News Events", ["Talks with the President of France"], False),  # a menu above the title
+        ("Updated: 2019-06-05 21:14", ["the talks began at noon."], False),  # ends like no sentence, but a dateline
+        ("He said:", ["we agree."], False),  # the line ends its own clause
+        ("中文 Français Contact Us", ["fmprc.gov.cn| Updated: 2022-02-05"], False),  # a site's name, no word
+        ("The two sides", [], False),
+    ],
+)
+def test_a_line_goes_on_when_the_next_starts_with_a_lowercase_word(
+    line: str, following: list[str], goes_on: bool
+) -> None:
+    assert continues(line, following) is goes_on
+
+
+def test_a_statement_broken_by_hand_keeps_its_first_lines() -> None:
+    # statements typed with hard line breaks (<br>) split a sentence; its short first lines are no menu
+    statement = (
+        "The Ministers<br>discussed<br>bilateral relations and the preparations for the summit in Beijing,<br>"
+        "and agreed to keep in close contact on the situation in the region.<br>"
+        "Both sides stressed the importance of the agreements reached in June."
+    )
+    page = (
+        "<html><head><title>Press statement</title></head><body><ul><li><a href='/'>Home</a></li></ul>"
+        f"<article><h1>Press statement</h1><div>{statement}</div></article></body></html>"
+    )
+    result = extract(page.encode(), "https://example.org/a.html", "text/html; charset=utf-8")
+    assert isinstance(result, Extracted), result
+    assert result.lines[:2] == ("The Ministers", "discussed")
+
+
+def test_a_toolbar_of_script_links_inside_the_article_stays_link_text() -> None:
+    # only an anchor that wraps blocks is unwrapped: controls (print, font size; fmprc.gov.cn's 大 中 小 打印本页)
+    # lead nowhere too, yet are links a reader clicks, and a toolbar of them between paragraphs is no text
+    para = "The Foreign Minister held talks with his counterpart on trade, energy and the situation in the region. "
+    tools = "".join(
+        f"<a href='javascript:{js}'>{name}</a> "
+        for js, name in [("window.print()", "Print"), ("doZoom(16)", "Larger"), ("doZoom(14)", "Smaller")]
+    )
+    page = (
+        f"<html><head><title>Talks</title></head><body><article><h1>Talks</h1><p>{para * 2}</p>"
+        f"<div class='tools'>{tools}</div><p>{para * 3}</p><p>{para}</p></article></body></html>"
+    )
+    result = extract(page.encode(), "https://example.org/a.html", "text/html; charset=utf-8")
+    assert isinstance(result, Extracted), result
+    assert len(result.lines) == 3 and not any("Print" in line for line in result.lines)

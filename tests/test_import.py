@@ -312,3 +312,60 @@ def test_a_gone_page_stays_gone_when_an_older_capture_is_imported(tmp_path: Path
     assert archive.db.execute("select state from pages").fetchone() == ("gone",)
     assert not [e for e in changes.events(archive.db) if e["kind"] == "back"]
     archive.close()
+
+
+SHARE = "Suggest to a Friend:"  # the small site's share tool under every article: template, once learned
+
+
+def _small_site_warc(path: Path, numbers: range) -> Path:
+    """A WARC file of filler readouts n of a small site, each with its share tool under the text."""
+    from tests.fixtureweb.fillers import FILLERS
+
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for n in numbers:
+            f = FILLERS[n]
+            body = "".join(f"<p>{line}</p>" for line in (*f.body, SHARE))
+            html = f"<html><head><title>{f.title}</title></head><body><article><h1>{f.title}</h1>{body}</article>"
+            _write(
+                writer, f"http://127.0.0.9/a/{n}.html", f"2020-01-0{n + 1}T10:00:00Z", f"{html}</body></html>".encode()
+            )
+    return path
+
+
+def _import_small(tmp_path: Path, db: Path, warc: Path) -> dict[str, Any]:
+    sources = write_sources(
+        tmp_path / "s.toml", "[source.small]\nstart_urls = ['http://127.0.0.9/']\narticles = ['/a/']\n"
+    )
+    args = ["--db", str(db), "--sources", str(sources), "import", "--json", "--jobs", "1", str(warc)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return dict(__import__("json").loads(result.stdout))
+
+
+def test_pages_imported_before_a_template_line_is_learned_are_cleaned_of_it_later(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    first = _import_small(tmp_path, db, _small_site_warc(tmp_path / "early.warc.gz", range(2)))
+    assert first["new_pages"] == 2 and first["recleaned"] == 0
+    texts = [t for (t,) in rows(db, "select d.text from pages p join documents d on d.id = p.document_id")]
+    assert all(t.endswith(SHARE) for t in texts)  # two pages are too few to tell a template
+    second = _import_small(tmp_path, db, _small_site_warc(tmp_path / "late.warc.gz", range(2, 5)))
+    assert second["new_pages"] == 3 and second["recleaned"] == 2
+    texts = [t for (t,) in rows(db, "select d.text from pages p join documents d on d.id = p.document_id")]
+    assert len(texts) == 5 and not [t for t in texts if SHARE in t]
+    assert rows(db, "select count(*) from revisions") == [(5,)]  # cleaning again is no edit: no revision…
+    assert rows(db, "select count(*) from events where kind = 'changed'") == [(0,)]  # …and no change
+    assert rows(db, "select count(*) from documents") == [(5,)]  # the texts with the share tool are gone
+
+
+def test_within_one_import_a_later_batch_teaches_the_template_to_the_earlier_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crawler.history import warc_import
+
+    monkeypatch.setattr(warc_import, "BATCH", 2)  # pages 0 and 1, then 2 and 3 (the template learned), then 4
+    db = tmp_path / "a.db"
+    tally = _import_small(tmp_path, db, _small_site_warc(tmp_path / "all.warc.gz", range(5)))
+    assert tally["new_pages"] == 5 and tally["recleaned"] == 2
+    texts = [t for (t,) in rows(db, "select d.text from pages p join documents d on d.id = p.document_id")]
+    assert len(texts) == 5 and not [t for t in texts if SHARE in t]

@@ -69,9 +69,10 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         ("serve-threaded", 10, 10),
     ]
     assert all(s["first_cpu_seconds"] > 0 and s["recheck_cpu_seconds"] > 0 for s in result["recheck"])
-    # 7 for every run, one per re-check server, 5 for the scaling sizes, 1 for memory at the larger RSS run
+    # 7 for every run, one per re-check server, 7 for the scaling sizes (record cost, FTS, five search surfaces),
+    # 1 for memory at the larger RSS run
     names = [t["target"] for t in result["targets"]]
-    assert len(names) == 7 + 2 + 5 + 1 and "| target |" in done.stdout, names
+    assert len(names) == 7 + 2 + 7 + 1 and "| target |" in done.stdout, names
     assert [n for n in names if n.startswith("forced --recheck / first crawl (time), ")] == [
         "forced --recheck / first crawl (time), serve",
         "forced --recheck / first crawl (time), serve-threaded",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,11 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from crawler.web import plugin
-from crawler.web.serve import build
+from crawler.web.serve import CELL_PREVIEW, PAGE_SIZE, build
 from storage import query
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.schema import migrations
-from storage.search_words import index_words, match_term
+from storage.search_words import index_words, is_gram, match_term
 from tests.conftest import CLIResult, subprocess_env
 
 ZH_TEXT = (
@@ -69,6 +70,37 @@ def test_match_term(term: str, expected: str) -> None:
     assert match_term(term) == expected
 
 
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("普", True),
+        ("普京", True),
+        ("战略伙伴", True),
+        ("战略伙伴关", False),
+        ("Xi", False),
+        ("普京x", False),
+        ("", False),
+    ],
+)
+def test_is_gram(term: str, expected: bool) -> None:
+    assert is_gram(term) is expected  # a Chinese term of up to MAX_GRAM characters is one token of the word index
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "expected"),
+    [
+        ("Xi met XI and xi", "Xi", 3),  # an ASCII term in any case
+        ("Xi met XI", "xI", 2),
+        ("普京会见普京。", "普京", 2),  # a term without case, counted as it is
+        ("Путин, ПУТИН, путин", "Путин", 3),  # a term with case beyond ASCII, casefolded
+        ("Xi Jinping", "普京", 0),
+        ("XiXi", "xixi", 1),
+    ],
+)
+def test_occurrences(text: str, term: str, expected: int) -> None:
+    assert query.occurrences(text, term) == expected
+
+
 def _record(store: Archive, key: str, title: str, text: str) -> None:
     """Archive one page holding the text."""
     art = ArticleText(content_hash=key.ljust(64, "0"), text=text, title=title, published="2019-06-05")
@@ -102,6 +134,7 @@ def test_readouts_search_finds_short_terms(archive: Path, readouts: Any) -> None
     assert found("习近平 普京") == {"zh"}  # a long and a short term together
     assert found("Xi talks") == {"en"}
     assert found("全面战略协作") == {"zh"}  # long terms stay on the trigram index
+    assert found("战略协作 普京") == {"zh"} and found("战略协作 Putin") == set()  # four characters: the word index
     store.close()
 
 
@@ -145,6 +178,40 @@ def test_serve_search_box_finds_short_and_long_terms(archive: Path) -> None:
         bodies = _get_json(ds, _search_paths(table, terms))
         found = [_keys([row["title"] for row in rows]) for rows in bodies]
         assert found == [*EXPECTED.values(), {"zh"}, {"zh"}], table
+
+
+def test_serve_lists_a_search_newest_first_unless_sorted(tmp_path: Path) -> None:
+    store = Archive(tmp_path / "arch.db")
+    for n, published in enumerate(["2019-06-05", "2024-01-02", "2015-03-04"]):
+        _record(store, f"zh{n}", f"普京 {n}", f"{ZH_TEXT} {n}")
+        store.db.execute("update documents set published = ? where title = ?", [published, f"普京 {n}"])
+    store.close()
+    ds = build(str(tmp_path / "arch.db"))
+    paths = [f"/arch/readouts.json?_shape=objects&_search={quote('普京')}{order}" for order in ("", "&_sort=published")]
+    newest, by_date = _get_json(ds, paths)
+    # in the word index's order, so a page reads only its own rows; the count stays exact
+    assert newest["human_description_en"].endswith("sorted by id descending")
+    assert newest["filtered_table_rows_count"] == 3 and "order by id desc" in newest["query"]["sql"]
+    assert [row["title"] for row in newest["rows"]] == ["普京 2", "普京 1", "普京 0"]
+    assert [row["title"] for row in by_date["rows"]] == ["普京 2", "普京 0", "普京 1"]  # a sort asked for is kept
+    assert by_date["human_description_en"].endswith("sorted by published")
+
+
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        (b"_search=Xi", b"_search=Xi&_sort_desc=id"),
+        (b"_size=20&_search=%E6%99%AE", b"_size=20&_search=%E6%99%AE&_sort_desc=id"),
+        (b"_search=Xi&_sort=published", b"_search=Xi&_sort=published"),
+        (b"_search=Xi&_sort_desc=title", b"_search=Xi&_sort_desc=title"),
+        (b"_search=Xi&_sort_by_desc=on", b"_search=Xi&_sort_by_desc=on"),
+        (b"_search=+", b"_search=+"),  # no search: browsing keeps the view's order (published, newest first)
+        (b"language=en", b"language=en"),
+        (b"", b""),
+    ],
+)
+def test_search_newest_first(query_string: bytes, expected: bytes) -> None:
+    assert plugin.search_newest_first(query_string) == expected
 
 
 def test_plain_datasette_finds_short_terms(archive: Path) -> None:
@@ -275,3 +342,83 @@ def search_words_pending(store: Archive) -> int:
 )
 def test_search_facets_off(query_string: bytes, expected: bytes) -> None:
     assert plugin.search_facets_off(query_string) == expected
+
+
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        (b"_search=Xi", b"_search=Xi&_nocount=1"),
+        (b"_search=Xi&_sort_desc=id&_nofacet=1", b"_search=Xi&_sort_desc=id&_nofacet=1&_nocount=1"),
+        (b"_search=Xi&_facet=sources", b"_search=Xi&_facet=sources&_nocount=1"),  # facets filter nothing
+        (b"_search=Xi&_searchmode=raw&_next=20", b"_search=Xi&_searchmode=raw&_next=20&_nocount=1"),
+        (b"_search=Xi&language=en", b"_search=Xi&language=en"),  # a filter: Datasette counts
+        (b"_search=Xi&title__contains=a", b"_search=Xi&title__contains=a"),
+        (b"_search=Xi&_where=id>1", b"_search=Xi&_where=id>1"),
+        (b"_search=Xi&_fts_table=documents_fts", b"_search=Xi&_fts_table=documents_fts"),  # another index
+        (b"_search_title=Xi", b"_search_title=Xi"),  # one column of the index
+        (b"_search=Xi&_nocount=1", b"_search=Xi&_nocount=1"),  # no count asked for: none given
+        (b"_search=+", b"_search=+"),
+        (b"", b""),
+    ],
+)
+def test_count_on_word_index(query_string: bytes, expected: bytes) -> None:
+    assert plugin.count_on_word_index(query_string) == expected
+
+
+def _get_html(ds: Datasette, path: str) -> str:
+    """GET a page of the Datasette in-process (it must answer 200) and return its HTML."""
+
+    async def fetch() -> str:
+        await ds.invoke_startup()
+        answer = await ds.client.get(path)
+        assert answer.status_code == 200, (path, answer.text[:300])
+        return answer.text
+
+    return asyncio.run(fetch())
+
+
+def _page_count(html: str) -> int:
+    """The count of rows a table page states in its title."""
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    return int(title.split(": ")[-1].split(" row")[0].replace(",", ""))
+
+
+def test_serve_search_page_counts_on_the_word_index(tmp_path: Path) -> None:
+    store = Archive(tmp_path / "arch.db")
+    for n in range(4):
+        _record(store, f"zh{n}", f"普京 {n}", f"{ZH_TEXT} {n}")
+    _record(store, "en", *DOCS["en"])
+    store.close()
+    conn = sqlite3.connect(tmp_path / "arch.db")  # another tool deletes one: the word index holds it, queued
+    with conn:
+        conn.execute("delete from documents where title = '普京 3'")
+    assert conn.execute("select count(*) from documents_words_pending where indexed").fetchone() == (1,)
+    conn.close()
+    ds = build(str(tmp_path / "arch.db"))
+    for search, expected in (("普京", 3), ("普京 0", 1), ("Xi", 1), ("俄罗斯总统普京举行", 3), ("nothing", 0)):
+        page = f"/arch/readouts?_search={quote(search)}"
+        assert _page_count(_get_html(ds, page)) == expected, search
+        assert _get_json(ds, [page.replace("readouts?", "readouts.json?")])[0]["filtered_table_rows_count"] == expected
+    # a filter besides the search: Datasette's own count
+    assert _page_count(_get_html(ds, f"/arch/readouts?_search={quote('普京')}&title__contains=0")) == 1
+
+
+def test_serve_search_page_shows_twenty_rows_each_text_as_a_preview(tmp_path: Path) -> None:
+    store = Archive(tmp_path / "arch.db")
+    long_text = ZH_TEXT * 8  # 464 characters
+    for n in range(PAGE_SIZE + 1):
+        _record(store, f"zh{n:02d}", f"普京 {n}", f"{n} {long_text}")
+    store.close()
+    ds = build(str(tmp_path / "arch.db"))
+    html = _get_html(ds, f"/arch/readouts?_search={quote('普京')}")
+    cells = html.split('<td class="col-text type-str">')[1:]
+    assert len(cells) == PAGE_SIZE and "Next page" in html
+    previews = [cell.split("</td>")[0] for cell in cells]
+    assert all(text.endswith("…") and len(text) == CELL_PREVIEW + 1 for text in previews)
+    row_page = _get_html(ds, "/arch/documents/1")
+    assert f"0 {long_text}" in row_page  # a document's own page shows all its text
+
+
+def test_serve_runs_its_queries_in_the_event_loop(archive: Path) -> None:
+    # a pool of threads costs about 4 ms of CPU a search page in hand-offs (docs/benchmarks.md)
+    assert _get_json(build(str(archive)), ["/-/threads.json"])[0]["num_threads"] == 0

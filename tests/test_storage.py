@@ -52,6 +52,7 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0016_provenance",
         "0017_word_index_without_python_triggers",
         "0020_crawl_frontier",
+        "0023_cdx_cursors",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -52,8 +52,18 @@ def _connect(url: str) -> Any:
     return client
 
 
-def cluster_crawl(sources_path: str, url: str, names: tuple[str, ...], as_json: bool, trigger: str = "manual") -> None:
-    """Ask the cluster's writer for a crawl, wait for its outcome, print it and exit 0 (1 when it failed)."""
+def cluster_crawl(
+    sources_path: str,
+    url: str,
+    names: tuple[str, ...],
+    as_json: bool,
+    trigger: str = "manual",
+    bounds: dict[str, Any] | None = None,
+) -> None:
+    """Ask the cluster's writer for a crawl, wait for its outcome, print it and exit 0 (1 when it failed).
+
+    bounds: `max_pages`, `recheck` and `full` as `readouts crawl` takes them, for the cluster's crawl as a whole.
+    """
     from crawler.cluster.ask import ask_crawl, wait_crawl
 
     try:
@@ -61,7 +71,7 @@ def cluster_crawl(sources_path: str, url: str, names: tuple[str, ...], as_json: 
     except ConfigError as exc:
         raise InputError(f"error: {exc}") from None
     client = _connect(url)
-    outcome = wait_crawl(client, ask_crawl(client, chosen, trigger))
+    outcome = wait_crawl(client, ask_crawl(client, chosen, trigger, **(bounds or {})))
     assert outcome is not None  # no timeout: wait_crawl blocks until the writer answers
     if as_json:
         click.echo(json.dumps(outcome))
@@ -77,8 +87,15 @@ def register(main: click.Group) -> None:
     @main.command("worker")
     @REDIS_OPTION
     @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log at INFO level.")
+    @click.option(
+        "--max-waiting",
+        type=click.IntRange(min=1),
+        default=1000,
+        show_default=True,
+        help="Results waiting for the writer at most: past it, this worker holds its results and takes no new work.",
+    )
     @click.pass_obj
-    def worker_cmd(obj: Any, redis_url: str | None, verbose: bool) -> None:
+    def worker_cmd(obj: Any, redis_url: str | None, verbose: bool, max_waiting: int) -> None:
         """Crawl from the cluster's shared frontier until stopped (SIGTERM or SIGINT); any number, any machine.
 
         Needs the same sources file as the writer; pages go to the writer through Redis; nothing is written here.
@@ -91,7 +108,7 @@ def register(main: click.Group) -> None:
         except ConfigError as exc:
             raise InputError(f"error: {exc}") from None
         _connect(url)
-        run_worker(sources, url, "INFO" if verbose else "WARNING")
+        run_worker(sources, url, "INFO" if verbose else "WARNING", max_waiting)
 
     @main.command("writer")
     @REDIS_OPTION
@@ -125,8 +142,9 @@ def register(main: click.Group) -> None:
     def status_cmd(obj: Any, redis_url: str | None, as_json: bool) -> None:
         """Workers alive, requests queued per source, results waiting for the writer, the writer's rate.
 
-        JSON: {"workers": [{"worker", "alive", "busy", "pages", "age_s", …}], "queued", "queued_by_source",
-        "seeds_waiting", "results_waiting", "open_runs", "writer": {"recorded", "rate", "alive", …}}.
+        JSON: {"workers": [{"worker", "alive", "busy", "runs", "holding", "pages", "age_s", …}], "queued",
+        "queued_by_source", "seeds_waiting", "results_waiting", "open_runs",
+        "writer": {"recorded", "rate", "alive", …}}.
         """
         from crawler.cluster.status import cluster_status
 
@@ -137,7 +155,10 @@ def register(main: click.Group) -> None:
         alive = [w for w in state.workers if w["alive"]]
         click.echo(f"workers alive: {len(alive)} of {len(state.workers)}")
         for w in state.workers:
-            click.echo(f"  {w['worker']}: {'alive' if w['alive'] else 'silent'} {w['age_s']}s ago, busy {w['busy']}")
+            held = f", holding {w['holding']} results (the writer is behind)" if w.get("holding") else ""
+            click.echo(
+                f"  {w['worker']}: {'alive' if w['alive'] else 'silent'} {w['age_s']}s ago, busy {w['busy']}{held}"
+            )
         click.echo(f"requests queued: {state.queued}")
         for name, count in state.queued_by_source.items():
             click.echo(f"  {name}: {count}")

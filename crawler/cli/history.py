@@ -1,4 +1,4 @@
-"""The commands that reach back before the first crawl: import WARC files (and, later, backfill from web archives)."""
+"""The commands that reach back before the first crawl: import WARC files, backfill from web archives."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def register(main: click.Group) -> None:
                 f"{tally.files} files, {tally.records} records, {tally.matched} article pages "
                 f"({tally.already} imported before): {tally.new_pages} new pages, {tally.new_documents} new documents, "
                 f"{tally.duplicates} duplicates, {tally.changed} revisions, {tally.unchanged} unchanged, "
-                f"{tally.failed} failed, {tally.unresolved} revisits without their original",
+                f"{tally.failed} failed, {tally.unresolved} revisits without their original, "
+                f"{tally.recleaned} pages archived before cleaned of a template learned since",
                 err=True,
             )
         for problem in tally.unreadable:
@@ -73,8 +74,14 @@ def register(main: click.Group) -> None:
     @click.option("--from", "start", type=DAY, help="Only captures on or after this day (YYYY-MM-DD).")
     @click.option("--to", "end", type=DAY, help="Only captures on or before this day (YYYY-MM-DD).")
     @click.option(
-        "--archive", "archive_spec", default="ia", show_default=True, help="ia, or a pywb/Wayback collection's URL."
+        "--archive",
+        "archive_spec",
+        default="ia",
+        show_default=True,
+        help="ia (the Wayback Machine), cc (Common Crawl), or a pywb/Wayback collection's URL.",
     )
+    @click.option("--cc-index", help="Common Crawl's index server, with --archive cc (default: its public one).")
+    @click.option("--cc-data", help="Where Common Crawl's WARC files are read, with --archive cc (default: its own).")
     @click.option("--max-pages", type=click.IntRange(min=1), help="Fetch at most this many captures this run.")
     @click.option(
         "--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Seconds between requests."
@@ -88,6 +95,8 @@ def register(main: click.Group) -> None:
         start: str | None,
         end: str | None,
         archive_spec: str,
+        cc_index: str | None,
+        cc_data: str | None,
         max_pages: int | None,
         delay: float,
         jobs: int | None,
@@ -95,11 +104,14 @@ def register(main: click.Group) -> None:
     ) -> None:
         """Archive the sources' article pages as a web archive captured them (CDX index, original bytes).
 
-        Each capture becomes a revision dated by its capture time, with the archive and memento URL as provenance;
+        The Wayback Machine (ia, the default), Common Crawl (cc: every crawl in the date range, each capture read as
+        a WARC record's byte range) or any pywb/Wayback collection; a paged index is read page by page. Each capture
+        becomes a revision dated by its capture time, with the archive and memento URL as provenance;
         older texts are changes found in retrospect (never notified). Polite (one request per --delay, 429 and
-        Retry-After honoured) and resumable: a second run fetches only what the archive does not have.
+        Retry-After honoured) and resumable: a second run fetches only what the archive does not have, and a paged
+        query an interrupted run left half read goes on at its next page.
         """
-        from crawler.history.backfill import Backfill, BackfillError, web_archive
+        from crawler.history.backfill import CC_DATA, CC_INDEX, Backfill, BackfillError, web_archive
 
         try:
             sources = load_sources(obj.sources)
@@ -108,7 +120,11 @@ def register(main: click.Group) -> None:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         try:
-            job = Backfill(obj.db, sources, web_archive(archive_spec), delay, jobs)
+            web = web_archive(archive_spec, cc_index or CC_INDEX, cc_data or CC_DATA)
+        except BackfillError as exc:
+            raise click.UsageError(str(exc)) from None
+        try:
+            job = Backfill(obj.db, sources, web, delay, jobs)
             tally = job.run(
                 [s.name for s in chosen], start, end, max_pages, progress=lambda line: click.echo(line, err=True)
             )

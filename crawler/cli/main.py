@@ -130,7 +130,8 @@ def crawl(
     log goes to <archive>.crawl.log (to the terminal with -v). With --json, one object:
     {"run_id", "pages_fetched", "new_pages", "new_documents", "duplicates", "failed", "errors", "rechecked",
     "unchanged", "changed", "gone", "moved", "recleaned", ...}. In cluster mode (--redis, or [cluster] redis in the
-    sources file) the crawl is asked of the cluster's writer and done by its workers; this waits for its outcome.
+    sources file) the crawl is asked of the cluster's writer and done by its workers; this waits for its outcome;
+    --max-pages, --recheck and --full bound the cluster's crawl of each source as a whole.
     """
     from crawler.cli.cluster import cluster_crawl, cluster_url
     from crawler.cli.progress import Progress
@@ -142,7 +143,9 @@ def crawl(
         _fail_config(exc)
     url = cluster_url(obj.sources, redis_url)
     if url is not None:
-        cluster_crawl(obj.sources, url, names, as_json)
+        cluster_crawl(
+            obj.sources, url, names, as_json, bounds={"max_pages": max_pages, "recheck": recheck, "full": full}
+        )
         return
     obj.writable()
     from crawler.cli.crawl_summary import summary_lines
@@ -389,19 +392,24 @@ def runs(obj: Context, limit: int | None, as_json: bool) -> None:
     show_default=True,
     help="Seconds a running crawl may take to finish after SIGTERM.",
 )
+@click.option(
+    "--redis", "redis_url", metavar="URL", help="Cluster mode: crawls go to the workers (default: [cluster] redis)."
+)
 @click.pass_obj
-def schedule(obj: Context, as_list: bool, as_json: bool, grace: float) -> None:
+def schedule(obj: Context, as_list: bool, as_json: bool, grace: float, redis_url: str | None) -> None:
     """Run the scheduling daemon: each source with `every` or `cron` is crawled on its schedule until SIGTERM.
 
     One daemon per archive; each crawl runs in its own process with the source's `timeout`. Next run times are kept
     in <archive>.jobs.sqlite, so a restart continues the schedule (a missed run happens once when back).
     With --list, a table of each source's schedule and next run (--json: {"source", "every", "cron", "timeout",
     "next_run", "following_run"}); a source the daemon has not run yet runs when it starts.
+    In cluster mode each due source is enqueued for the workers through the writer (which must run), not crawled here.
     """
     import scheduler
 
     if not as_list:
-        sys.exit(scheduler.main(["--db", obj.db, "--sources", obj.sources, "--grace", str(grace)]))
+        cluster = ["--redis", redis_url] if redis_url is not None else []
+        sys.exit(scheduler.main(["--db", obj.db, "--sources", obj.sources, "--grace", str(grace), *cluster]))
     try:
         rows = scheduler.list_schedule(obj.db, load_sources(obj.sources))
     except ConfigError as exc:

@@ -10,7 +10,9 @@ import dataclasses
 import json
 from typing import Any
 
+from crawler.extraction.extract import Extracted, Failure
 from crawler.model import FetchedPage
+from spiders.pipeline import Extraction
 
 _BYTES = "__b64__"
 _PAIRS = "__pairs__"  # a dict whose keys are not all strings (Scrapy's headers have bytes keys)
@@ -61,3 +63,22 @@ def page_of(record: dict[str, Any]) -> FetchedPage:
     page.headers = [(str(k), str(v)) for k, v in page.headers]
     page.request_headers = [(str(k), str(v)) for k, v in page.request_headers]
     return page
+
+
+def extraction_record(result: Extraction) -> dict[str, Any]:
+    """Return a worker's extraction of a page as the plain record that crosses Redis with it."""
+    if isinstance(result, Extracted):
+        return {"kind": "extracted", **dataclasses.asdict(result)}
+    if isinstance(result, Failure):
+        return {"kind": "failure", "reason": result.reason}
+    return {"kind": "lines", "lines": list(result)}
+
+
+def extraction_of(record: dict[str, Any]) -> Extraction:
+    """Return the extraction of extraction_record()'s record."""
+    fields = {k: v for k, v in record.items() if k != "kind"}
+    if record["kind"] == "extracted":
+        return Extracted(**{**fields, "lines": tuple(fields["lines"])})
+    if record["kind"] == "failure":
+        return Failure(fields["reason"])
+    return tuple(fields["lines"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from redis import exceptions as redis_errors
 from scrapy import Request
+from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 
 from crawler.cluster import codec, keys
@@ -31,8 +32,10 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
     """scrapy-redis's priority queue whose pop keeps the request in the worker's in-flight set (WATCH/MULTI)."""
 
     def pop(self, timeout: int = 0) -> Request | None:
-        """Take the first request and record it as held by this worker, atomically."""
+        """Take the first request and record it as held by this worker, atomically (none while results are full)."""
         worker = self.spider.worker_id
+        if self.spider.results_full():  # back-pressure: the writer is behind or stopped
+            return None
         while True:
             with self.server.pipeline() as pipe:
                 try:
@@ -55,6 +58,16 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
             request = self._decode_request(data)
             request.meta[INFLIGHT_META] = token
             return request
+
+
+class RunDupeFilter(RFPDupeFilter):  # type: ignore[misc]
+    """scrapy-redis's request-fingerprint filter with one set per run, so a run's end forgets only its requests."""
+
+    def request_seen(self, request: Request) -> bool:
+        """Return True when this run asked for the request already (a request of no run uses the shared set)."""
+        run_id = request.meta.get("run_id")
+        key = self.key if run_id is None else keys.run_key(int(run_id), "dupefilter")
+        return bool(self.server.sadd(key, self.request_fingerprint(request)) == 0)
 
 
 def acknowledge(redis: Any, worker: str, token: str | None) -> None:

@@ -14,6 +14,7 @@ RECORDED = "readouts:recorded"  # ids of results recorded: a result delivered tw
 WORKERS = "readouts:workers"  # worker id -> JSON heartbeat {"at", "busy", "pages", "host", "pid"}
 WRITER = "readouts:writer"  # the writer's heartbeat: JSON {"at", "recorded", "rate"}
 RUNS = "readouts:runs"  # open cluster runs: run id -> JSON {"sources": [...]}
+MAX_WAITING = 1000  # results waiting for the writer at most: past it, workers hold theirs and take no new work
 HEARTBEAT_S = 1.0  # how often workers and the writer say they are alive
 ALIVE_S = 10.0  # a heartbeat older than this is a dead process
 
@@ -21,6 +22,11 @@ ALIVE_S = 10.0  # a heartbeat older than this is a dead process
 def seen_articles(run_id: int) -> str:
     """Return the key of the article URLs requested by one run (shared by every worker)."""
     return f"readouts:run:{run_id}:articles"
+
+
+def run_key(run_id: int, part: str) -> str:
+    """Return the key of one part of a run's shared state (its dupefilter, a source's budget), deleted at its end."""
+    return f"readouts:run:{run_id}:{part}"
 
 
 def known_urls(source: str) -> str:
@@ -31,6 +37,16 @@ def known_urls(source: str) -> str:
 def site_lease(host: str) -> str:
     """Return the key whose expiry spaces the cluster's requests to one site by its source's delay."""
     return f"readouts:polite:{host}"
+
+
+def site_slots(host: str) -> str:
+    """Return the sorted set of a site's requests in flight across the cluster (member: token, score: expiry)."""
+    return f"readouts:slots:{host}"
+
+
+def robots(netloc: str) -> str:
+    """Return the key of a site's robots.txt as one worker fetched it for the cluster."""
+    return f"readouts:robots:{netloc}"
 
 
 REDIS_AWAY_S = 120.0  # how long a command waits for Redis to come back (a restart) before it fails

@@ -11,9 +11,12 @@ from time import monotonic, time
 from typing import Any
 
 from crawler.cluster import codec, keys
+from crawler.cluster.drain import outstanding
 from crawler.cluster.frontier import requeue_dead
 from crawler.config.sources import Source, select
 from crawler.extraction.pool import ExtractorPool
+from crawler.run import bound_of
+from spiders.bounds import most_overdue
 from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
 from storage.archive import Archive
 from storage.warc import WarcStore, store_for
@@ -21,6 +24,7 @@ from storage.warc import WarcStore, store_for
 logger = logging.getLogger(__name__)
 CRAWLS = "readouts:crawls"  # crawls asked by `readouts crawl --redis`: JSON {"request", "names", "trigger", …}
 KNOWN_BATCH = 5000
+RUN_PARTS = ("results", "dupefilter")  # a run's keys besides its claimed articles (budgets: one per source)
 
 
 def done_key(request: str) -> str:
@@ -39,19 +43,8 @@ class OpenRun:
     pipelines: dict[str, ArchivePipeline] = field(default_factory=dict)
 
 
-def quiet(redis: Any, now: float) -> tuple[bool, float]:
-    """Return whether no work is left anywhere (seeds, frontier, results, busy workers) and the oldest live beat."""
-    if redis.llen(keys.SEEDS) or redis.zcard(keys.QUEUE) or redis.llen(keys.RESULTS) or redis.llen(keys.WRITING):
-        return False, 0.0
-    beats = [json.loads(v) for v in redis.hvals(keys.WORKERS)]
-    live = [b for b in beats if now - b["at"] < keys.ALIVE_S]
-    if not live or any(b["busy"] for b in live):
-        return False, 0.0
-    return True, min(b["at"] for b in live)
-
-
 class Writer:
-    """Take crawl requests and results from Redis and record them; finish runs when the cluster is quiet."""
+    """Take crawl requests and results from Redis and record them; finish each run once its work is drained."""
 
     def __init__(self, redis: Any, db_path: str, sources: dict[str, Source]) -> None:
         """Open the archive, the WARC store and the extraction pool."""
@@ -61,11 +54,12 @@ class Writer:
         self.warc: WarcStore = store_for(db_path)
         self.runs: dict[int, OpenRun] = {}
         self.recorded = 0
-        self.quiet_since: float | None = None
+        self.drained_since: dict[int, float] = {}  # run -> when its work was first seen drained
+        self.checked = 0.0
         self.rate: list[tuple[float, int]] = []
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Record until stop is set: crawl requests first, then results; finish runs when all is quiet."""
+        """Record until stop is set: crawl requests first, then results; finish runs whose work is drained."""
         self._retake()
         self._reopen()
         while not stop.is_set():
@@ -73,8 +67,8 @@ class Writer:
             raw = self.redis.blmove(keys.RESULTS, keys.WRITING, 0.5, "RIGHT", "LEFT")
             if raw is not None:
                 await self.record(raw)
-                self.quiet_since = None
-            else:
+            if raw is None or monotonic() - self.checked >= keys.HEARTBEAT_S:
+                self.checked = monotonic()
                 await self._maybe_finish()
             self._beat()
             await asyncio.sleep(0)  # let the signal handlers run
@@ -100,10 +94,13 @@ class Writer:
             run_id = self.archive.start_run(names, ask.get("trigger", "manual"), pid=os.getpid())
             context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
             self.runs[run_id] = OpenRun(run_id, names, ask["request"], context)
-            self.redis.hset(keys.RUNS, run_id, json.dumps({"sources": names, "request": ask["request"]}))
+            bounds = {"max_pages": ask.get("max_pages"), "full": bool(ask.get("full"))}  # read by every worker
+            self.redis.hset(keys.RUNS, run_id, json.dumps({"sources": names, "request": ask["request"], **bounds}))
             for source in sources:
                 self._publish_known(source.name)
-                due = [[d.url, d.etag, d.last_modified] for d in self.archive.due_pages(source.name)]
+                every = self.archive.due_pages(source.name, every=bool(ask.get("recheck")))
+                taken, _left = most_overdue(every, bound_of(source, ask.get("max_pages")))
+                due = [[d.url, d.etag, d.last_modified] for d in taken]
                 seed = {"run_id": run_id, "source": source.name, "due": due}
                 self.redis.rpush(keys.SEEDS, json.dumps(seed))
             logger.info("run %s: %s seeded", run_id, ", ".join(names))
@@ -128,10 +125,14 @@ class Writer:
             elif item.get("listing_error"):
                 run.context.tally.error(item["url"], item["error"])
             else:
-                await self._pipeline(run, item["source"]).process_item(codec.page_of(item))
+                extracted = codec.extraction_of(item["extraction"]) if item.get("extraction") else None
+                await self._pipeline(run, item["source"]).process_item(codec.page_of(item), extracted=extracted)
             self.redis.sadd(keys.RECORDED, item["result_id"])
             self.recorded += 1
-        self.redis.lrem(keys.WRITING, 1, raw)
+        with self.redis.pipeline() as pipe:  # MULTI: a result leaves its run's count when it leaves the list
+            pipe.lrem(keys.WRITING, 1, raw)
+            pipe.decr(keys.run_key(int(item["run_id"]), "results"))
+            pipe.execute()
 
     def _pipeline(self, run: OpenRun, name: str) -> ArchivePipeline:
         """Return the run's archive pipeline of a source (made once, with the source's archived URLs)."""
@@ -141,25 +142,22 @@ class Writer:
         return run.pipelines[name]
 
     async def _maybe_finish(self) -> None:
-        """Finish every open run once the cluster was seen quiet twice, a heartbeat apart."""
+        """Finish each open run whose work is drained, seen so twice with every worker's heartbeat in between."""
         if not self.runs:
             return
         now = time()
         if requeue_dead(self.redis, now):
             logger.warning("requests held by a silent worker put back in the queue")
-        is_quiet, oldest = quiet(self.redis, now)
-        if not is_quiet:
-            self.quiet_since = None
-            return
-        if self.quiet_since is None:
-            self.quiet_since = now
-            return
-        if oldest <= self.quiet_since:  # a worker has not spoken since: what it holds is not known yet
-            return
+        left = outstanding(self.redis, now, list(self.runs))
         for run in list(self.runs.values()):
-            await self._finish(run)
-        self.redis.delete(keys.DUPEFILTER)  # the next crawls fetch listing pages again
-        self.quiet_since = None
+            since = self.drained_since.get(run.run_id)
+            if not left.drained(run.run_id):
+                self.drained_since.pop(run.run_id, None)
+            elif since is None:
+                self.drained_since[run.run_id] = now
+            elif left.oldest_beat > since:  # every worker spoke since: what they hold is known
+                await self._finish(run)
+                self.drained_since.pop(run.run_id, None)
 
     async def _finish(self, run: OpenRun) -> None:
         """Archive the pages held for template learning, record the run, tell whoever asked."""
@@ -174,7 +172,8 @@ class Writer:
         self.redis.rpush(done_key(run.request), json.dumps(outcome))
         self.redis.expire(done_key(run.request), 86400)
         self.redis.hdel(keys.RUNS, run.run_id)
-        self.redis.delete(keys.seen_articles(run.run_id))
+        parts = [*RUN_PARTS, *(f"budget:{name}" for name in run.sources)]
+        self.redis.delete(keys.seen_articles(run.run_id), *(keys.run_key(run.run_id, p) for p in parts))
         del self.runs[run.run_id]
         logger.info("run %s finished: %s", run.run_id, tally.counts())
 

@@ -61,3 +61,8 @@ def has_template_edge(text: str, template: frozenset[str]) -> bool:
     """Return True when a stored text starts or ends with a template line (so cleaning it again would change it)."""
     lines = [line for line in text.splitlines() if line.strip()]
     return bool(lines) and strip_template(lines, template) != tuple(lines)
+
+
+def stale_pages(texts: Iterable[tuple[int, str]], learned: frozenset[str]) -> list[int]:
+    """Return the ids of the (page id, stored text) pairs whose text starts or ends with a newly learned line."""
+    return [page_id for page_id, text in texts if has_template_edge(text, learned)]

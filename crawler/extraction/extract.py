@@ -15,7 +15,7 @@ from trafilatura.settings import Document
 from crawler.extraction.decode import DecodeError, decode_html, sniff_binary
 from crawler.extraction.language import detect_language
 from crawler.extraction.page_meta import page_meta, text_date
-from crawler.extraction.shapes import chinese_footer, hidden, speaker_label
+from crawler.extraction.shapes import chinese_footer, hidden, leads_nowhere, speaker_label
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,9 @@ LISTING_LINK_SHARE = 0.8  # a page whose text is this much link text is a listin
 _VISIBLE = "//body//text()[not(ancestor::script or ancestor::style)]"
 _BLOCKS = ("p", "li", "div")
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")  # not h1: a page's title is no orphan, page_meta may read it
+_WRAPPED = "./descendant::*[self::p or self::div or self::ul or self::ol or self::table or self::blockquote][1]"
+_BROKEN_OFF = re.compile(r"[^\W\d_],?$")  # a sentence broken at a line's end ends in a word (or a comma)
+_FIRST_WORD = re.compile(r"[^\W\d_]+(?=[\s,;]|$)")  # a word, not "fmprc.gov.cn|"
 _SENTENCE_END = re.compile(r"[.!?。！？…:;\"'”’»)\]）】]$")
 _FILE_NAME = re.compile(r"^[\w\-.%]+\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|pdf|docx?|xlsx?|pptx?|mp4|mp3)$", re.I)
 _COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved", re.I)
@@ -81,6 +84,7 @@ def extract(body: bytes, url: str, content_type: str | None = None, language: st
     if _depth(tree) >= MAX_DEPTH:
         return Failure(f"too-deep (DOM nested {MAX_DEPTH}+ levels)")
     _drop_hidden(tree)
+    _unwrap_wrapper_links(tree)
     lead, place = _marked(tree, _LEAD), _marked(tree, _PLACE)
     page_chars, link_chars = _text_chars(tree, _VISIBLE), _text_chars(tree, "//body//a//text()")
     _unwrap_layout_tables(tree)
@@ -175,13 +179,21 @@ def clean_lines(raw: list[str], title: str | None = None, lead: str | None = Non
     lead = _clean_line(lead or "") or None
     # the title is never text, wherever it comes back; the lead is placed first below
     lines = [line for line in lines if not ((title and _same_text(line, title)) or (lead and _same_text(line, lead)))]
-    while lines and _edge_junk(lines[0]):  # a menu line above a repeated title ("中文 Français / Title / Updated: …")
+    # a menu line above a repeated title ("中文 Français / Title / Updated: …"), not a sentence's first broken line
+    while lines and _edge_junk(lines[0]) and not continues(lines[0], lines[1:2]):
         lines.pop(0)
     while lines and (_edge_junk(lines[-1]) or _footer(lines[-1])):
         lines.pop()
     if lead and (_SENTENCE_END.search(lead) or len(lead) > 80) and not any(lead[:60] in line for line in lines):
         lines.insert(0, lead)  # a lead paragraph marked up apart from the body (h-entry p-summary) comes first
     return tuple(lines)
+
+
+def continues(line: str, following: list[str]) -> bool:
+    """Return True when a line's sentence goes on in the next line ("Lorem" / "ipsum dolor sit amet, …")."""
+    # text wrapped by hand (<br>, hard newlines) splits sentences; a menu or a dateline is not followed by lowercase
+    word = _FIRST_WORD.match(following[0]) if following else None
+    return bool(word and word.group().islower() and _BROKEN_OFF.search(line))
 
 
 def _clean_line(line: str) -> str:
@@ -254,6 +266,13 @@ def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
     for table in layout:
         for el in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
             el.tag = "div"
+
+
+def _unwrap_wrapper_links(tree: lxml.html.HtmlElement) -> None:
+    """Keep the content of an anchor that wraps blocks and leads nowhere (an unclosed `<a name>`, a click handler)."""
+    # its text is no link text: a page whose body sits inside one is no listing, and no paragraph of it link-dense
+    for link in [a for a in tree.iter("a") if leads_nowhere(a.get("href")) and a.xpath(_WRAPPED)]:
+        link.drop_tag()
 
 
 def _drop_hidden(tree: lxml.html.HtmlElement) -> None:

@@ -1,4 +1,4 @@
-"""What a piece of a page is, told by its shape alone: a speaker's label, a Chinese footer line, hidden markup."""
+"""What a piece of a page is, told by its shape: a speaker's label, a Chinese footer line, hidden markup, links."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ MAX_FOOTER_CHARS = 150  # a footer line is short; a paragraph that mentions a co
 # classes of the parts of a tooltip (drawn on hover, hidden until then) and of elements hidden by a stylesheet
 _HIDDEN_CLASS = re.compile(r"^(?:hidden|tooltip|tooltip_.*|tooltip__.*|.*__tooltip|tooltip-(?:text|content|inner))$")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_NOWHERE = re.compile(r"^\s*(?:#?|javascript:.*)\s*$", re.I | re.S)
 
 
 def speaker_label(line: str) -> str | None:
@@ -51,3 +52,8 @@ def hidden(attrib: Mapping[str, str]) -> bool:
     if "hidden" in attrib or _HIDDEN_STYLE.search(attrib.get("style", "")):
         return True
     return any(_HIDDEN_CLASS.match(token) for token in attrib.get("class", "").split())
+
+
+def leads_nowhere(href: str | None) -> bool:
+    """Return True for an anchor a reader cannot follow: no href (a named anchor), a bare "#" or a javascript: URL."""
+    return href is None or bool(_NOWHERE.match(href))

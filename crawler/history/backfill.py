@@ -1,10 +1,15 @@
 """`readouts backfill`: a source's article pages as a web archive captured them, found in its CDX index.
 
 Plain CDX API over the standard library rather than cdx_toolkit: the requests must go one at a time at a set pace
-with 429 and Retry-After honoured, which cdx_toolkit's own retry loop does not let a caller control, and the
-Wayback/pywb CDX API is two query parameters and one answer format. The mementos fetched (original bytes, the `id_`
-form) are written to a staging WARC file beside the archive and archived by `readouts import`'s pipeline, with the
-web archive and the memento URL as provenance; a memento archived once is never fetched again.
+with 429 and Retry-After honoured, which cdx_toolkit's own retry loop does not let a caller control (a fixed interval
+per host, 429s retried on its own doubling wait, Retry-After never read); it also refuses a Common Crawl index that
+lists fewer than 60 crawls and caches that list in the user's home. What cdx_toolkit does is done the same way here:
+Common Crawl's crawls from its `collinfo.json` (each crawl its own CDX API), a paged index read page by page
+(`showNumPages`, then `page=`), and a Common Crawl capture read as one WARC record with an HTTP Range request to the
+data host. The mementos fetched (original bytes: the Wayback `id_` form, or the WARC record's payload) are written
+to a staging WARC file beside the archive and archived by `readouts import`'s pipeline, with the web archive and
+the memento as provenance; a memento archived once is never fetched again, and a paged query an interrupted run left
+half read resumes at its next page.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
 
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -33,6 +41,8 @@ from storage.archive import Archive
 from storage.warc import decode_content, store_for
 
 IA = ("ia", "https://web.archive.org/cdx/search/cdx", "https://web.archive.org/web")
+CC_INDEX = "https://index.commoncrawl.org"  # collinfo.json there lists the crawls, each with its own CDX API
+CC_DATA = "https://data.commoncrawl.org"  # the WARC files a Common Crawl CDX line's `filename` is relative to
 MAX_RETRY_AFTER_S = 300.0  # a longer wait ends the backfill (run it again later): it resumes where it stopped
 RETRIES = 4
 USER_AGENT = "readouts-backfill (+https://github.com/readouts)"
@@ -44,29 +54,38 @@ class BackfillError(Exception):
 
 @dataclass(frozen=True)
 class WebArchive:
-    """A web archive: its name in provenance, its CDX endpoint and the base of its replay URLs."""
+    """A web archive: its name in provenance, its CDX endpoint and the base of its replay URLs.
+
+    For Common Crawl (`common_crawl`), `cdx` is the index server (its crawls listed in collinfo.json) and `replay`
+    the data host the WARC files are read from.
+    """
 
     name: str
     cdx: str
     replay: str
+    common_crawl: bool = False
 
 
 @dataclass(frozen=True)
 class Capture:
-    """One CDX line: when, which URL, the payload digest, media type and status."""
+    """One CDX line: when, which URL, the payload digest, media type and status (and, in Common Crawl, where the
+    WARC record is)."""
 
     timestamp: str  # 14 digits, UTC
     original: str
     digest: str
     mimetype: str
     status: str
+    filename: str = ""  # Common Crawl: the WARC file, relative to the data host…
+    offset: int = 0  # …and the record's bytes in it
+    length: int = 0
 
 
 @dataclass
 class BackfillTally:
     """What a backfill did; its fields are the JSON output's."""
 
-    queries: int = 0
+    queries: int = 0  # CDX queries (a paged query counts once)
     captures: int = 0  # distinct (URL, digest) article captures in range
     already: int = 0  # archived by an earlier run
     fetched: int = 0
@@ -78,17 +97,28 @@ class BackfillTally:
     duplicates: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    cdx_pages: int = 0  # pages of CDX answers read
+    resumed: int = 0  # paged queries taken up at the page an interrupted run stopped at
+    recleaned: int = 0  # pages archived before cleaned of a template line learned from the captures
 
 
-def web_archive(spec: str) -> WebArchive:
-    """Return the web archive `--archive` names: `ia`, or a pywb/Wayback collection's base URL."""
+def _http_url(value: str, what: str) -> str:
+    """Return an http(s) URL without its trailing slash, or refuse it naming the option."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BackfillError(f"{what} {value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+def web_archive(spec: str, cc_index: str = CC_INDEX, cc_data: str = CC_DATA) -> WebArchive:
+    """Return the web archive `--archive` names: `ia`, `cc` (at these hosts), or a pywb/Wayback collection's URL."""
     if spec == "ia":
         return WebArchive(*IA)
     if spec == "cc":
-        raise BackfillError("Common Crawl (--archive cc) is not supported yet: its captures are WARC ranges")
+        return WebArchive("cc", _http_url(cc_index, "--cc-index"), _http_url(cc_data, "--cc-data"), True)
     parts = urlsplit(spec)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BackfillError(f"--archive {spec!r} is not ia or the URL of a Wayback/pywb collection")
+        raise BackfillError(f"--archive {spec!r} is not ia, cc or the URL of a Wayback/pywb collection")
     base = spec.rstrip("/")
     return WebArchive(base, base + "/cdx", base)
 
@@ -106,8 +136,63 @@ def prefixes(source: Source) -> list[str]:
     return sorted(p for p in found if not any(q != p and p.startswith(q) for q in found))
 
 
+def crawl_indexes(collinfo: list[Mapping[str, Any]], base: str, start: str | None, end: str | None) -> list[str]:
+    """Return the CDX APIs of Common Crawl's crawls (collinfo.json) that may hold captures between the days given,
+    oldest crawl first; a crawl that does not say when it ran is always asked."""
+    kept: list[tuple[str, str]] = []
+    for crawl in collinfo:
+        api = crawl.get("cdx-api")
+        if not isinstance(api, str) or not api:
+            continue
+        first, last = str(crawl.get("from") or "")[:10], str(crawl.get("to") or "")[:10]
+        if (start and last and last < start) or (end and first and first > end):
+            continue
+        kept.append((str(crawl.get("id") or api), urljoin(base + "/", api)))  # CC-MAIN-YYYY-WW: by time
+    return [api for _, api in sorted(kept)]
+
+
+def cdx_query(endpoint: str, prefix: str, start: str | None, end: str | None) -> str:
+    """Return the CDX query URL (without a page) for the captures of a URL prefix between the days given."""
+    params = {"url": prefix, "matchType": "prefix", "output": "json"}
+    if start:
+        params["from"] = start.replace("-", "")
+    if end:
+        params["to"] = end.replace("-", "") + "235959"
+    return f"{endpoint}?{urlencode(params)}"
+
+
+def page_count(text: str) -> int | None:
+    """Return the number of pages a `showNumPages` answer gives: a number (the Wayback Machine) or {"pages": N}
+    (pywb, Common Crawl); None when the server sent captures instead (an index it does not page)."""
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, int):
+        return max(answer, 0)
+    if isinstance(answer, dict) and isinstance(answer.get("pages"), int) and "url" not in answer:
+        return max(int(answer["pages"]), 0)
+    return None
+
+
+def resume_at(cursor: int, pages: int) -> int:
+    """Return the page to start a paged query at: where a run stopped, or the first when the index has shrunk since
+    (else a cursor past the last page would never be read to its end, nor dropped)."""
+    return cursor if 0 <= cursor < pages else 0
+
+
+def _int(value: Any) -> int:
+    """Return a CDX field as a number (0 when absent or not one)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def parse_cdx(text: str) -> list[Capture]:
-    """Parse a CDX answer: a JSON array with a header row (the Wayback Machine) or JSON lines (pywb)."""
+    """Parse a CDX answer: a JSON array with a header row (the Wayback Machine) or JSON lines (pywb, Common Crawl)."""
     text = text.strip()
     if not text:
         return []
@@ -126,6 +211,9 @@ def parse_cdx(text: str) -> list[Capture]:
             r.get("digest", ""),
             r.get("mimetype") or r.get("mime", ""),
             str(r.get("statuscode") or r.get("status") or ""),
+            str(r.get("filename") or ""),
+            _int(r.get("offset")),
+            _int(r.get("length")),
         )
         for r in records
     ]
@@ -162,6 +250,21 @@ def retry_after(value: str | None, default: float) -> float:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def warc_response(data: bytes, url: str) -> tuple[list[tuple[str, str]], bytes]:
+    """Return the HTTP headers and body (transfer and content encodings undone) of the one WARC response record
+    `data` holds, which must be a capture of `url`."""
+    try:
+        record = next(iter(ArchiveIterator(io.BytesIO(data))))
+        target = record.rec_headers.get_header("WARC-Target-URI") or ""
+        if record.rec_type != "response" or record.http_headers is None:
+            raise ValueError(f"a {record.rec_type} record, not a response")
+        if canonical_url(target) != canonical_url(url):
+            raise ValueError(f"a record of {target}, not of {url}")
+        return list(record.http_headers.headers), record.content_stream().read()
+    except (StopIteration, ArchiveLoadFailed, OSError, EOFError) as exc:
+        raise ValueError(f"not a WARC record: {exc}") from None
+
+
 class Polite:
     """GET one URL at a time from a web archive, at most one request every `delay` seconds, honouring 429s."""
 
@@ -170,14 +273,14 @@ class Polite:
         self.delay, self.tally, self.sleep = delay, tally, sleep
         self.last = 0.0
 
-    def get(self, url: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    def get(self, url: str, headers: Mapping[str, str] | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
         """Return (status, headers, body) of a GET, after waiting out 429/503 answers as they ask."""
         for attempt in range(RETRIES + 1):
             pause = self.last + self.delay - time.monotonic()
             if pause > 0:
                 self.sleep(pause)
             self.last = time.monotonic()
-            request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+            request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
             try:
                 with urllib.request.urlopen(request, timeout=60) as answer:
                     return answer.status, list(answer.headers.items()), answer.read()
@@ -207,6 +310,7 @@ class Backfill:
         self.tally = BackfillTally()
         self.http = Polite(delay, self.tally)
         self.staging = Path(db).with_name(Path(db).name + ".backfill")
+        self.seen: set[tuple[str, str]] = set()  # (URL, digest) of the captures met this run
 
     def run(
         self,
@@ -218,48 +322,143 @@ class Backfill:
     ) -> BackfillTally:
         """Archive the captures of these sources not archived yet (what an interrupted run fetched, first)."""
         self._archive(names)  # a run killed after fetching left its mementos staged
-        archive = Archive(self.db)
-        try:
-            done = archive.imported()
-        finally:
-            archive.close()
-        todo: list[tuple[str, Capture]] = []
-        for name in names:
-            for prefix in prefixes(self.sources[name]):
-                self.tally.queries += 1
-                query = urlencode({"url": prefix, "matchType": "prefix", "output": "json"})
-                status, _, body = self.http.get(f"{self.web.cdx}?{query}")
-                if status != 200:
-                    raise BackfillError(f"the CDX query for {prefix} answered HTTP {status}")
-                for capture in choose(parse_cdx(body.decode("utf-8")), self.sources[name], start, end):
-                    self.tally.captures += 1
-                    if self._memento(capture) in done:
-                        self.tally.already += 1
-                    else:
-                        todo.append((name, capture))
-        todo = todo[:max_pages] if max_pages else todo
         self.staging.mkdir(exist_ok=True)
         path = self.staging / f"backfill-{os.getpid()}-{time.time_ns()}.warc.gz"
-        with open(path, "ab") as out:
-            for n, (_name, capture) in enumerate(todo, 1):
-                self._fetch(out, capture)
-                progress(f"fetched {n}/{len(todo)}: {capture.original} as of {capture_time(capture.timestamp)}")
+        with Archive(self.db) as archive, open(path, "ab") as out:
+            done, left = archive.imported(), max_pages
+            for query, source in self._queries(names, start, end):
+                left = self._read(archive, out, query, source, (start, end), done, left, progress)
+                if left == 0:
+                    break
         self._archive(names)
         return self.tally
 
+    def _queries(self, names: list[str], start: str | None, end: str | None) -> Iterator[tuple[str, Source]]:
+        """Yield each CDX query to make (one per crawl of Common Crawl, source and URL prefix) and its source."""
+        if self.web.common_crawl:
+            status, _, body = self.http.get(f"{self.web.cdx}/collinfo.json")
+            if status != 200:
+                raise BackfillError(f"Common Crawl's list of crawls ({self.web.cdx}/collinfo.json) answered {status}")
+            try:
+                collinfo = json.loads(body)
+            except ValueError:
+                collinfo = None
+            if not isinstance(collinfo, list):
+                raise BackfillError(f"{self.web.cdx}/collinfo.json is not a list of crawls")
+            endpoints = crawl_indexes(collinfo, self.web.cdx, start, end)
+        else:
+            endpoints = [self.web.cdx]
+        for endpoint in endpoints:
+            for name in names:
+                for prefix in prefixes(self.sources[name]):
+                    yield cdx_query(endpoint, prefix, start, end), self.sources[name]
+
+    def _read(
+        self,
+        archive: Archive,
+        out: io.BufferedWriter,
+        query: str,
+        source: Source,
+        days: tuple[str | None, str | None],
+        done: set[str],
+        left: int | None,
+        progress: Callable[[str], None],
+    ) -> int | None:
+        """Read a query's pages (from where an interrupted run stopped), fetching the captures not archived yet;
+        return how many captures this run may still fetch (None: no bound)."""
+        self.tally.queries += 1
+        for page, pages, captures in self._pages(archive, query):
+            fresh = []
+            for capture in choose(captures, source, *days):
+                key = (canonical_url(capture.original), capture.digest)
+                if key in self.seen:  # one capture per URL and digest in a run, across pages and crawls
+                    continue
+                self.seen.add(key)
+                self.tally.captures += 1
+                if self._memento(capture) in done:
+                    self.tally.already += 1
+                else:
+                    fresh.append(capture)
+            for n, capture in enumerate(fresh[:left] if left is not None else fresh, 1):
+                done.add(self._fetch(out, capture))
+                where = f" (CDX page {page + 1}/{pages})" if pages else ""
+                progress(
+                    f"fetched {self.tally.fetched}: {capture.original} as of {capture_time(capture.timestamp)}"
+                    f"{where}, {n}/{len(fresh)}"
+                )
+            if left is not None:
+                if len(fresh) > left:
+                    return 0  # the page is not read to its end: the next run takes it up again
+                left -= len(fresh)
+            if pages:  # its mementos are staged: the page is read
+                archive.set_cdx_cursor(query, page + 1, pages)
+            if left == 0:
+                break
+        return left
+
+    def _pages(self, archive: Archive, query: str) -> Iterator[tuple[int, int, list[Capture]]]:
+        """Yield (page, pages, captures) of a CDX query: page by page from where an earlier run stopped when the
+        index is paged, else its one answer as page 0 of 0 pages."""
+        status, _, body = self.http.get(query + "&showNumPages=true")
+        pages = page_count(body.decode("utf-8", "replace")) if status == 200 else None
+        if pages is None:
+            yield 0, 0, self._captures(query)
+            return
+        first = resume_at(archive.cdx_cursor(query), pages)
+        self.tally.resumed += first > 0
+        for page in range(first, pages):
+            yield page, pages, self._captures(f"{query}&page={page}")
+
+    def _captures(self, url: str) -> list[Capture]:
+        """Return the captures a CDX query answers (a Common Crawl index answers 404 when it has none)."""
+        status, _, body = self.http.get(url)
+        if status == 404 and self.web.common_crawl:
+            return []
+        if status != 200:
+            raise BackfillError(f"the CDX query {url} answered HTTP {status}")
+        self.tally.cdx_pages += 1
+        try:
+            return parse_cdx(body.decode("utf-8"))
+        except (ValueError, AttributeError) as exc:
+            raise BackfillError(f"the CDX query {url} did not answer CDX JSON: {exc}") from None
+
     def _memento(self, capture: Capture) -> str:
-        """Return the URL of a capture's original bytes (the `id_` form)."""
+        """Return where a capture's original bytes are: the `id_` replay URL, or the Common Crawl WARC record's
+        file and byte range."""
+        if self.web.common_crawl:
+            last = capture.offset + capture.length - 1
+            return f"{self.web.replay}/{capture.filename}#bytes={capture.offset}-{last}"
         return f"{self.web.replay}/{capture.timestamp}id_/{capture.original}"
 
-    def _fetch(self, out: io.BufferedWriter, capture: Capture) -> None:
-        """Fetch one memento and append it to the staging WARC file (synced: a kill loses at most this one)."""
+    def _download(self, capture: Capture) -> tuple[list[tuple[str, str]], bytes] | str:
+        """Return the headers and body of a capture as first received, or why they could not be had."""
         memento = self._memento(capture)
-        status, headers, body = self.http.get(memento)
-        if status != 200:
-            self.tally.errors.append(f"{memento}: HTTP {status}")
-            return
+        if not self.web.common_crawl:
+            status, headers, body = self.http.get(memento)
+            if status != 200:
+                return f"HTTP {status}"
+            return headers, decode_content(body, [v for k, v in headers if k.lower() == "content-encoding"])
+        if not capture.filename or capture.length <= 0:
+            return "the CDX line gives no WARC file and length"
+        byte_range = f"bytes={capture.offset}-{capture.offset + capture.length - 1}"
+        status, _, data = self.http.get(memento.split("#")[0], {"Range": byte_range})
+        if status != 206:
+            return f"HTTP {status} to a Range request (206 expected)"
+        try:
+            return warc_response(data, capture.original)
+        except ValueError as exc:
+            return str(exc)
+
+    def _fetch(self, out: io.BufferedWriter, capture: Capture) -> str:
+        """Fetch one memento and append it to the staging WARC file (synced: a kill loses at most this one);
+        return the memento."""
+        memento = self._memento(capture)
+        got = self._download(capture)
+        if isinstance(got, str):
+            self.tally.errors.append(f"{memento}: {got}")
+            return memento
+        headers, body = got
         self.tally.fetched += 1
-        body = decode_content(body, [v for k, v in headers if k.lower() == "content-encoding"])
         kept = [(k, v) for k, v in headers if k.lower() not in ("content-encoding", "transfer-encoding")]
         kept = [(k, v) for k, v in kept if k.lower() != "content-length"] + [("Content-Length", str(len(body)))]
         writer = WARCWriter(out, gzip=True)
@@ -278,6 +477,7 @@ class Backfill:
         writer.write_record(record)
         out.flush()
         os.fsync(out.fileno())
+        return memento
 
     def _archive(self, names: list[str]) -> None:
         """Archive the staged mementos through the import pipeline, then drop the staging files."""
@@ -293,7 +493,7 @@ class Backfill:
         finally:
             store.close()
             archive.close()
-        for name in ("new_pages", "new_documents", "changed", "unchanged", "duplicates", "failed"):
+        for name in ("new_pages", "new_documents", "changed", "unchanged", "duplicates", "failed", "recleaned"):
             setattr(self.tally, name, getattr(self.tally, name) + getattr(result, name))
         self.tally.errors += result.errors
         for f in files:

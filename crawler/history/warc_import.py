@@ -24,6 +24,7 @@ from crawler.extraction.extract import Extracted, Failure, extract
 from crawler.extraction.soft404 import looks_missing
 from spiders.source_spider import canonical_url
 from storage.archive import CHANGED, DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
+from storage.changes import latest_captures
 from storage.recheck import DEFAULT_RECHECK_EVERY
 from storage.warc import Original, WarcStore, payload_digest
 
@@ -64,6 +65,7 @@ class ImportTally:
     unchanged: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)  # pages without text (the first 50)
+    recleaned: int = 0  # pages archived before (by this import or earlier) cleaned of a template learned since
     unreadable: list[str] = field(default_factory=list)  # files that are not WARC files, or end mid-record
 
 
@@ -243,12 +245,31 @@ class Importer:
             self.archive.add_site_lines(host, fresh, {})
             wanted = set().union(*pages.values())
             templates[host] = boilerplate.site_template(self.archive.site_line_counts(host, wanted))
+            learned = templates[host] - self.archive.applied_template(host, templates[host])
+            if learned:  # before the batch is stored, so an earlier capture's page is compared with its clean text
+                self._reclean(pool, host, frozenset(learned))
+                self.archive.mark_template_applied(host, learned)
         return [
             pool.submit(clean, (r.extracted, templates[urlsplit(e.url).hostname or ""]))
             if isinstance(r.extracted, Extracted)
             else None
             for e, r in zip(batch, reads, strict=True)
         ]
+
+    def _reclean(self, pool: ProcessPoolExecutor, host: str, learned: frozenset[str]) -> None:
+        """Clean the archived pages of a host that start or end with newly learned template lines again, from their
+        captures, as a crawl does (not an edit by the publisher: no event)."""
+        stale = boilerplate.stale_pages(self.archive.host_texts(host), learned)
+        for start in range(0, len(stale), BATCH):
+            rows = latest_captures(self.archive.db, page_ids=stale[start : start + BATCH])
+            jobs = [(str(self.store.directory / Path(r["warc_file"]).name), r["warc_offset"], r["url"]) for r in rows]
+            for row, read in zip(rows, pool.map(read_and_extract, jobs), strict=True):
+                if not isinstance(read.extracted, Extracted):
+                    continue
+                keys = boilerplate.page_keys(read.extracted.lines)
+                article = clean((read.extracted, boilerplate.site_template(self.archive.site_line_counts(host, keys))))
+                if article is not None and self.archive.recleaned(row["page_id"], article):
+                    self.tally.recleaned += 1
 
     def _known(self, host: str) -> set[str]:
         """Return the archived URLs of a host: their lines were counted when they were first stored."""

@@ -48,8 +48,8 @@ from pages p group by p.source order by p.source""",
 
 TABLES: dict[str, dict[str, Any]] = {
     "readouts": {
-        "description": "One row per distinct readout text. Search it (Chinese and Russian too); facet by "
-        "language and year, or by source with ?_facet=sources.",
+        "description": "One row per distinct readout text. Search it (Chinese and Russian too: the newest archived "
+        "first, or sorted by the column you choose); facet by language and year, or by source with ?_facet=sources.",
         "fts_table": "documents_words",
         "fts_pk": "id",
         # cheap columns only: a sources facet costs a subquery per matching row (on request: ?_facet=sources)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+import sqlite3
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette import hookimpl
+from datasette.utils import escape_fts
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 from sqlite_utils import Database
@@ -21,12 +23,21 @@ from crawler.compare.meeting import alignment_of, compare_meeting, side_by_side
 from crawler.monitor.word_diff import line_runs
 from storage.changes import history
 from storage.meetings import meeting_with_texts
-from storage.search_words import has_long_run, match_term
+from storage.search_words import count_matches, has_long_run, match_term
 
 # the tables whose search runs on the word index (documents_words), as Datasette pages or their JSON
 _WORD_SEARCH_PATH = re.compile(r"^/[^/]+/(readouts|documents)(\.json)?$")
 # the archive's views, which Datasette pages by an integer offset (`_next=zzz` raises a ValueError in it: a 500)
 _VIEW_PATH = re.compile(r"^/[^/]+/readouts(\.json)?$")
+# the search page of the readouts view (its JSON keeps Datasette's own count)
+_VIEW_PAGE = re.compile(r"^/[^/]+/readouts$")
+# a search with only these arguments matches exactly what the word index matches: it can be counted there
+_COUNTABLE_ARGS = frozenset(
+    {"_search", "_searchmode", "_sort", "_sort_desc", "_size", "_next", "_nofacet", "_nosuggest"}
+    | {"_facet", "_facet_array", "_facet_date", "_facet_size"}
+)
+# set in a request's scope when its page's count is to be taken on the word index (word_index_count)
+WORD_COUNT = "readouts.word_count"
 
 MEETING_PATH = "/-/readouts/meeting/"
 HISTORY_PATH = "/-/readouts/history"
@@ -157,6 +168,30 @@ def search_facets_off(query_string: bytes) -> bytes:
     return query_string + (b"&" if query_string else b"") + b"_nofacet=1"
 
 
+def search_newest_first(query_string: bytes) -> bytes:
+    """Sort a search that names no order by id, newest archived first (issue 16).
+
+    Rows then come in the word index's own order, so only one page of them is read; sorting by a column (the
+    view's default, `published`) reads every match with its text first: about 8 ms for 2,000 matches at 100k.
+    """
+    values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    if not values.get("_search", "").strip() or any(key.startswith("_sort") for key in values):
+        return query_string
+    return query_string + (b"&" if query_string else b"") + b"_sort_desc=id"
+
+
+def count_on_word_index(query_string: bytes) -> bytes:
+    """Add `_nocount=1` to a search that filters nothing else, whose count word_index_count() then takes (issue 16).
+
+    Datasette counts a search by looking up every match's row (about 5 ms per 2,000 matches at 100,000 documents);
+    the word index counts its own matches in a tenth of that.
+    """
+    args = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    if not dict(args).get("_search", "").strip() or not {key for key, _ in args} <= _COUNTABLE_ARGS:
+        return query_string
+    return query_string + b"&_nocount=1"
+
+
 def offset_ok(query_string: bytes) -> bool:
     """Return True unless the query pages a view with a `_next` that is not a whole number."""
     values = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
@@ -165,7 +200,8 @@ def offset_ok(query_string: bytes) -> bool:
 
 @hookimpl
 def asgi_wrapper() -> Any:
-    """Route the archive's search box through the word index's query for long Chinese terms; refuse bad offsets."""
+    """Route the search box: long Chinese terms to the word index, no facet unasked, newest first, counted on the
+    word index; bad offsets out."""
 
     def wrap(app: Any) -> Any:
         async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -174,13 +210,33 @@ def asgi_wrapper() -> Any:
                 await Response.text("_next must be a whole number on this page", status=400).asgi_send(send)
                 return
             if _WORD_SEARCH_PATH.match(path):
-                query_string = search_facets_off(scope.get("query_string", b""))
-                scope = {**scope, "query_string": word_search_args(query_string)}
+                query_string = search_newest_first(search_facets_off(scope.get("query_string", b"")))
+                counted = count_on_word_index(query_string) if _VIEW_PAGE.match(path) else query_string
+                scope = {**scope, "query_string": word_search_args(counted), WORD_COUNT: counted != query_string}
             await app(scope, receive, send)
 
         return searched
 
     return wrap
+
+
+async def word_index_count(datasette: Any, database: str, request: Request) -> dict[str, Any]:
+    """The page's count of matches, taken on the word index (a search count_on_word_index() marked)."""
+    search = request.args.get("_search", "")
+    match = search if request.args.get("_searchmode") == "raw" else escape_fts(search)
+    try:
+        count = await datasette.get_database(database).execute_fn(lambda conn: count_matches(conn, match))
+    except sqlite3.OperationalError:  # a broken raw query: Datasette's own page says why
+        return {}
+    return {"filtered_table_rows_count": count}
+
+
+@hookimpl
+def extra_template_vars(database: str | None, table: str | None, request: Request | None, datasette: Any) -> Any:
+    """Give a readouts search page its count of matches from the word index, when the search was marked for it."""
+    if request is None or database is None or table != "readouts" or not request.scope.get(WORD_COUNT):
+        return {}
+    return word_index_count(datasette, database, request)
 
 
 @hookimpl
