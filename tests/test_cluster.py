@@ -131,7 +131,7 @@ def test_warc_captures_written_by_the_writer(cluster: Cluster) -> None:
     assert rows(cluster.db, "select count(*) from captures")[0][0] >= len(all_articles())
 
 
-def wait_until(check: Any, what: str, timeout: float = 60) -> None:
+def wait_until(check: Any, what: str, timeout: float = 180) -> None:
     """Wait for an event seen from the test process (a request logged by a fixture site)."""
     import time
 
