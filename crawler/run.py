@@ -26,7 +26,7 @@ from spiders.bounds import most_overdue
 from spiders.pipeline import CrawlContext, RunTally
 from spiders.settings import BASE_SETTINGS, source_settings
 from spiders.source_spider import SourceSpider
-from storage.archive import Archive, FrontierEntry
+from storage.archive import CRAWL_WORD_INDEX_EVERY, Archive, FrontierEntry
 from storage.warc import store_for
 
 # (the run's tally, a source, the responses it got so far, whether its crawl ended)
@@ -100,7 +100,7 @@ def _crawl(
     log_file: str | None = None,
 ) -> RunResult:
     """Crawl the sources (their locks held) and record the run."""
-    archive = Archive(db_path)
+    archive = Archive(db_path, word_index_every=CRAWL_WORD_INDEX_EVERY)
     archive.reap_dead_runs()
     run_id = archive.start_run([s.name for s in sources], trigger, pid=os.getpid())
     tally = RunTally()

@@ -28,6 +28,8 @@ from storage.stories import assign_story
 from storage.warc import CaptureRef
 
 BUSY_TIMEOUT_MS = 30_000
+# a crawl indexes the word index once every this many pages: one FTS segment per batch, not one per page (~1 ms/page)
+CRAWL_WORD_INDEX_EVERY = 50
 LIVE = "live"  # the origin of a page fetched from its site (others: a WARC file, a web archive)
 WRITE_RETRIES = 8
 
@@ -94,9 +96,14 @@ def require(path: str | Path) -> None:
 class Archive:
     """Read and write access to one archive file (a context manager that closes it)."""
 
-    def __init__(self, path: str | Path, readonly: bool = False) -> None:
-        """Open (and for writers create and migrate) the archive at `path`."""
+    def __init__(self, path: str | Path, readonly: bool = False, word_index_every: int = 1) -> None:
+        """Open (and for writers create and migrate) the archive at `path`.
+
+        `word_index_every`: index the word index once every that many recorded pages (and at close) rather than
+        inside each page's transaction; queued documents are committed with their page, so a crash loses none.
+        """
         self.path = str(path)
+        self.word_index_every, self._unindexed = word_index_every, 0
         if readonly:
             require(self.path)
             conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
@@ -112,12 +119,28 @@ class Archive:
             with self._write():
                 migrations.apply(self.db)
                 restore_search_triggers(self.db)  # a tool that rebuilt `documents` dropped them
-                search_words.catch_up(conn)  # documents other tools wrote since readouts last did
-            search_words.attach_indexer(conn)
+                search_words.catch_up(conn)  # documents other tools (or a crash before a batch was indexed) left
+            if word_index_every <= 1:
+                search_words.attach_indexer(conn)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Index the documents still queued for the word index, and close the connection."""
+        if self._unindexed:
+            self.index_words()
         self.db.close()
+
+    def index_words(self) -> int:
+        """Index the documents queued for the word index in one transaction; return how many."""
+        self._unindexed = 0
+        with self._write() as db:
+            return search_words.catch_up(db.conn)
+
+    def _counted(self) -> None:
+        """Count a recorded page towards the next batch of the word index (when it is indexed in batches)."""
+        if self.word_index_every > 1:
+            self._unindexed += 1
+            if self._unindexed >= self.word_index_every:
+                self.index_words()
 
     def __enter__(self) -> Archive:
         """Use the archive in a `with` block, which closes it."""
@@ -197,7 +220,9 @@ class Archive:
             created = db.execute("select 1 from pages where url = ?", [page.url]).fetchone() is None
             if page.origin != LIVE and page.origin_url:
                 self._imported(db, page.origin_url, page.url)
-            return self._record(db, page), created
+            outcome = self._record(db, page)
+        self._counted()
+        return outcome, created
 
     def mark_imported(self, record: str, url: str) -> None:
         """Remember a WARC record or memento read and not archived (no text), so it is not read again."""

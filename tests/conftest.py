@@ -23,6 +23,7 @@ from tests.mockserver import Route, SiteServer  # noqa: E402
 install()
 
 DATA = TESTS / "data"
+pytest_plugins = ["tests.cpu_times"]  # --cpu-durations=N
 
 
 class CLIResult:

@@ -16,20 +16,24 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.once import built_once
+
 PYWB = "pywb==2.10.0"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "pywb-venv"
 
 
 def ensure(venv: Path = DEFAULT_DIR) -> Path:
     """Create the venv with pywb at `venv` unless it is there already; return its bin folder."""
-    marker = venv / f".installed-{PYWB}"
-    if not marker.exists():
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, env=env, timeout=300)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PYWB]
-        subprocess.run(pip, check=True, env=env, timeout=900)
-        marker.touch()
+    built_once(venv, _build, stamp=PYWB)  # pytest-xdist workers may all need it at once: one builds it
     return venv / "bin"
+
+
+def _build(venv: Path) -> None:
+    """Make a fresh venv at `venv` and install pywb into it from the package registry."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, env=env, timeout=300)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PYWB]
+    subprocess.run(pip, check=True, env=env, timeout=900)
 
 
 @dataclass
@@ -83,7 +87,7 @@ def serve(home: Path, collection: str, warcs: list[str]) -> Wayback:
     else:
         raise RuntimeError(f"pywb exited with {process.wait()} before listening: {''.join(server.log)}")
     threading.Thread(target=lambda: server.log.extend(process.stderr or []), daemon=True).start()  # never a full pipe
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while True:  # pywb logs that line just before it binds: wait for the socket to accept
         try:
             socket.create_connection(("127.0.0.1", port), timeout=30).close()

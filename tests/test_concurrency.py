@@ -109,7 +109,7 @@ def test_search_export_and_check_work_while_a_crawl_writes(tmp_path: Path, serve
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for(lambda: pages_with_text(db) >= 2, 60)
+    wait_for(lambda: pages_with_text(db) >= 2, 180)
     seen: list[tuple[int, int]] = []
 
     def read() -> None:  # in this process (a reader other than the crawl), through the CLI's own code

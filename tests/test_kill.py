@@ -59,7 +59,7 @@ def test_sigkill_mid_crawl_then_rerun_completes(tmp_path: Path, serve) -> None:
     db = tmp_path / "archive.db"
     cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(sources), "crawl", "--json"]
     proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    deadline = time.time() + 180
     while pages_with_text(db) < 8 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, "crawl finished before it could be killed"
@@ -159,7 +159,7 @@ def test_sigkill_while_a_page_is_being_fetched(tmp_path: Path, serve) -> None:
     site = serve("127.0.0.7", routes)
     db, cmd = crawl_command(tmp_path, site)
     proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    deadline = time.time() + 180
     while (pages_with_text(db) < 6 or "/news/99.html" not in site.hits) and time.time() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None and "/news/99.html" in site.hits
@@ -222,6 +222,7 @@ def test_sigkill_during_extraction_leaves_no_worker_behind(tmp_path: Path, serve
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # seven crawls of 120 pages: over 300 s with four workers and two CPU burners on two cores
 def test_repeated_sigkills_while_writing_lose_nothing_committed(tmp_path: Path, serve) -> None:
     count = 120
     routes: dict[str, Route] = {f"/news/{n}.html": Reply(article_html(n)) for n in range(count)}
@@ -231,7 +232,7 @@ def test_repeated_sigkills_while_writing_lose_nothing_committed(tmp_path: Path, 
     kept = 0
     for attempt in range(6):
         proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
+        deadline = time.time() + 180
         # kill at a different number of newly written pages each time: mid-stream of commits
         while pages_with_text(db) < kept + 3 + 2 * attempt and time.time() < deadline and proc.poll() is None:
             time.sleep(0.01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from tests.conftest import subprocess_env
 
 SCRIPT = Path(__file__).parent.parent / "benchmarks" / "pipeline.py"
+# the benchmark's own default place for changedetection.io's venv (benchmarks/changedetection.py)
+CACHE_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "readouts-bench" / "cdio-0.60.10"
 
 
 @pytest.mark.slow
@@ -20,15 +23,17 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = [
         "--pages",
-        "60",
-        "--rss-pages",
-        "80",
-        "--scale",
-        "50,150",
-        "--peer-pages",
         "20",
-        "--recheck-pages",
+        "--rss-pages",
         "30",
+        "--race-pages",
+        "0",  # the race has its own test below (it needs changedetection.io's own venv)
+        "--scale",
+        "10,20",
+        "--peer-pages",
+        "5",
+        "--recheck-pages",
+        "10",
         "--json",
         str(out),
     ]
@@ -57,23 +62,44 @@ def test_pipeline_benchmark_reports_every_stage(tmp_path: Path) -> None:
         result["rss_large"]["peak_pss_tree_mb"],
     ):
         assert value > 0
-    assert crawl["full_crawl"]["pages_fetched"] == crawl["fetch_only"]["pages"] == 60
+    assert crawl["full_crawl"]["pages_fetched"] == crawl["fetch_only"]["pages"] == 20
     assert crawl["full_crawl"]["failed"] == 0 and crawl["recrawl"]["unchanged"] == crawl["recrawl"]["rechecked"]
-    assert [s["documents"] for s in result["scaling"]] == [50 + 200, 150 + 400]
+    assert [s["documents"] for s in result["scaling"]] == [10 + 200, 20 + 400]
     # every capture of the crawl's WARC files (re-checks answered 200 too) archived; each page once
-    assert crawl["import"]["pages"] == crawl["import"]["archived"] >= 60 and crawl["import"]["failed"] == 0
-    assert crawl["import"]["new_pages"] == 60
+    assert crawl["import"]["pages"] == crawl["import"]["archived"] >= 20 and crawl["import"]["failed"] == 0
+    assert crawl["import"]["new_pages"] == 20
     # the re-check stage on both servers: every page re-checked and found unchanged
     assert [(s["server"], s["rechecked"], s["unchanged"]) for s in result["recheck"]] == [
-        ("serve", 30, 30),
-        ("serve-threaded", 30, 30),
+        ("serve", 10, 10),
+        ("serve-threaded", 10, 10),
     ]
     assert all(s["first_cpu_seconds"] > 0 and s["recheck_cpu_seconds"] > 0 for s in result["recheck"])
-    # 7 for every run, one per re-check server, 7 for the scaling sizes (record cost, FTS, five search surfaces),
-    # 1 for memory at the larger RSS run
+    # 7 for every run, one per re-check server, 8 for the scaling sizes (record cost and record CPU, FTS, five search
+    # surfaces), 1 for memory at the larger RSS run
     names = [t["target"] for t in result["targets"]]
-    assert len(names) == 7 + 2 + 7 + 1 and "| target |" in done.stdout, names
+    assert all(s["record_cpu_ms_mean"] > 0 and s["article_cpu_ms_mean"] > 0 for s in result["scaling"])
+    assert len(names) == 7 + 2 + 8 + 1 and "| target |" in done.stdout, names
     assert [n for n in names if n.startswith("forced --recheck / first crawl (time), ")] == [
         "forced --recheck / first crawl (time), serve",
         "forced --recheck / first crawl (time), serve-threaded",
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_race_with_changedetection_io(tmp_path: Path) -> None:
+    venv = Path(os.environ.get("READOUTS_CDIO_VENV", str(CACHE_VENV)))
+    if not (venv / "bin" / "changedetection.io").exists():
+        pytest.skip(f"changedetection.io is not installed in its own venv ({venv}; READOUTS_CDIO_VENV names another)")
+    args = ["--race-only", "--race-pages", "25", "--cdio-venv", str(venv)]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], env=subprocess_env(), capture_output=True, text=True, timeout=540
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    race = json.loads(done.stdout[done.stdout.index("\n{") :])
+    edited = race["edited"]["edited"]
+    assert race["first"]["cdio_checked"] == race["unchanged"]["cdio_checked"] == 25
+    assert race["unchanged"]["readouts_changed"] == race["unchanged"]["cdio_changed"] == []
+    assert race["edited"]["readouts_changed"] == race["edited"]["cdio_changed"] == [edited]
+    for name in ("first", "unchanged", "edited"):
+        assert race[name]["readouts_seconds"] > 0 and race[name]["cdio_cpu_seconds"] > 0

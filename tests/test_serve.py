@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ from crawler.demo.web import EDIT
 from crawler.model import Meeting
 from storage.archive import Archive, ArticleText, PageRecord
 from tests.conftest import subprocess_env
+from tests.once import built_once, shared_dir
 
 pytestmark = pytest.mark.slow
 HOSTILE_TITLE = "<script>alert(1)</script> Xi Jinping holds talks with Vladimir Putin"
@@ -49,7 +51,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "crawler", "--db", str(db), "serve", "--port", str(self.port), *args]
         self.proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 30
+        deadline = time.time() + 120  # a guard: it returns as soon as Datasette answers, slower on a loaded machine
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(self.base + "/", timeout=2).read()
@@ -57,6 +59,8 @@ class Server:
             except OSError:
                 assert self.proc.poll() is None, self.proc.communicate()[1]
                 time.sleep(0.2)
+        self.proc.kill()  # not left running (and reported by whichever later test collects it)
+        self.proc.communicate()
         raise AssertionError("readouts serve did not answer")
 
     def get(self, path: str) -> tuple[int, str]:
@@ -81,13 +85,14 @@ class Server:
 
 def demo_archive(folder: Path) -> Path:
     """A demo archive (crawled twice, with an edit), plus a document holding markup in its title and text."""
+    folder.mkdir(parents=True, exist_ok=True)
     db = folder / "demo.db"
     done = subprocess.run(
         [sys.executable, "-m", "crawler", "demo", "--db", str(db)],
         env=subprocess_env(),
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,  # a guard: two crawls of the sample web took over 180 s with four workers on a loaded machine
     )
     assert done.returncode == 0, done.stderr
     store = Archive(db)
@@ -113,10 +118,18 @@ def demo_archive(folder: Path) -> Path:
     return db
 
 
+def demo_copy(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A copy of the demo archive (`demo_archive`), which is built once per test run for every module and worker."""
+    built = built_once(shared_dir(tmp_path_factory) / "demo-archive", lambda folder: demo_archive(folder))
+    copy = tmp_path_factory.mktemp(name) / "archive"
+    shutil.copytree(built, copy)  # each module its own: a module may write to it without the others seeing
+    return copy / "demo.db"
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo archive, crawled once for this module."""
-    return demo_archive(tmp_path_factory.mktemp("serve"))
+    """The demo archive, for this module."""
+    return demo_copy(tmp_path_factory, "serve")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from crawler.web.errors import describe
 from crawler.web.plugin import offset_ok, row_id
 from crawler.web.serve import build
 from storage.meetings import Copy, original_first
-from tests.test_serve import Server, demo_archive
+from tests.test_serve import Server, demo_copy
 
 # bad URL -> the status it must answer
 BAD = {
@@ -56,7 +56,7 @@ ODD = [
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo (a ministry, an embassy and a news portal crawled, an edit, a re-crawl) and a hostile document."""
-    return demo_archive(tmp_path_factory.mktemp("ui"))
+    return demo_copy(tmp_path_factory, "ui")
 
 
 def every_page(db: Path) -> list[str]:
