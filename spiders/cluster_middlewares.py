@@ -102,13 +102,19 @@ class SiteLeaseMiddleware:
         host = urlsplit(request.url).hostname or ""
         await self._take_slot(request, host, source.concurrency)
         ttl = lease_ms(source.delay)
-        if ttl <= 0:
-            return None
         key = keys.site_lease(host)
-        while not self.redis.set(key, self.crawler.spider.name if self.crawler.spider else "-", nx=True, px=ttl):
+        while ttl > 0 and not self.redis.set(key, getattr(self.crawler.spider, "name", "-"), nx=True, px=ttl):
             left = self.redis.pttl(key)
             await asyncio.sleep(max(left / 1000, MIN_WAIT_S))
+        self._refuse_cancelled(request)
         return None
+
+    def _refuse_cancelled(self, request: Request) -> None:
+        """Let no request of a run cancelled while it waited here reach the site (its slot given back)."""
+        run_id, open_run = request.meta.get("run_id"), getattr(self.crawler.spider, "open_run", None)
+        if run_id is not None and open_run is not None and not open_run(int(run_id)):
+            self._give_back(request)
+            raise IgnoreRequest(f"run {run_id} was cancelled")
 
     async def _take_slot(self, request: Request, host: str, limit: int) -> None:
         """Wait for a free slot of the site and record its token in the request."""

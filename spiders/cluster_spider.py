@@ -29,7 +29,7 @@ from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
 from crawler.cluster.outbox import results_full
 from crawler.config.sources import Source
 from crawler.model import FetchedPage
-from spiders.bounds import LISTING, beyond_depth
+from spiders.bounds import ARTICLE, LISTING, beyond_depth
 from spiders.source_spider import SourceSpider, canonical_url, on_allowed_hosts
 
 logger = logging.getLogger(__name__)
@@ -49,17 +49,32 @@ class RedisMembers:
 
 
 class ClusterSourceSpider(SourceSpider):
-    """A source's spider whose article requests are claimed cluster-wide: each article is fetched by one worker."""
+    """A source's spider whose article requests are claimed cluster-wide (each article is fetched by one worker)
+    and whose requests the cluster's bound keeps back are kept in Redis, where the writer reads the run's frontier."""
 
     redis: Any = None
     claims_key: str = ""
+    deferred_key: str = ""
 
     def _article_request(self, url: str) -> Request | None:
         """Return the request only when no worker requested this article in this run yet."""
         request = super()._article_request(url)
+        self._share_deferred()
         if request is None or not self.redis.sadd(self.claims_key, canonical_url(url)):
             return None
         return request
+
+    def _listing_request(self, url: str, resumed: bool = False) -> Request | None:
+        """Return the listing page's request unless the cluster's bound keeps it back (then kept in Redis)."""
+        request = super()._listing_request(url, resumed)
+        self._share_deferred()
+        return request
+
+    def _share_deferred(self) -> None:
+        """Move what the bound kept back into the run's Redis hash (url -> kind), shared by every worker."""
+        if self.deferred:
+            self.redis.hset(self.deferred_key, mapping=self.deferred)
+            self.deferred.clear()
 
 
 class ClusterSpider(Spider):
@@ -171,13 +186,19 @@ class ClusterSpider(Spider):
             logger.error("seed for %r, which this worker's sources file does not have", seed["source"])
             return
         run_id = int(seed["run_id"])
+        if not self.open_run(run_id):
+            return  # cancelled before it started
         delegate = self._delegate(source.name, run_id)
         starts: list[Request] = [delegate._recheck_request(*due) for due in seed.get("due", [])]
-        for _ in source.start_urls:
+        for url in source.start_urls:
             delegate.budget.spend(LISTING)  # start pages are always read, and count, as on one machine
+            delegate.seen_listings.add(url)
         starts += [
             Request(u, callback=delegate.parse_listing, errback=delegate.listing_failed) for u in source.start_urls
         ]
+        for url, kind in seed.get("resume", []):  # where the last crawl, cut by its bound, stopped
+            resumed = delegate._article_request(url) if kind == ARTICLE else delegate._listing_request(url, True)
+            starts += [resumed] if resumed else []
         starts += [Request(u, callback=delegate.parse_feed, errback=delegate.listing_failed) for u in source.feeds]
         starts += [
             Request(u, callback=delegate.parse_sitemap, errback=delegate.listing_failed) for u in source.sitemaps
@@ -194,6 +215,7 @@ class ClusterSpider(Spider):
             spider_class = ClusterSourceSpider.for_source(source, known, {}, full=bool(run.get("full")))
             made = cast(ClusterSourceSpider, spider_class())
             made.redis, made.claims_key = self.redis, keys.seen_articles(run_id)
+            made.deferred_key = keys.run_key(run_id, f"deferred:{name}")
             limit = run.get("max_pages") or source.max_pages
             made.budget = RedisBudget(self.redis, keys.run_key(run_id, f"budget:{name}"), limit)
             made.crawler = self.crawler  # its stats are this worker's
@@ -220,6 +242,9 @@ class ClusterSpider(Spider):
         """
         source, run_id, token = meta["source"], int(meta["run_id"]), meta.get(INFLIGHT_META)
         items = []
+        if not self.open_run(run_id):  # cancelled: what it found is not crawled, nor its page recorded
+            self.crawler.stats.inc_value("readouts/cancelled_run")  # type: ignore[union-attr]
+            outputs = ()
         for out in outputs or ():
             if isinstance(out, Request):
                 if beyond_depth(int(meta.get("depth", 0)), self.sources[source].max_depth):
@@ -234,6 +259,10 @@ class ClusterSpider(Spider):
             yield {**record, "run_id": run_id, "result_id": uuid.uuid4().hex, INFLIGHT_META: token}
         if not items:
             acknowledge(self.redis, self.worker_id, token)
+
+    def open_run(self, run_id: int) -> bool:
+        """Return True while the writer keeps the run open (a cancelled or finished run is gone)."""
+        return bool(self.redis.hexists(keys.RUNS, run_id))
 
     def allows(self, url: str) -> bool:
         """Return True when the URL is on the allowed hosts of some source (AllowedHostsMiddleware asks)."""

@@ -117,16 +117,21 @@ def conditional(body: bytes, content_type: str = "text/html; charset=utf-8") -> 
     return answer
 
 
+def send_html(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    """Answer 200 with an HTML body."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def slow(body: bytes, seconds: float) -> Route:
     """Return a route that answers after a pause, so a crawl is still running when a test acts."""
     import time
 
     def answer(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(seconds)
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html; charset=utf-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_html(handler, body)
 
     return answer

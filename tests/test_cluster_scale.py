@@ -8,7 +8,7 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +53,19 @@ class Web:
         return [p for p in self.servers[name].hits if p != "/robots.txt"]
 
     def close(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            proc.wait(timeout=60)
-        for server in self.servers.values():
-            server.stop()
-        self.redis.stop()
+        stop_all(self.procs.values(), self.servers.values(), self.redis)
+
+
+def stop_all(procs: Iterable[subprocess.Popen[Any]], servers: Iterable[SiteServer], redis: RedisServer) -> None:
+    """Stop the processes (SIGTERM, then wait for each), the sites and Redis."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=60)
+    for server in servers:
+        server.stop()
+    redis.stop()
 
 
 # --- the scheduler daemon enqueues into the cluster ---

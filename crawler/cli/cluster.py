@@ -73,6 +73,8 @@ def cluster_crawl(
     client = _connect(url)
     outcome = wait_crawl(client, ask_crawl(client, chosen, trigger, **(bounds or {})))
     assert outcome is not None  # no timeout: wait_crawl blocks until the writer answers
+    if outcome["status"] == "refused":  # as on one machine: one crawl of a source at a time
+        raise click.ClickException(f"{outcome['error']}; crawl it again when that run ends")
     if as_json:
         click.echo(json.dumps(outcome))
     else:

@@ -9,9 +9,10 @@ from time import monotonic, sleep
 from typing import Any
 
 from crawler.cluster import keys
-from crawler.cluster.writer import CRAWLS, done_key
+from crawler.cluster.writer import CANCELS, CRAWLS, done_key
 
 WAIT_STEP_S = 2
+CANCEL_WAIT_S = 30.0  # how long a cancelled crawl's outcome (its run recorded failed) is waited for
 
 
 def ask_crawl(
@@ -47,6 +48,14 @@ def wait_crawl(
     return None
 
 
+def cancel_crawl(redis: Any, request: str, reason: str) -> None:
+    """Take back a crawl asked for and not started, and ask the writer to cancel it if it started."""
+    for raw in redis.lrange(CRAWLS, 0, -1):
+        if json.loads(raw)["request"] == request:
+            redis.lrem(CRAWLS, 1, raw)
+    redis.rpush(CANCELS, json.dumps({"request": request, "reason": reason}))
+
+
 def open_run_of(redis: Any, request: str) -> int | None:
     """Return the run the writer opened for a crawl asked for (None: not started, or finished)."""
     for run_id, raw in redis.hgetall(keys.RUNS).items():
@@ -63,9 +72,16 @@ def crawl_on_cluster(
     try:
         request = ask_crawl(client, [name], "scheduled")
         outcome = wait_crawl(client, request, timeout, stop)
-        if outcome is not None:
-            return outcome, int(outcome["run_id"]), ""
-        why = "the daemon stopped" if stop() else f"no outcome within {timeout:.0f}s (is a writer running?)"
-        return None, open_run_of(client, request), f"{why}; the run goes on in the cluster"
+        if outcome is None and stop():
+            return None, open_run_of(client, request), "the daemon stopped; the run goes on in the cluster"
+        if outcome is None:  # past the source's timeout: cancelled in the cluster, its run recorded failed
+            reason = f"timed out after {timeout:.0f}s"
+            run_id = open_run_of(client, request)
+            cancel_crawl(client, request, reason)
+            outcome = wait_crawl(client, request, CANCEL_WAIT_S, stop) if run_id is not None else None
+            return outcome, run_id, f"{reason}; cancelled in the cluster" + ("" if run_id else " before it started")
+        if outcome["status"] == "refused":
+            return outcome, None, outcome["error"]
+        return outcome, int(outcome["run_id"]), ""
     finally:
         client.close()

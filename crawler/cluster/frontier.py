@@ -90,3 +90,15 @@ def requeue_dead(redis: Any, now: float) -> int:
         redis.delete(inflight_key(name))
         redis.hdel(keys.WORKERS, name)
     return moved
+
+
+def drop_run(redis: Any, run_id: int) -> int:
+    """Drop a cancelled run's seeds and queued requests from the frontier; return how many requests were dropped."""
+    for raw in redis.lrange(keys.SEEDS, 0, -1):
+        if int(json.loads(raw)["run_id"]) == run_id:
+            redis.lrem(keys.SEEDS, 1, raw)
+    queued = [data for data, _score in redis.zscan_iter(keys.QUEUE, count=1000)]
+    mine = [data for data in queued if codec.loads(data).get("meta", {}).get("run_id") == run_id]
+    if mine:
+        redis.zrem(keys.QUEUE, *mine)
+    return len(mine)

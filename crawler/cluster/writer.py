@@ -6,30 +6,37 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic, time
 from typing import Any
 
 from crawler.cluster import codec, keys
 from crawler.cluster.drain import outstanding
-from crawler.cluster.frontier import requeue_dead
+from crawler.cluster.frontier import drop_run, requeue_dead
 from crawler.config.sources import Source, select
 from crawler.extraction.pool import ExtractorPool
 from crawler.run import bound_of
 from spiders.bounds import most_overdue
 from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
-from storage.archive import Archive
+from storage.archive import Archive, FrontierEntry
 from storage.warc import WarcStore, store_for
 
 logger = logging.getLogger(__name__)
 CRAWLS = "readouts:crawls"  # crawls asked by `readouts crawl --redis`: JSON {"request", "names", "trigger", …}
+CANCELS = "readouts:cancels"  # crawls to cancel (a scheduled run past its timeout): JSON {"request", "reason"}
 KNOWN_BATCH = 5000
-RUN_PARTS = ("results", "dupefilter")  # a run's keys besides its claimed articles (budgets: one per source)
+RUN_PARTS = ("results", "dupefilter")  # a run's keys besides its claimed articles (budgets, deferred: per source)
 
 
 def done_key(request: str) -> str:
     """Return the list a crawl's outcome is pushed to, for the `crawl --redis` that asked for it."""
     return f"readouts:done:{request}"
+
+
+def crawled_now(open_runs: Mapping[int, Sequence[str]], names: Sequence[str]) -> dict[str, int]:
+    """Return the named sources an open run is crawling already, each with that run's id (one crawl per source)."""
+    return {name: run_id for run_id, sources in open_runs.items() for name in sources if name in names}
 
 
 @dataclass
@@ -41,6 +48,8 @@ class OpenRun:
     request: str
     context: CrawlContext
     pipelines: dict[str, ArchivePipeline] = field(default_factory=dict)
+    bounds: dict[str, int] = field(default_factory=dict)  # source -> its crawl's bound (max_pages)
+    rechecks_left: dict[str, int] = field(default_factory=dict)  # source -> due re-checks the bound left
 
 
 class Writer:
@@ -63,6 +72,7 @@ class Writer:
         self._retake()
         self._reopen()
         while not stop.is_set():
+            await self.cancel_crawls()
             self.start_crawls()
             raw = self.redis.blmove(keys.RESULTS, keys.WRITING, 0.5, "RIGHT", "LEFT")
             if raw is not None:
@@ -83,27 +93,63 @@ class Writer:
         for run_id, raw in self.redis.hgetall(keys.RUNS).items():
             entry = json.loads(raw)
             context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
-            self.runs[int(run_id)] = OpenRun(int(run_id), entry["sources"], entry["request"], context)
+            run = OpenRun(int(run_id), entry["sources"], entry["request"], context)
+            run.bounds, run.rechecks_left = entry.get("bounds", {}), entry.get("rechecks_left", {})
+            self.runs[int(run_id)] = run
 
     def start_crawls(self) -> None:
-        """Start the crawls asked for: a run each, the sources' known URLs and due re-checks, then seeds."""
+        """Start the crawls asked for: a run each, the sources' known URLs, due re-checks and frontier, then seeds."""
         while (raw := self.redis.lpop(CRAWLS)) is not None:
             ask = json.loads(raw)
             sources = select(self.sources, ask["names"])
-            names = [s.name for s in sources]
-            run_id = self.archive.start_run(names, ask.get("trigger", "manual"), pid=os.getpid())
-            context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
-            self.runs[run_id] = OpenRun(run_id, names, ask["request"], context)
-            bounds = {"max_pages": ask.get("max_pages"), "full": bool(ask.get("full"))}  # read by every worker
-            self.redis.hset(keys.RUNS, run_id, json.dumps({"sources": names, "request": ask["request"], **bounds}))
-            for source in sources:
-                self._publish_known(source.name)
-                every = self.archive.due_pages(source.name, every=bool(ask.get("recheck")))
-                taken, _left = most_overdue(every, bound_of(source, ask.get("max_pages")))
-                due = [[d.url, d.etag, d.last_modified] for d in taken]
-                seed = {"run_id": run_id, "source": source.name, "due": due}
-                self.redis.rpush(keys.SEEDS, json.dumps(seed))
-            logger.info("run %s: %s seeded", run_id, ", ".join(names))
+            busy = crawled_now({r.run_id: r.sources for r in self.runs.values()}, [s.name for s in sources])
+            if busy:
+                self._refuse(ask["request"], busy)
+                continue
+            self._start(ask, sources)
+
+    def _start(self, ask: dict[str, Any], sources: list[Source]) -> None:
+        """Open a run for a crawl asked for and seed each of its sources."""
+        names = [s.name for s in sources]
+        run_id = self.archive.start_run(names, ask.get("trigger", "manual"), pid=os.getpid())
+        context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
+        run = self.runs[run_id] = OpenRun(run_id, names, ask["request"], context)
+        seeds = []
+        for source in sources:
+            self._publish_known(source.name)
+            every = self.archive.due_pages(source.name, every=bool(ask.get("recheck")))
+            run.bounds[source.name] = bound_of(source, ask.get("max_pages"))
+            taken, run.rechecks_left[source.name] = most_overdue(every, run.bounds[source.name])
+            due = [[d.url, d.etag, d.last_modified] for d in taken]
+            resume = [[e.url, e.kind] for e in self.archive.frontier(source.name)]  # where a cut crawl stopped
+            seeds.append({"run_id": run_id, "source": source.name, "due": due, "resume": resume})
+        # read by every worker (the bounds) and by a writer taking the run over (what it keeps at the end)
+        entry = {"sources": names, "request": ask["request"], "max_pages": ask.get("max_pages")}
+        entry |= {"full": bool(ask.get("full")), "bounds": run.bounds, "rechecks_left": run.rechecks_left}
+        self.redis.hset(keys.RUNS, run_id, json.dumps(entry))
+        for seed in seeds:
+            self.redis.rpush(keys.SEEDS, json.dumps(seed))
+        logger.info("run %s: %s seeded", run_id, ", ".join(names))
+
+    def _refuse(self, request: str, busy: dict[str, int]) -> None:
+        """Answer a crawl asked for while an open run crawls one of its sources: refused, no run recorded."""
+        error = "; ".join(f"source {name!r} is being crawled now by cluster run {run}" for name, run in busy.items())
+        outcome = {"run_id": None, "status": "refused", "busy": busy, "error": error}
+        self.redis.rpush(done_key(request), json.dumps(outcome))
+        self.redis.expire(done_key(request), 86400)
+        logger.warning("crawl refused: %s", error)
+
+    async def cancel_crawls(self) -> None:
+        """Cancel the crawls asked to be: drop their queued work, record their runs failed with the reason."""
+        while (raw := self.redis.lpop(CANCELS)) is not None:
+            cancel = json.loads(raw)
+            run = next((r for r in self.runs.values() if r.request == cancel["request"]), None)
+            if run is None:
+                continue  # not started (its ask was taken back) or finished already
+            dropped = drop_run(self.redis, run.run_id)
+            logger.warning("run %s cancelled (%s): %s queued requests dropped", run.run_id, cancel["reason"], dropped)
+            run.context.tally.stopped |= {name: f"cancelled: {cancel['reason']}" for name in run.sources}
+            await self._finish(run, "failed")
 
     def _publish_known(self, source: str) -> None:
         """Copy the source's archived article URLs into Redis, where workers look before requesting one."""
@@ -118,8 +164,8 @@ class Writer:
     async def record(self, raw: bytes) -> None:
         """Record one result (once: a result already recorded is only acknowledged)."""
         item = codec.loads(raw)
+        run = self.runs.get(int(item["run_id"]))
         if not self.redis.sismember(keys.RECORDED, item["result_id"]):
-            run = self.runs.get(int(item["run_id"]))
             if run is None:
                 logger.warning("result %s of run %s, which is not open here: dropped", item["url"], item["run_id"])
             elif item.get("listing_error"):
@@ -131,7 +177,8 @@ class Writer:
             self.recorded += 1
         with self.redis.pipeline() as pipe:  # MULTI: a result leaves its run's count when it leaves the list
             pipe.lrem(keys.WRITING, 1, raw)
-            pipe.decr(keys.run_key(int(item["run_id"]), "results"))
+            if run is not None:  # a finished (or cancelled) run's count is gone with it
+                pipe.decr(keys.run_key(int(item["run_id"]), "results"))
             pipe.execute()
 
     def _pipeline(self, run: OpenRun, name: str) -> ArchivePipeline:
@@ -159,23 +206,34 @@ class Writer:
                 await self._finish(run)
                 self.drained_since.pop(run.run_id, None)
 
-    async def _finish(self, run: OpenRun) -> None:
-        """Archive the pages held for template learning, record the run, tell whoever asked."""
+    async def _finish(self, run: OpenRun, status: str = "ok") -> None:
+        """Archive the pages held for template learning, keep where bounds cut it, record the run, tell the asker."""
         for pipeline in run.pipelines.values():
             await pipeline.close_spider()
         tally = run.context.tally
-        status = "ok"
-        self.archive.finish_run(run.run_id, status, tally.counts(), tally.error_samples, tally.stopped)
+        self._keep_frontiers(run)
+        self.archive.finish_run(run.run_id, status, tally.counts(), tally.error_samples, tally.stopped, tally.bounded)
         run.context.warc_writer.shutdown(wait=True)
         outcome = {"run_id": run.run_id, "status": status, **tally.counts(), "error_samples": tally.error_samples}
-        outcome["stopped"] = tally.stopped
+        outcome |= {"stopped": tally.stopped, "bounded": tally.bounded}
         self.redis.rpush(done_key(run.request), json.dumps(outcome))
         self.redis.expire(done_key(run.request), 86400)
         self.redis.hdel(keys.RUNS, run.run_id)
-        parts = [*RUN_PARTS, *(f"budget:{name}" for name in run.sources)]
+        parts = [*RUN_PARTS, *(f"{part}:{name}" for name in run.sources for part in ("budget", "deferred"))]
         self.redis.delete(keys.seen_articles(run.run_id), *(keys.run_key(run.run_id, p) for p in parts))
         del self.runs[run.run_id]
         logger.info("run %s finished: %s", run.run_id, tally.counts())
+
+    def _keep_frontiers(self, run: OpenRun) -> None:
+        """Keep, per source, what the cluster's bound kept back, for the next crawl to start from (as locally)."""
+        for name in run.sources:
+            deferred = self.redis.hgetall(keys.run_key(run.run_id, f"deferred:{name}"))
+            entries = [FrontierEntry(url.decode(), kind.decode()) for url, kind in sorted(deferred.items())]
+            self.archive.keep_frontier(name, entries)
+            left = run.rechecks_left.get(name, 0)
+            if entries or left:
+                bound = run.bounds.get(name, self.sources[name].max_pages if name in self.sources else 0)
+                run.context.tally.bounded[name] = {"max_pages": bound, "resume_at": len(entries), "rechecks_left": left}
 
     def _beat(self) -> None:
         """Publish the writer's heartbeat: results recorded and the rate over the last minute."""
