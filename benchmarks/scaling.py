@@ -243,6 +243,20 @@ def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict
     return results
 
 
+def measure_record(db_path: Path, count: int = TIMED) -> dict[str, float]:
+    """Return the CPU of `Archive.record` alone (ms per document) for `count` new documents added to an existing
+    archive as a crawl writes them (search indexes in batches), closing (the last batch) included."""
+    archive = Archive(db_path, word_index_every=CRAWL_WORD_INDEX_EVERY)
+    size = archive.db["documents"].count
+    articles = [article_text(extracted(n), frozenset()) for n in range(20_000_000 + size, 20_000_000 + size + count)]
+    started = time.process_time()
+    for n, article in enumerate(articles):
+        assert article is not None
+        archive.record(page(20_000_000 + size + n, article))
+    archive.close()
+    return {"documents": size + count, "record_cpu_ms_mean": (time.process_time() - started) * 1000 / count}
+
+
 def published(n: int) -> str:
     """Readout n's publication date: spread over twelve years, in no relation to the order it was archived in."""
     return (date(2014, 1, 1) + timedelta(days=n * 7919 % 4383)).isoformat()
@@ -298,8 +312,12 @@ if __name__ == "__main__":
     parser.add_argument("--scale", default="1000,10000,100000", help="archive sizes")
     parser.add_argument("--search-only", action="store_true", help="only search latency, documents inserted as rows")
     parser.add_argument("--db", type=Path, help="with --search-only: keep (or grow) the archive in this file")
+    parser.add_argument("--record-only", type=int, metavar="N", help="time N records added to the archive --db")
     args = parser.parse_args()
     sizes = [int(s) for s in args.scale.split(",") if s]
     with tempfile.TemporaryDirectory(prefix="readouts-scaling-") as tmp:
-        run = measure_search if args.search_only else measure
-        print(json.dumps(run(args.db or Path(tmp) / "scaling.db", sizes), indent=1))
+        if args.record_only and args.db:
+            print(json.dumps(measure_record(args.db, args.record_only), indent=1))
+        else:
+            run = measure_search if args.search_only else measure
+            print(json.dumps(run(args.db or Path(tmp) / "scaling.db", sizes), indent=1))

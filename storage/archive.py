@@ -99,8 +99,9 @@ class Archive:
     def __init__(self, path: str | Path, readonly: bool = False, word_index_every: int = 1) -> None:
         """Open (and for writers create and migrate) the archive at `path`.
 
-        `word_index_every`: index the word index once every that many recorded pages (and at close) rather than
-        inside each page's transaction; queued documents are committed with their page, so a crash loses none.
+        `word_index_every`: index the search indexes (word and trigram) once every that many recorded pages (and at
+        close) rather than inside each page's transaction; queued documents are committed with their page, so a
+        crash loses none.
         """
         self.path = str(path)
         self.word_index_every, self._unindexed = word_index_every, 0
@@ -124,19 +125,19 @@ class Archive:
                 search_words.attach_indexer(conn)
 
     def close(self) -> None:
-        """Index the documents still queued for the word index, and close the connection."""
+        """Index the documents still queued for the search indexes, and close the connection."""
         if self._unindexed:
             self.index_words()
         self.db.close()
 
     def index_words(self) -> int:
-        """Index the documents queued for the word index in one transaction; return how many."""
+        """Index the documents queued for the word and trigram indexes in one transaction; return how many."""
         self._unindexed = 0
         with self._write() as db:
             return search_words.catch_up(db.conn)
 
     def _counted(self) -> None:
-        """Count a recorded page towards the next batch of the word index (when it is indexed in batches)."""
+        """Count a recorded page towards the next batch of the search indexes (when they are indexed in batches)."""
         if self.word_index_every > 1:
             self._unindexed += 1
             if self._unindexed >= self.word_index_every:

@@ -100,7 +100,10 @@ def check(db: Database, store: WarcStore | None = None, fts: bool = True) -> lis
     except sqlite3.DatabaseError as exc:
         results.append({"check": "FTS integrity-check", "ok": False, "detail": str(exc)})
     queued = search_words.pending(db.conn)
-    detail = f"{queued} documents written by other tools: open the archive with readouts to index them"
+    detail = (
+        f"{queued} documents queued for the search indexes (word and trigram): a crawl indexes them every"
+        " few pages and at its end; opening the archive with readouts indexes what other tools or a crash left"
+    )
     results.append({"check": "word index up to date", "ok": not queued, "detail": detail if queued else ""})
     for name, sql in CONSISTENCY:
         bad = db.execute(sql).fetchone()[0]

@@ -365,19 +365,16 @@ def m0017_word_index_without_python_triggers(db: Database) -> None:
             db.execute(statement + "end;")
 
 
-_SEARCH_TRIGGERS = _TRIGRAM_TRIGGERS + search_words.PERSISTENT_TRIGGERS
-
-
 def restore_search_triggers(db: Database) -> bool:
     """Re-create the search indexes' triggers and rebuild both indexes when a tool dropped them; True if it did.
 
     `sqlite-utils transform` rebuilds `documents` without its triggers: the indexes would silently stop following.
     """
-    names = {f"documents_{n}{e}" for n in ("", "words_") for e in ("ai", "ad", "au")}
+    names = {f"documents_words_{e}" for e in ("ai", "ad", "au")}
     present = {r[0] for r in db.execute("select name from sqlite_master where type = 'trigger'")}
     if not search_words.has_queue(db.conn) or names <= present:
         return False
-    for statement in _SEARCH_TRIGGERS.split("end;"):
+    for statement in search_words.PERSISTENT_TRIGGERS.split("end;"):
         name = statement.split("trigger", 1)[-1].split()[0] if statement.strip() else ""
         if name and name not in present:
             db.execute(statement + "end;")
@@ -409,3 +406,17 @@ def m0023_cdx_cursors(db: Database) -> None:
     Keyed by the query's URL without its page; a query read to its end is dropped, so the next backfill asks again.
     """
     db.table("cdx_cursors").create({"query": str, "next_page": int, "pages": int, "at": str}, pk="query")
+
+
+@migrations(name="0027_trigram_index_in_batches")
+def m0027_trigram_index_in_batches(db: Database) -> None:
+    """The trigram index fed from the word index's queue too, so a crawl writes one segment per batch, not per page.
+
+    Its triggers wrote it inside every page's transaction (a segment and its merges each commit). The queue's rows
+    hold the values the word index holds, while the trigram index holds every current text: catch the word index
+    up first, so both hold the same when the queue starts serving both.
+    """
+    search_words.register(db.conn)
+    search_words.catch_up(db.conn, trigram=False)
+    for trigger in ("documents_ai", "documents_ad", "documents_au"):
+        db.execute(f"drop trigger if exists {trigger}")
