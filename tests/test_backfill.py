@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.config.sources import parse_sources
@@ -45,6 +44,7 @@ from tests import pywb_env
 from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
+from tests.warc_records import write_response
 
 EDITED_FROM = "Both sides also exchanged views on the situations in Ukraine, on the Korean Peninsula, and other issues."
 EDITED_TO = "Both sides also exchanged views on the situation on the Korean Peninsula and other issues."  # the older
@@ -164,7 +164,7 @@ def test_cdx_queries_carry_the_prefix_and_the_days() -> None:
 def test_a_common_crawl_record_is_read_from_its_bytes() -> None:
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=True)
-    _response(writer, "http://a/1.html", "2019-06-07T08:00:00Z", b"<html>one</html>")
+    write_response(writer, "http://a/1.html", "2019-06-07T08:00:00Z", b"<html>one</html>")
     headers, body = warc_response(out.getvalue(), "http://a/1.html")
     assert body == b"<html>one</html>" and ("Content-Type", "text/html; charset=utf-8") in headers
     with pytest.raises(ValueError, match="not of"):
@@ -174,20 +174,6 @@ def test_a_common_crawl_record_is_read_from_its_bytes() -> None:
 
 
 # --- end to end against pywb ----------------------------------------------------------------------------------
-
-
-def _response(writer: WARCWriter, url: str, date: str, body: bytes) -> None:
-    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-    writer.write_record(
-        writer.create_warc_record(
-            url,
-            "response",
-            payload=io.BytesIO(body),
-            length=len(body),
-            http_headers=http,
-            warc_headers_dict={"WARC-Date": date},
-        )
-    )
 
 
 class Proxy(ThreadingHTTPServer):
@@ -263,14 +249,14 @@ delay = 0
         self.warc = tmp / "ministry-past.warc.gz"
         with open(self.warc, "wb") as out:
             writer = WARCWriter(out, gzip=True)
-            _response(writer, self.url(self.edited), "2019-06-07T08:00:00Z", self.html(self.older))
-            _response(writer, self.url(self.edited), "2020-01-01T08:00:00Z", self.html(self.edited))
+            write_response(writer, self.url(self.edited), "2019-06-07T08:00:00Z", self.html(self.older))
+            write_response(writer, self.url(self.edited), "2020-01-01T08:00:00Z", self.html(self.edited))
             for article in self.others:
-                _response(writer, self.url(article), "2020-01-01T09:00:00Z", self.html(article))
-            _response(writer, self.url(self.deleted), "2019-07-10T08:00:00Z", self.html(self.deleted))
-            _response(writer, self.url(self.deleted), "2020-02-01T08:00:00Z", self.html(self.deleted))
+                write_response(writer, self.url(article), "2020-01-01T09:00:00Z", self.html(article))
+            write_response(writer, self.url(self.deleted), "2019-07-10T08:00:00Z", self.html(self.deleted))
+            write_response(writer, self.url(self.deleted), "2020-02-01T08:00:00Z", self.html(self.deleted))
             listing = sites.build_site("ministry")["/eng/xw/zyxw/index.html"].body
-            _response(writer, self.site.url("/eng/xw/zyxw/index.html"), "2020-01-01T07:00:00Z", listing)
+            write_response(writer, self.site.url("/eng/xw/zyxw/index.html"), "2020-01-01T07:00:00Z", listing)
         self.mementos = 5  # two of the edited page, one of each other page, one of the deleted page (same digest)
         home = self.tmp / "pywb"
         home.mkdir()

@@ -29,7 +29,7 @@ from storage.warc import payload_digest
 from tests.conftest import write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Route, SiteServer
-from tests.test_backfill import _response
+from tests.warc_records import write_response
 
 SITE = "http://127.0.0.2:8000"
 PAGE_SIZE = 2  # CDX lines a page: every crawl's query is paged
@@ -136,7 +136,7 @@ def _write_crawl(root: Path, crawl: Crawl, captures: list[tuple[str, str, bytes]
             )
             writer.write_record(request)
             offset = out.tell()
-            _response(writer, url, date, body)
+            write_response(writer, url, date, body)
             length = out.tell() - offset
             digest = payload_digest(body).removeprefix("sha1:")
             crawl.lines.append(

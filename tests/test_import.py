@@ -3,7 +3,6 @@ unreadable files, and captures older than the live first sight becoming earlier 
 
 from __future__ import annotations
 
-import io
 import shutil
 import sqlite3
 import subprocess
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.cli.main import main
@@ -26,6 +24,7 @@ from storage.placement import EARLIER, INSERT, SAME, Known, place
 from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
+from tests.warc_records import write_response
 
 WGET = shutil.which("wget")
 
@@ -189,26 +188,6 @@ def _page(title: str, sentence: str) -> bytes:
     return f"{head}<body><article><h1>{title}</h1>{body}</article></body></html>".encode()
 
 
-def _write(writer: WARCWriter, url: str, date: str, body: bytes, revisit_of: str | None = None) -> None:
-    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-    if revisit_of is None:
-        record = writer.create_warc_record(
-            url,
-            "response",
-            payload=io.BytesIO(body),
-            length=len(body),
-            http_headers=http,
-            warc_headers_dict={"WARC-Date": date},
-        )
-    else:
-        from storage.warc import payload_digest
-
-        record = writer.create_revisit_record(
-            url, payload_digest(body), revisit_of, date, http_headers=http, warc_headers_dict={"WARC-Date": date}
-        )
-    writer.write_record(record)
-
-
 def test_revisits_resolve_to_their_originals(tmp_path: Path) -> None:
     sources = write_sources(
         tmp_path / "s.toml", "[source.site]\nstart_urls = ['http://127.0.0.9/']\narticles = ['/news/']\n"
@@ -217,12 +196,14 @@ def test_revisits_resolve_to_their_originals(tmp_path: Path) -> None:
     body = _page("Talks with Brazil", "The ministers discussed trade.")
     with open(warc, "wb") as out:
         writer = WARCWriter(out, gzip=True)
-        _write(writer, "http://127.0.0.9/news/1.html", "2019-03-01T10:00:00Z", body)
-        _write(writer, "http://127.0.0.9/news/1.html", "2020-03-01T10:00:00Z", body, "http://127.0.0.9/news/1.html")
-        _write(
+        write_response(writer, "http://127.0.0.9/news/1.html", "2019-03-01T10:00:00Z", body)
+        write_response(
+            writer, "http://127.0.0.9/news/1.html", "2020-03-01T10:00:00Z", body, "http://127.0.0.9/news/1.html"
+        )
+        write_response(
             writer, "http://127.0.0.9/news/mirror.html", "2020-04-01T10:00:00Z", body, "http://127.0.0.9/news/1.html"
         )
-        _write(writer, "http://127.0.0.9/news/lost.html", "2020-04-01T10:00:00Z", b"elsewhere", "http://x/")
+        write_response(writer, "http://127.0.0.9/news/lost.html", "2020-04-01T10:00:00Z", b"elsewhere", "http://x/")
     db = tmp_path / "r.db"
     result = CliRunner().invoke(main, ["--db", str(db), "--sources", str(sources), "import", "--json", str(warc)])
     assert result.exit_code == 0, result.output
@@ -327,7 +308,7 @@ def _small_site_warc(path: Path, numbers: range) -> Path:
             f = FILLERS[n]
             body = "".join(f"<p>{line}</p>" for line in (*f.body, SHARE))
             html = f"<html><head><title>{f.title}</title></head><body><article><h1>{f.title}</h1>{body}</article>"
-            _write(
+            write_response(
                 writer, f"http://127.0.0.9/a/{n}.html", f"2020-01-0{n + 1}T10:00:00Z", f"{html}</body></html>".encode()
             )
     return path
