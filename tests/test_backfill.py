@@ -44,6 +44,7 @@ from tests import pywb_env
 from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
+from tests.test_crawl import sources_toml
 from tests.warc_records import write_response
 
 EDITED_FROM = "Both sides also exchanged views on the situations in Ukraine, on the Korean Peninsula, and other issues."
@@ -238,12 +239,7 @@ class World:
         self.site = SiteServer("127.0.0.2", routes).start()
         self.sources = write_sources(
             tmp / "sources.toml",
-            f"""[source.ministry]
-start_urls = ['{self.site.url("/eng/xw/zyxw/index.html")}']
-follow = ['/eng/xw/zyxw/index_\\d+\\.html$']
-articles = ['/eng/xw/zyxw/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']
-delay = 0
-""",
+            sources_toml({"ministry": self.site}),
         )
         self.index = {a.path: n for n, a in enumerate(items)}
         self.warc = tmp / "ministry-past.warc.gz"

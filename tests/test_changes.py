@@ -19,6 +19,7 @@ from tests.conftest import CLIResult, subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route, SiteServer, conditional
+from tests.test_crawl import sources_toml
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 EDITED_FROM = "Both sides also exchanged views on the situations in Ukraine, on the Korean Peninsula, and other issues."
@@ -59,22 +60,9 @@ class Web:
             "ministry": SiteServer("127.0.0.2", site_routes("ministry", 1)).start(),
             "embassy": SiteServer("127.0.0.3", site_routes("embassy", 1)).start(),
         }
-        ministry, embassy = self.servers["ministry"], self.servers["embassy"]
         self.sources = write_sources(
             tmp / "sources.toml",
-            f"""{notify}
-[source.ministry]
-start_urls = ['{ministry.url("/eng/xw/zyxw/index.html")}']
-follow = ['/eng/xw/zyxw/index_\\d+\\.html$']
-articles = ['/eng/xw/zyxw/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']
-delay = 0
-
-[source.embassy]
-start_urls = ['{embassy.url("/eng/zgyw/index.htm")}']
-follow = ['/eng/zgyw/index_\\d+\\.htm$']
-articles = ['/eng/zgyw/\\d{{6}}/t\\d{{8}}_\\d+\\.htm$']
-delay = 0
-""",
+            f"{notify}\n" + sources_toml(self.servers),
         )
 
     def cli(self, *args: str) -> CLIResult:

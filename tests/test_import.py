@@ -24,6 +24,7 @@ from storage.placement import EARLIER, INSERT, SAME, Known, place
 from tests.conftest import subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
+from tests.test_crawl import sources_toml
 from tests.warc_records import write_response
 
 WGET = shutil.which("wget")
@@ -42,22 +43,9 @@ class Web:
             "ministry": SiteServer("127.0.0.2", _routes("ministry")).start(),
             "embassy": SiteServer("127.0.0.3", _routes("embassy")).start(),
         }
-        ministry, embassy = self.servers["ministry"], self.servers["embassy"]
         self.sources = write_sources(
             tmp / "sources.toml",
-            f"""
-[source.ministry]
-start_urls = ['{ministry.url("/eng/xw/zyxw/index.html")}']
-follow = ['/eng/xw/zyxw/index_\\d+\\.html$']
-articles = ['/eng/xw/zyxw/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']
-delay = 0
-
-[source.embassy]
-start_urls = ['{embassy.url("/eng/zgyw/index.htm")}']
-follow = ['/eng/zgyw/index_\\d+\\.htm$']
-articles = ['/eng/zgyw/\\d{{6}}/t\\d{{8}}_\\d+\\.htm$']
-delay = 0
-""",
+            sources_toml(self.servers),
         )
 
     def wget(self, name: str, *sites_: str) -> Path:

@@ -24,6 +24,7 @@ from crawler.locks import holder
 from tests.conftest import TESTS, subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, Route, SiteServer, slow
+from tests.test_crawl import sources_toml
 
 pytestmark = pytest.mark.slow
 SCHEDULER = TESTS.parent / "scheduler.py"
@@ -41,14 +42,7 @@ def site() -> Iterator[SiteServer]:
 def make_sources(tmp: Path, server: SiteServer, every: str = "2s", extra: str = "") -> Path:
     return write_sources(
         tmp / "sources.toml",
-        f"""[source.ministry]
-start_urls = ['{server.url("/eng/xw/zyxw/index.html")}']
-follow = ['/eng/xw/zyxw/index_\\d+\\.html$']
-articles = ['/eng/xw/zyxw/\\d{{6}}/t\\d{{8}}_\\d+\\.html$']
-delay = 0
-every = "{every}"
-{extra}
-""",
+        sources_toml({"ministry": server}) + f'every = "{every}"\n{extra}\n',
     )
 
 
