@@ -203,12 +203,8 @@ def redis(redis_url: str) -> Iterator[Any]:
     client.close()
 
 
-def test_a_result_delivered_twice_is_recorded_once(tmp_path: Path, redis: Any) -> None:
-    import asyncio
-
-    from crawler.cluster import codec, keys
-    from crawler.cluster.ask import ask_crawl
-    from crawler.cluster.writer import Writer
+def agency_result() -> tuple[Any, str, dict[str, Any]]:
+    """One fixture agency article as a worker hands it to the writer: the sources, its URL and the result's fields."""
     from crawler.config.sources import parse_sources
     from tests.fixtureweb import sites
 
@@ -217,6 +213,17 @@ def test_a_result_delivered_twice_is_recorded_once(tmp_path: Path, redis: Any) -
     url = f"http://127.0.0.9{article.path}"
     item = {"url": url, "final_url": url, "source": "agency", "status": 200, "error": None, "recheck": False}
     item |= {"body": sites.render_article("agency", article), "content_type": "text/html; charset=utf-8"}
+    return sources, url, item
+
+
+def test_a_result_delivered_twice_is_recorded_once(tmp_path: Path, redis: Any) -> None:
+    import asyncio
+
+    from crawler.cluster import codec, keys
+    from crawler.cluster.ask import ask_crawl
+    from crawler.cluster.writer import Writer
+
+    sources, url, item = agency_result()
 
     async def deliver_twice() -> Writer:
         writer = Writer(redis, str(tmp_path / "a.db"), sources)

@@ -18,7 +18,7 @@ from tests.conftest import TESTS, subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, Route, SiteServer, slow
 from tests.redis_server import RedisServer
-from tests.test_cluster import cli, daemon, rows, wait_until
+from tests.test_cluster import agency_result, cli, daemon, rows, wait_until
 from tests.test_crawl import HOSTS, all_articles, sources_toml, start_sites
 from tests.test_kill import article_html
 from tests.test_throttle import InFlight
@@ -335,14 +335,9 @@ def test_the_writer_records_the_workers_extraction(tmp_path: Path, redis: Any) -
     from crawler.cluster import codec, keys
     from crawler.cluster.ask import ask_crawl
     from crawler.cluster.writer import Writer
-    from crawler.config.sources import parse_sources
     from crawler.extraction.extract import Extracted
 
-    sources = parse_sources("[source.agency]\nstart_urls = ['http://127.0.0.9/news/']\narticles = ['/c_']\n")
-    article = sites.articles("agency")[0]
-    url = f"http://127.0.0.9{article.path}"
-    item = {"url": url, "final_url": url, "source": "agency", "status": 200, "error": None, "recheck": False}
-    item |= {"body": sites.render_article("agency", article), "content_type": "text/html; charset=utf-8"}
+    sources, _url, item = agency_result()
     lines = ("What the worker extracted, and nothing the writer would find in the body itself.",)
     extracted = Extracted(title="A title", lines=lines, published="2024-03-05")
 
