@@ -24,11 +24,25 @@ WORKER_MAX_TASKS = 500
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _limit_memory(limit_bytes: int) -> None:
-    """Bound a worker's address space so a pathological page fails instead of exhausting memory."""
+def _address_space() -> int:
+    """This process's virtual memory size in bytes, or 0 where /proc does not tell it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _limit_memory(budget_bytes: int) -> None:
+    """Bound a worker's address space to what it inherited plus a budget, so a pathological page fails alone."""
+    # a forked worker inherits the crawl's mappings (thread stacks, malloc arenas), which grow as the crawl runs:
+    # a bound that ignored them would leave a worker forked late with no room at all
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    limit = _address_space() + budget_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
 def _die_with(parent: int) -> None:
@@ -57,14 +71,27 @@ class ExtractorPool:
         timeout: float = DEFAULT_EXTRACT_TIMEOUT.seconds,
         memory_bytes: int = WORKER_MEMORY_BYTES,
     ) -> None:
-        """Start the worker processes, each limited to memory_bytes of address space."""
+        """Start the worker processes, each allowed memory_bytes of address space beyond what it inherits."""
         self.timeout = timeout
-        self.pool = ProcessPool(
-            max_workers=workers or min(2, os.cpu_count() or 1),
+        self.workers = workers or min(2, os.cpu_count() or 1)
+        self.memory_bytes = memory_bytes
+        self.pool = self._start()
+
+    def _start(self) -> ProcessPool:
+        """Start a pool of fresh workers."""
+        return ProcessPool(
+            max_workers=self.workers,
             max_tasks=WORKER_MAX_TASKS,
             initializer=_start_worker,
-            initargs=(memory_bytes, os.getpid()),
+            initargs=(self.memory_bytes, os.getpid()),
         )
+
+    def _recycle(self) -> None:
+        """Send new tasks to fresh workers; the old ones finish the pages they hold, then exit."""
+        # a worker that survived a MemoryError keeps its heap near the bound: its next page (or OpenBLAS's first
+        # buffer) would fail in turn, so it must not be given one
+        old, self.pool = self.pool, self._start()
+        old.close()
 
     async def extract(
         self, body: bytes, url: str, content_type: str | None, language: str | None, timeout: float | None = None
@@ -93,6 +120,7 @@ class ExtractorPool:
         except FutureTimeout:
             return Failure(f"{what} timed out after {seconds:g}s")
         except MemoryError:
+            self._recycle()
             return Failure(f"{what} ran out of memory")
         except Exception as exc:  # a crashed worker or a bug in extraction must not end the crawl
             return Failure(f"{what} failed: {type(exc).__name__}: {exc}")
