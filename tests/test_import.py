@@ -204,6 +204,11 @@ def test_revisits_resolve_to_their_originals(tmp_path: Path) -> None:
         ("http://127.0.0.9/news/1.html", "2019-03-01T10:00:00Z"),
         ("http://127.0.0.9/news/mirror.html", "2020-04-01T10:00:00Z"),
     ]
+    # the later captures of the same payload, stored in the same batch as the first, are revisits of it
+    captures = rows(db, "select p.url, c.revisit_of is not null from captures c join pages p on p.id = c.page_id")
+    assert sorted(captures) == [
+        (f"http://127.0.0.9/news/{n}", r) for n, r in (("1.html", 0), ("1.html", 1), ("mirror.html", 1))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -338,3 +343,21 @@ def test_within_one_import_a_later_batch_teaches_the_template_to_the_earlier_bat
     assert tally["new_pages"] == 5 and tally["recleaned"] == 2
     texts = [t for (t,) in rows(db, "select d.text from pages p join documents d on d.id = p.document_id")]
     assert len(texts) == 5 and not [t for t in texts if SHARE in t]
+
+
+def test_a_batch_is_put_on_disk_with_one_fsync_before_its_pages_are_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from crawler.history import warc_import
+    from storage import warc
+
+    steps: list[str] = []
+    real_fsync, real_record = os.fsync, Archive.record
+    monkeypatch.setattr(warc_import, "BATCH", 3)  # pages 0-2, then 3 and 4
+    monkeypatch.setattr(warc.os, "fsync", lambda fd: (steps.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(Archive, "record", lambda self, page: (steps.append("record"), real_record(self, page))[1])
+    tally = _import_small(tmp_path, tmp_path / "a.db", _small_site_warc(tmp_path / "all.warc.gz", range(5)))
+    assert tally["new_pages"] == 5
+    assert steps == ["fsync", "record", "record", "record", "fsync", "record", "record"]

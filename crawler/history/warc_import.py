@@ -26,7 +26,7 @@ from spiders.source_spider import canonical_url
 from storage.archive import CHANGED, DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
 from storage.changes import latest_captures
 from storage.recheck import DEFAULT_RECHECK_EVERY
-from storage.warc import Original, WarcStore, payload_digest
+from storage.warc import CaptureRef, Original, WarcStore, payload_digest
 
 ORIGIN = "warc-file"
 # WARC headers `readouts backfill` writes on the records it fetched: the web archive, and the memento read from it
@@ -174,6 +174,7 @@ class Read:
     headers: list[tuple[str, str]]
     body: bytes
     extracted: Extracted | Failure
+    keys: frozenset[str] = frozenset()  # the page's line keys, its template is learned from
 
 
 def read_and_extract(job: tuple[str, int, str]) -> Read:
@@ -191,7 +192,8 @@ def read_and_extract(job: tuple[str, int, str]) -> Read:
     extracted = extract(body, url, content_type)
     if isinstance(extracted, Extracted) and looks_missing(extracted):
         extracted = Failure("soft 404: the page says it is not there")
-    return Read(200, headers, body, extracted)
+    keys = frozenset(boilerplate.page_keys(extracted.lines)) if isinstance(extracted, Extracted) else frozenset()
+    return Read(200, headers, body, extracted, keys)
 
 
 def clean(job: tuple[Extracted, frozenset[str]]) -> ArticleText | None:
@@ -221,10 +223,22 @@ class Importer:
                 reads = [f.result() for f in ahead]
                 cleaning = self._clean(pool, batch, reads)
                 ahead = self._submit(pool, batches[n + 1]) if n + 1 < len(batches) else None
-                articles = [f.result() if f is not None else None for f in cleaning]
-                for entry, read, article in zip(batch, reads, articles, strict=True):
-                    self._store(entry, read, article)
+                self._store_batch(batch, reads, cleaning)
         return self.tally
+
+    def _store_batch(
+        self, batch: list[Entry], reads: list[Read], cleaning: list[Future[ArticleText | None] | None]
+    ) -> None:
+        """Write each capture as its cleaning ends, put them all on disk at once (one fsync a batch, not a page),
+        then record them."""
+        written: dict[str, Original] = {}
+        captures = [
+            self._capture(e, r, f.result() if f else None, written)
+            for e, r, f in zip(batch, reads, cleaning, strict=True)
+        ]
+        self.store.sync()
+        for entry, read, captured in zip(batch, reads, captures, strict=True):
+            self._store(entry, read, *captured)
 
     def _submit(self, pool: ProcessPoolExecutor, batch: list[Entry]) -> list[Future[Read]]:
         """Start reading and extracting a batch in the workers."""
@@ -238,7 +252,7 @@ class Importer:
         for entry, read in zip(batch, reads, strict=True):
             if isinstance(read.extracted, Extracted):
                 host = urlsplit(entry.url).hostname or ""
-                by_host.setdefault(host, {})[entry.url] = boilerplate.page_keys(read.extracted.lines)
+                by_host.setdefault(host, {})[entry.url] = set(read.keys)
         templates: dict[str, frozenset[str]] = {}
         for host, pages in by_host.items():
             fresh = [keys for url, keys in pages.items() if url not in self._known(host)]
@@ -266,8 +280,8 @@ class Importer:
             for row, read in zip(rows, pool.map(read_and_extract, jobs), strict=True):
                 if not isinstance(read.extracted, Extracted):
                     continue
-                keys = boilerplate.page_keys(read.extracted.lines)
-                article = clean((read.extracted, boilerplate.site_template(self.archive.site_line_counts(host, keys))))
+                counts = self.archive.site_line_counts(host, set(read.keys))
+                article = clean((read.extracted, boilerplate.site_template(counts)))
                 if article is not None and self.archive.recleaned(row["page_id"], article):
                     self.tally.recleaned += 1
 
@@ -275,17 +289,16 @@ class Importer:
         """Return the archived URLs of a host: their lines were counted when they were first stored."""
         return {r[0] for r in self.archive.db.execute("select url from pages where host = ?", [host])}
 
-    def _store(self, entry: Entry, read: Read, article: ArticleText | None) -> None:
-        """Capture one response in the archive's WARC store and record it with its capture time and provenance."""
-        source = self.sources.get(entry.source)
+    def _capture(
+        self, entry: Entry, read: Read, article: ArticleText | None, written: dict[str, Original]
+    ) -> tuple[ArticleText | None, CaptureRef | None]:
+        """Write one response with text to the archive's WARC store, not yet on disk (the batch is synced once), as
+        a revisit of an earlier capture of its payload, archived or `written` in this batch (by payload digest)."""
         if not isinstance(read.extracted, Extracted) or article is None:
-            reason = read.extracted.reason if isinstance(read.extracted, Failure) else "empty after cleaning"
-            self.tally.failed += 1
-            if len(self.tally.errors) < 50:
-                self.tally.errors.append(f"{entry.url}: {reason}")
-            self.archive.mark_imported(entry.record, entry.url)
-            return
-        original = self.archive.original_capture(payload_digest(read.body))
+            return article, None
+        digest = payload_digest(read.body)
+        archived = self.archive.original_capture(digest)
+        original = Original(*archived) if archived else written.get(digest)
         ref = self.store.write(
             entry.url,
             entry.captured_at,
@@ -293,9 +306,23 @@ class Importer:
             read.headers,
             read.body,
             [],
-            original=Original(*original) if original else None,
+            original=original,
             metadata={"readouts-source": entry.source, "readouts-imported-from": entry.record},
+            sync=False,
         )
+        written.setdefault(digest, Original(entry.url, entry.captured_at))
+        return article, ref
+
+    def _store(self, entry: Entry, read: Read, article: ArticleText | None, ref: CaptureRef | None) -> None:
+        """Record one response, captured on disk, with its capture time and provenance."""
+        source = self.sources.get(entry.source)
+        if not isinstance(read.extracted, Extracted) or article is None or ref is None:
+            reason = read.extracted.reason if isinstance(read.extracted, Failure) else "empty after cleaning"
+            self.tally.failed += 1
+            if len(self.tally.errors) < 50:
+                self.tally.errors.append(f"{entry.url}: {reason}")
+            self.archive.mark_imported(entry.record, entry.url)
+            return
         content_type = next((v for k, v in read.headers if k.lower() == "content-type"), None)
         outcome, created = self.archive.record(
             PageRecord(
