@@ -361,3 +361,11 @@ def test_a_batch_is_put_on_disk_with_one_fsync_before_its_pages_are_recorded(
     tally = _import_small(tmp_path, tmp_path / "a.db", _small_site_warc(tmp_path / "all.warc.gz", range(5)))
     assert tally["new_pages"] == 5
     assert steps == ["fsync", "record", "record", "record", "fsync", "record", "record"]
+
+
+def test_import_and_backfill_load_no_scrapy() -> None:
+    modules = "crawler.history.warc_import, crawler.history.backfill"
+    code = f"import sys, {modules}; print(sorted({{'scrapy', 'twisted'}} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # a second or more of imports an import or backfill never uses

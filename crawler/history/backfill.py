@@ -36,8 +36,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.config.sources import Source
+from crawler.config.urls import canonical_url
 from crawler.history.warc_import import MEMENTO_HEADER, ORIGIN_HEADER, Importer, is_html, matcher
-from spiders.source_spider import canonical_url
 from storage.archive import Archive
 from storage.warc import decode_content, store_for
 

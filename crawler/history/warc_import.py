@@ -18,11 +18,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from crawler.config.sources import Source
+from crawler.config.urls import canonical_url
 from crawler.extraction import boilerplate
 from crawler.extraction.article import article_text
 from crawler.extraction.extract import Extracted, Failure, extract
 from crawler.extraction.soft404 import looks_missing
-from spiders.source_spider import canonical_url
 from storage.archive import CHANGED, DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
 from storage.changes import latest_captures
 from storage.recheck import DEFAULT_RECHECK_EVERY
