@@ -345,7 +345,7 @@ def test_within_one_import_a_later_batch_teaches_the_template_to_the_earlier_bat
     assert len(texts) == 5 and not [t for t in texts if SHARE in t]
 
 
-def test_a_batch_is_put_on_disk_with_one_fsync_before_its_pages_are_recorded(
+def test_extraction_runs_two_batches_ahead_and_a_batch_is_put_on_disk_with_one_fsync_before_it_is_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
@@ -355,12 +355,21 @@ def test_a_batch_is_put_on_disk_with_one_fsync_before_its_pages_are_recorded(
 
     steps: list[str] = []
     real_fsync, real_record = os.fsync, Archive.record
-    monkeypatch.setattr(warc_import, "BATCH", 3)  # pages 0-2, then 3 and 4
+    real_submit, real_clean = warc_import.Importer._submit, warc_import.Importer._clean
+    monkeypatch.setattr(warc_import, "BATCH", 2)  # pages 0-1, 2-3, then 4
     monkeypatch.setattr(warc.os, "fsync", lambda fd: (steps.append("fsync"), real_fsync(fd))[1])
     monkeypatch.setattr(Archive, "record", lambda self, page: (steps.append("record"), real_record(self, page))[1])
+    monkeypatch.setattr(warc_import.Importer, "_submit", lambda *a: (steps.append("extract"), real_submit(*a))[1])
+    monkeypatch.setattr(warc_import.Importer, "_clean", lambda *a: (steps.append("template"), real_clean(*a))[1])
     tally = _import_small(tmp_path, tmp_path / "a.db", _small_site_warc(tmp_path / "all.warc.gz", range(5)))
     assert tally["new_pages"] == 5
-    assert steps == ["fsync", "record", "record", "record", "fsync", "record", "record"]
+    batch = ["fsync", "record", "record"]
+    assert steps == [
+        *["extract", "extract"],  # the first two batches queued at once
+        *["template", "extract", *batch],  # the third queued before the first is stored
+        *["template", *batch],
+        *["template", "fsync", "record"],
+    ]
 
 
 def test_import_and_backfill_load_no_scrapy() -> None:

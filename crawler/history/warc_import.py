@@ -2,12 +2,14 @@
 
 The files are read once for their index (which records are article pages, revisits resolved to their originals);
 worker processes read each record back, extract and clean it; the main process learns the sites' templates and
-writes the archive, by capture time, while the workers extract the next batch.
+writes the archive, by capture time, while the workers extract the next batches (two are kept queued, so the workers
+never wait for this process).
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +35,8 @@ ORIGIN = "warc-file"
 ORIGIN_HEADER, MEMENTO_HEADER = "Readouts-Origin", "Readouts-Memento"
 BATCH = 200  # records extracted together (the store of one overlaps the next one's extraction); a site's template
 # is learned from each batch before it is stored
+LOOKAHEAD = 2  # batches queued for extraction: the workers go on extracting the next one while this process learns
+# a batch's template, and the one after while it stores the batch (its cleaning queued between them)
 _HTML = ("text/html", "application/xhtml+xml")
 
 
@@ -217,12 +221,12 @@ class Importer:
         entries = index(absolute, match, self.tally, done)
         batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
         with ProcessPoolExecutor(self.jobs) as pool:
-            ahead: list[Future[Read]] | None = self._submit(pool, batches[0]) if batches else None
+            ahead = deque(self._submit(pool, b) for b in batches[:LOOKAHEAD])
             for n, batch in enumerate(batches):
-                assert ahead is not None
-                reads = [f.result() for f in ahead]
+                reads = [f.result() for f in ahead.popleft()]
                 cleaning = self._clean(pool, batch, reads)
-                ahead = self._submit(pool, batches[n + 1]) if n + 1 < len(batches) else None
+                if n + LOOKAHEAD < len(batches):
+                    ahead.append(self._submit(pool, batches[n + LOOKAHEAD]))
                 self._store_batch(batch, reads, cleaning)
         return self.tally
 
