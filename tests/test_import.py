@@ -356,14 +356,15 @@ def test_extraction_runs_two_batches_ahead_and_a_batch_is_put_on_disk_with_one_f
     steps: list[str] = []
     real_fsync, real_record = os.fsync, Archive.record
     real_submit, real_clean = warc_import.Importer._submit, warc_import.Importer._clean
-    monkeypatch.setattr(warc_import, "BATCH", 2)  # pages 0-1, 2-3, then 4
+    monkeypatch.setattr(warc_import, "BATCH", 3)  # pages 0-2, 3-5, then 6…
+    monkeypatch.setattr(warc_import, "SYNC_EVERY", 2)  # …each stored two pages a step
     monkeypatch.setattr(warc.os, "fsync", lambda fd: (steps.append("fsync"), real_fsync(fd))[1])
     monkeypatch.setattr(Archive, "record", lambda self, page: (steps.append("record"), real_record(self, page))[1])
     monkeypatch.setattr(warc_import.Importer, "_submit", lambda *a: (steps.append("extract"), real_submit(*a))[1])
     monkeypatch.setattr(warc_import.Importer, "_clean", lambda *a: (steps.append("template"), real_clean(*a))[1])
-    tally = _import_small(tmp_path, tmp_path / "a.db", _small_site_warc(tmp_path / "all.warc.gz", range(5)))
-    assert tally["new_pages"] == 5
-    batch = ["fsync", "record", "record"]
+    tally = _import_small(tmp_path, tmp_path / "a.db", _small_site_warc(tmp_path / "all.warc.gz", range(7)))
+    assert tally["new_pages"] == 7
+    batch = ["fsync", "record", "record", "fsync", "record"]
     assert steps == [
         *["extract", "extract"],  # the first two batches queued at once
         *["template", "extract", *batch],  # the third queued before the first is stored

@@ -35,6 +35,8 @@ ORIGIN = "warc-file"
 ORIGIN_HEADER, MEMENTO_HEADER = "Readouts-Origin", "Readouts-Memento"
 BATCH = 200  # records extracted together (the store of one overlaps the next one's extraction); a site's template
 # is learned from each batch before it is stored
+SYNC_EVERY = 50  # captures put on disk with one fsync: a batch is stored in steps, each as soon as its pages are
+# cleaned, so storing overlaps the cleaning of the rest (the last batch's too, when nothing else is left to extract)
 LOOKAHEAD = 2  # batches queued for extraction: the workers go on extracting the next one while this process learns
 # a batch's template, and the one after while it stores the batch (its cleaning queued between them)
 _HTML = ("text/html", "application/xhtml+xml")
@@ -233,16 +235,18 @@ class Importer:
     def _store_batch(
         self, batch: list[Entry], reads: list[Read], cleaning: list[Future[ArticleText | None] | None]
     ) -> None:
-        """Write each capture as its cleaning ends, put them all on disk at once (one fsync a batch, not a page),
-        then record them."""
+        """Store a batch in steps of SYNC_EVERY pages: write each capture as its cleaning ends, put the step's on disk
+        at once (one fsync, not one a page), then record them."""
         written: dict[str, Original] = {}
-        captures = [
-            self._capture(e, r, f.result() if f else None, written)
-            for e, r, f in zip(batch, reads, cleaning, strict=True)
-        ]
-        self.store.sync()
-        for entry, read, captured in zip(batch, reads, captures, strict=True):
-            self._store(entry, read, *captured)
+        for start in range(0, len(batch), SYNC_EVERY):
+            step = slice(start, start + SYNC_EVERY)
+            captures = [
+                self._capture(e, r, f.result() if f else None, written)
+                for e, r, f in zip(batch[step], reads[step], cleaning[step], strict=True)
+            ]
+            self.store.sync()
+            for entry, read, captured in zip(batch[step], reads[step], captures, strict=True):
+                self._store(entry, read, *captured)
 
     def _submit(self, pool: ProcessPoolExecutor, batch: list[Entry]) -> list[Future[Read]]:
         """Start reading and extracting a batch in the workers."""
