@@ -1,9 +1,9 @@
 """`readouts import`: the HTTP responses of WARC files other crawlers wrote, archived as a crawl archives a page.
 
 The files are read once for their index (which records are article pages, revisits resolved to their originals);
-worker processes read each record back, extract and clean it; the main process learns the sites' templates and
-writes the archive, by capture time, while the workers extract the next batches (two are kept queued, so the workers
-never wait for this process).
+worker processes read each record back and extract it, and others clean it; the main process learns the sites'
+templates and writes the archive, by capture time, while the workers extract the next batches (two are kept queued,
+so the extracting workers never wait for this process, and a batch's cleaning never waits behind them).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ BATCH = 200  # records extracted together (the store of one overlaps the next on
 SYNC_EVERY = 50  # captures put on disk with one fsync: a batch is stored in steps, each as soon as its pages are
 # cleaned, so storing overlaps the cleaning of the rest (the last batch's too, when nothing else is left to extract)
 LOOKAHEAD = 2  # batches queued for extraction: the workers go on extracting the next one while this process learns
-# a batch's template, and the one after while it stores the batch (its cleaning queued between them)
+# a batch's template, and the one after while it stores the batch (cleaned meanwhile by workers of their own)
 _HTML = ("text/html", "application/xhtml+xml")
 
 
@@ -222,11 +222,12 @@ class Importer:
         done = self.archive.imported()
         entries = index(absolute, match, self.tally, done)
         batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
-        with ProcessPoolExecutor(self.jobs) as pool:
+        # cleaning has workers of its own: queued behind the extraction kept ahead, it would hold the storing up
+        with ProcessPoolExecutor(self.jobs) as pool, ProcessPoolExecutor(self.jobs) as cleaners:
             ahead = deque(self._submit(pool, b) for b in batches[:LOOKAHEAD])
             for n, batch in enumerate(batches):
                 reads = [f.result() for f in ahead.popleft()]
-                cleaning = self._clean(pool, batch, reads)
+                cleaning = self._clean(cleaners, batch, reads)
                 if n + LOOKAHEAD < len(batches):
                     ahead.append(self._submit(pool, batches[n + LOOKAHEAD]))
                 self._store_batch(batch, reads, cleaning)
