@@ -46,6 +46,18 @@ def test_extraction_workers_start_with_the_first_page_that_needs_one() -> None:
         pool.close()
 
 
+def test_the_crawl_loads_extraction_once_before_its_workers_fork() -> None:
+    # so both workers share the libraries rather than each loading them (a re-check with one edited page)
+    code = (
+        "import asyncio, sys; from crawler.extraction.pool import ExtractorPool; pool = ExtractorPool(); "
+        "before = 'trafilatura' in sys.modules; "
+        f"asyncio.run(pool.extract({PAGE!r}, 'http://127.0.0.1/a.html', 'text/html', None)); "
+        "pool.close(); print(before, 'trafilatura' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
+
+
 def _returns_a_value() -> Iterator[int]:
     """A generator with a return value: what Scrapy's check looks for."""
     yield 1

@@ -29,7 +29,7 @@ def _address_space() -> int:
                 if line.startswith("VmSize:"):
                     return int(line.split()[1]) * 1024
     except OSError:
-        pass
+        _load_extraction()
     return 0
 
 
@@ -54,11 +54,16 @@ def _die_with(parent: int) -> None:
 
 
 def _start_worker(limit_bytes: int, parent: int) -> None:
-    """Prepare a worker process: bounded memory, no life beyond its crawl, and extraction's libraries loaded."""
+    """Prepare a worker process: bounded memory, and no life beyond its crawl."""
     _limit_memory(limit_bytes)
     _die_with(parent)
-    # the crawl's own process never loads trafilatura (a re-check answered by 304s starts no worker at all); a
-    # worker loads extraction's libraries before its first page, so no page's timeout pays for them
+
+
+def _load_extraction() -> None:
+    """Load extraction's libraries (trafilatura, NumPy) in this process, once, before it forks any worker."""
+    # not at import: a re-check answered by 304s extracts nothing and so never pays for them; loaded here, by the
+    # crawl, just before the pool forks its workers, they are shared by every worker rather than loaded by each,
+    # and no page's timeout pays for them
     import crawler.extraction.article
     import crawler.extraction.page_lines  # noqa: F401
 
@@ -136,6 +141,7 @@ class ExtractorPool:
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
+        _load_extraction()
         future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
             return await asyncio.wrap_future(future)
