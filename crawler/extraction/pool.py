@@ -29,7 +29,7 @@ def _address_space() -> int:
                 if line.startswith("VmSize:"):
                     return int(line.split()[1]) * 1024
     except OSError:
-        _load_extraction()
+        pass
     return 0
 
 
