@@ -1,7 +1,7 @@
 """The rows of a Datasette table page as one piece of HTML, written in Python (templates/_table.html uses it).
 
-Datasette's `_table.html` writes each cell in a Jinja loop, whose async rendering costs about 4 ms of CPU for a
-page of 20 rows of 11 columns; this writes the same markup in a fraction of that.
+Datasette's `_table.html` writes each cell in a Jinja loop (async rendering: a filter, look-ups and an escape a
+cell); writing the same markup here costs about 2.6 ms less CPU a search page of 20 rows of 11 columns.
 """
 
 from __future__ import annotations
