@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Container, Iterable, Iterator
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
@@ -15,9 +15,9 @@ from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
-from w3lib.url import canonicalize_url
 
 from crawler.config.sources import Source
+from crawler.config.urls import canonical_url
 from crawler.model import FetchedPage
 from spiders.bounds import ARTICLE, LISTING, Budget
 from spiders.middlewares import WIRE_META, SourceStopped, header_pairs
@@ -25,22 +25,6 @@ from spiders.pipeline import CrawlContext
 
 logger = logging.getLogger(__name__)
 
-# query parameters that name a visit, not a page: dropped so one page has one URL
-_TRACKING = (
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "jsessionid",
-    "phpsessid",
-    "sid",
-    "sessionid",
-    "fbclid",
-    "gclid",
-    "from",
-)
-_PATH_SESSION = re.compile(r";(jsessionid|phpsessid|sid|sessionid)=[^/;?]*", re.IGNORECASE)
 SITEMAP_MAXSIZE = 32 * 1024 * 1024
 _COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*(\d+)")
 _PAGER = re.compile(r"createPageHTML\([^)]*?[\"'](\w+)[\"']\s*,\s*[\"'](s?html?)[\"']")
@@ -71,20 +55,6 @@ def looks_like_trap(url: str) -> bool:
     if len(segments) > MAX_PATH_SEGMENTS:
         return True
     return any(segments.count(s) >= MAX_SEGMENT_REPEATS for s in set(segments))
-
-
-def canonical_url(url: str) -> str:
-    """Return the URL with sorted query, no fragment, no session or tracking parameters (any case, `;jsessionid=`)."""
-    parts = urlsplit(url)
-    path = _PATH_SESSION.sub("", parts.path)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    return canonicalize_url(urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), "")), keep_fragments=False)
-
-
-def _is_tracking(name: str) -> bool:
-    """Return True for a query parameter that names a visit or a campaign, not a page."""
-    name = name.lower()
-    return name in _TRACKING or name.startswith("utm_")
 
 
 class SourceSpider(Spider):

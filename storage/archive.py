@@ -240,8 +240,31 @@ class Archive:
 
     def cdx_cursor(self, query: str) -> int:
         """Return the next page to read of a paged CDX query an earlier backfill left unfinished (0: from the start)."""
-        row = self.db.execute("select next_page from cdx_cursors where query = ?", [query]).fetchone()
+        row = self.db.execute(
+            "select next_page from cdx_cursors where query = ? and resume_key is null", [query]
+        ).fetchone()
         return int(row[0]) if row else 0
+
+    def cdx_resume_key(self, query: str) -> tuple[str, int] | None:
+        """Return the resume key a CDX query read by `showResumeKey` goes on from, and the answers read before it
+        (None: from the start)."""
+        row = self.db.execute(
+            "select resume_key, next_page from cdx_cursors where query = ? and resume_key is not null", [query]
+        ).fetchone()
+        return (str(row[0]), int(row[1])) if row else None
+
+    def set_cdx_resume_key(self, query: str, answers: int, key: str | None) -> None:
+        """Note the resume key a CDX query goes on from after `answers` answers; without one it is finished: forget
+        it."""
+        with self._write() as db:
+            if key is None:
+                db.execute("delete from cdx_cursors where query = ?", [query])
+            else:
+                db.execute(
+                    "insert or replace into cdx_cursors (query, next_page, pages, at, resume_key) "
+                    "values (?, ?, 0, ?, ?)",
+                    [query, answers, utcnow(), key],
+                )
 
     def set_cdx_cursor(self, query: str, next_page: int, pages: int) -> None:
         """Note that a paged CDX query was read up to `next_page`; at its last page, forget it (it is finished)."""

@@ -408,6 +408,16 @@ def m0023_cdx_cursors(db: Database) -> None:
     db.table("cdx_cursors").create({"query": str, "next_page": int, "pages": int, "at": str}, pk="query")
 
 
+@migrations(name="0024_cdx_resume_keys")
+def m0024_cdx_resume_keys(db: Database) -> None:
+    """The resume key of a CDX query read by `showResumeKey` (the Wayback CDX server's other paging mode).
+
+    Such a query has no page count (`pages` 0): it goes on from the key its last answer ended with, until an answer
+    ends with none.
+    """
+    db.table("cdx_cursors").add_column("resume_key", str)
+
+
 @migrations(name="0027_trigram_index_in_batches")
 def m0027_trigram_index_in_batches(db: Database) -> None:
     """The trigram index fed from the word index's queue too, so a crawl writes one segment per batch, not per page.

@@ -134,6 +134,7 @@ class WarcStore:
         self._file: io.BufferedWriter | None = None
         self._name = ""
         self._serial = 0
+        self._unsynced = False  # records written with sync=False and not yet on disk
 
     def _open(self, stamp: str) -> tuple[io.BufferedWriter, str]:
         """Return the file to append to; a new one (warcinfo first) when none is open or the open one is full."""
@@ -158,6 +159,13 @@ class WarcStore:
                 writer.write_record(writer.create_warcinfo_record(self._name, info))
         return self._file, self._name
 
+    def sync(self) -> None:
+        """Put the records written without `sync` on disk (one fsync for many records)."""
+        if self._file is not None and self._unsynced:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        self._unsynced = False
+
     def write(
         self,
         url: str,
@@ -169,11 +177,13 @@ class WarcStore:
         original: Original | None = None,
         metadata: dict[str, str] | None = None,
         wire: bytes | None = None,
+        sync: bool = True,
     ) -> CaptureRef:
         """Append a response (or, when `original` holds the same payload, a revisit) record with its request record.
 
         `body` is the decoded body; `wire` the payload as received when it came content-encoded (then `headers`
-        carry its Content-Encoding). The record stores the payload as received.
+        carry its Content-Encoding). The record stores the payload as received. It is on disk when this returns,
+        unless `sync` is False: then `sync()` must be called before the archive refers to it.
         """
         payload = body if wire is None else wire
         digest = payload_digest(payload)
@@ -225,7 +235,9 @@ class WarcStore:
                     )
                 )
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
+            self._unsynced = not sync or self._unsynced
         return CaptureRef(name, offset, length, body_sha256(body), digest, original is not None)
 
     def read(self, file: str, offset: int) -> Captured:
@@ -270,8 +282,9 @@ class WarcStore:
         return sorted(self.directory.glob("*.warc.gz")) if self.directory.is_dir() else []
 
     def close(self) -> None:
-        """Close the open WARC file."""
+        """Close the open WARC file (its records written without `sync` put on disk first)."""
         if self._file is not None:
+            self.sync()
             self._file.close()
             self._file = None
 

@@ -204,6 +204,11 @@ def test_revisits_resolve_to_their_originals(tmp_path: Path) -> None:
         ("http://127.0.0.9/news/1.html", "2019-03-01T10:00:00Z"),
         ("http://127.0.0.9/news/mirror.html", "2020-04-01T10:00:00Z"),
     ]
+    # the later captures of the same payload, stored in the same batch as the first, are revisits of it
+    captures = rows(db, "select p.url, c.revisit_of is not null from captures c join pages p on p.id = c.page_id")
+    assert sorted(captures) == [
+        (f"http://127.0.0.9/news/{n}", r) for n, r in (("1.html", 0), ("1.html", 1), ("mirror.html", 1))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -338,3 +343,39 @@ def test_within_one_import_a_later_batch_teaches_the_template_to_the_earlier_bat
     assert tally["new_pages"] == 5 and tally["recleaned"] == 2
     texts = [t for (t,) in rows(db, "select d.text from pages p join documents d on d.id = p.document_id")]
     assert len(texts) == 5 and not [t for t in texts if SHARE in t]
+
+
+def test_extraction_runs_two_batches_ahead_and_a_batch_is_put_on_disk_with_one_fsync_before_it_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from crawler.history import warc_import
+    from storage import warc
+
+    steps: list[str] = []
+    real_fsync, real_record = os.fsync, Archive.record
+    real_submit, real_clean = warc_import.Importer._submit, warc_import.Importer._clean
+    monkeypatch.setattr(warc_import, "BATCH", 3)  # pages 0-2, 3-5, then 6…
+    monkeypatch.setattr(warc_import, "SYNC_EVERY", 2)  # …each stored two pages a step
+    monkeypatch.setattr(warc.os, "fsync", lambda fd: (steps.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(Archive, "record", lambda self, page: (steps.append("record"), real_record(self, page))[1])
+    monkeypatch.setattr(warc_import.Importer, "_submit", lambda *a: (steps.append("extract"), real_submit(*a))[1])
+    monkeypatch.setattr(warc_import.Importer, "_clean", lambda *a: (steps.append("template"), real_clean(*a))[1])
+    tally = _import_small(tmp_path, tmp_path / "a.db", _small_site_warc(tmp_path / "all.warc.gz", range(7)))
+    assert tally["new_pages"] == 7
+    batch = ["fsync", "record", "record", "fsync", "record"]
+    assert steps == [
+        *["extract", "extract"],  # the first two batches queued at once
+        *["template", "extract", *batch],  # the third queued before the first is stored
+        *["template", *batch],
+        *["template", "fsync", "record"],
+    ]
+
+
+def test_import_and_backfill_load_no_scrapy() -> None:
+    modules = "crawler.history.warc_import, crawler.history.backfill"
+    code = f"import sys, {modules}; print(sorted({{'scrapy', 'twisted'}} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # a second or more of imports an import or backfill never uses

@@ -20,6 +20,7 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.test import get_crawler
 
 from crawler.config.sources import parse_sources
+from crawler.config.urls import canonical_url
 from crawler.errors import ConfigError
 from crawler.extraction.extract import Extracted
 from crawler.extraction.fingerprint import content_hash, normalise
@@ -28,7 +29,7 @@ from crawler.extraction.soft404 import looks_missing
 from crawler.locks import source_lock
 from crawler.monitor.deliver import deliver
 from spiders.middlewares import BLOCKED_AFTER_403, MAX_RETRY_AFTER_S, BackoffMiddleware, retry_after_seconds
-from spiders.source_spider import MAX_PATH_SEGMENTS, canonical_url, looks_like_trap, on_allowed_hosts
+from spiders.source_spider import MAX_PATH_SEGMENTS, looks_like_trap, on_allowed_hosts
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.meetings import assign_meeting
 from storage.stories import STORY_THRESHOLD

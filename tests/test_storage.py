@@ -53,6 +53,7 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0017_word_index_without_python_triggers",
         "0020_crawl_frontier",
         "0023_cdx_cursors",
+        "0024_cdx_resume_keys",
         "0027_trigram_index_in_batches",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from spiders.source_spider import canonical_url, looks_like_trap
+from crawler.config.urls import canonical_url
+from spiders.source_spider import looks_like_trap
 from tests.conftest import write_sources
 from tests.mockserver import Reply, Route
 from tests.test_hostile import article

@@ -413,6 +413,27 @@ def test_a_capture_s_records_are_written_under_the_file_lock(tmp_path: Path, mon
     assert blocked == [True]
 
 
+def test_records_written_unsynced_are_put_on_disk_by_sync_or_before_their_file_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.warc as warc
+
+    synced: list[int] = []
+    real_fsync = warc.os.fsync
+    monkeypatch.setattr(warc.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    store = WarcStore(tmp_path / "w", max_file_bytes=1, archive="a.db")  # every record fills its file
+    store.write("http://127.0.0.2/a", "2026-01-01T00:00:00Z", 200, [], HTML, [], sync=False)
+    assert synced == []
+    store.write("http://127.0.0.2/b", "2026-01-01T00:00:01Z", 200, [], HTML, [], sync=False)
+    assert len(synced) == 1  # the first file, before it was closed for the next
+    store.sync()
+    store.sync()  # nothing left unsynced: no second fsync
+    assert len(synced) == 2 and len(store.files()) == 2
+    store.write("http://127.0.0.2/c", "2026-01-01T00:00:02Z", 200, [], HTML, [])  # synced as it is written
+    store.close()
+    assert len(synced) == 3  # /c's own only: the file it left was on disk already
+
+
 def test_a_backup_copy_waits_for_the_record_being_written(tmp_path: Path) -> None:
     import fcntl
 

@@ -23,7 +23,11 @@ def register(main: click.Group) -> None:
     @main.command("import")
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
     @click.option("--source", help="Import every HTML page of the files as this source (default: by article patterns).")
-    @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
+    @click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        help="Extraction worker processes, and as many cleaning ones (default: one per core).",
+    )
     @click.option("--json", "as_json", is_flag=True, help="One JSON object: what was imported.")
     @click.pass_obj
     def import_cmd(obj: Context, files: tuple[str, ...], source: str | None, jobs: int | None, as_json: bool) -> None:
@@ -86,7 +90,11 @@ def register(main: click.Group) -> None:
     @click.option(
         "--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Seconds between requests."
     )
-    @click.option("--jobs", type=click.IntRange(min=1), help="Extraction worker processes (default: one per core).")
+    @click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        help="Extraction worker processes, and as many cleaning ones (default: one per core).",
+    )
     @click.option("--json", "as_json", is_flag=True, help="One JSON object: what was found, fetched and archived.")
     @click.pass_obj
     def backfill_cmd(

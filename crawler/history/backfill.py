@@ -5,11 +5,12 @@ with 429 and Retry-After honoured, which cdx_toolkit's own retry loop does not l
 per host, 429s retried on its own doubling wait, Retry-After never read); it also refuses a Common Crawl index that
 lists fewer than 60 crawls and caches that list in the user's home. What cdx_toolkit does is done the same way here:
 Common Crawl's crawls from its `collinfo.json` (each crawl its own CDX API), a paged index read page by page
-(`showNumPages`, then `page=`), and a Common Crawl capture read as one WARC record with an HTTP Range request to the
-data host. The mementos fetched (original bytes: the Wayback `id_` form, or the WARC record's payload) are written
-to a staging WARC file beside the archive and archived by `readouts import`'s pipeline, with the web archive and
-the memento as provenance; a memento archived once is never fetched again, and a paged query an interrupted run left
-half read resumes at its next page.
+(`showNumPages`, then `page=`; an index that does not page answer by answer, by `showResumeKey` and `resumeKey`), and
+a Common Crawl capture read as one WARC record with an HTTP Range request to the data host. The mementos fetched
+(original bytes: the Wayback `id_` form, or the WARC record's payload) are written to a staging WARC file beside the
+archive and archived by `readouts import`'s pipeline, with the web archive and the memento as provenance; a memento
+archived once is never fetched again, and a query an interrupted run left half read resumes at its next page or
+resume key.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -35,8 +36,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.config.sources import Source
+from crawler.config.urls import canonical_url
 from crawler.history.warc_import import MEMENTO_HEADER, ORIGIN_HEADER, Importer, is_html, matcher
-from spiders.source_spider import canonical_url
 from storage.archive import Archive
 from storage.warc import decode_content, store_for
 
@@ -45,6 +46,7 @@ CC_INDEX = "https://index.commoncrawl.org"  # collinfo.json there lists the craw
 CC_DATA = "https://data.commoncrawl.org"  # the WARC files a Common Crawl CDX line's `filename` is relative to
 MAX_RETRY_AFTER_S = 300.0  # a longer wait ends the backfill (run it again later): it resumes where it stopped
 RETRIES = 4
+RESUME_LIMIT = 1000  # CDX lines asked an answer when an index is read by resume key (a kill loses one answer's work)
 USER_AGENT = "readouts-backfill (+https://github.com/readouts)"
 
 
@@ -79,6 +81,22 @@ class Capture:
     filename: str = ""  # Common Crawl: the WARC file, relative to the data host…
     offset: int = 0  # …and the record's bytes in it
     length: int = 0
+
+
+@dataclass(frozen=True)
+class CdxPage:
+    """One answer of a CDX query: its captures, which answer it is, and where the query goes on after it."""
+
+    number: int  # from 0
+    captures: list[Capture]
+    pages: int = 0  # a paged index: its page count (0: not paged)
+    resume_key: str | None = None  # an index read by resume key: the key of the next answer (None: the last)
+
+    def where(self) -> str:
+        """Say which answer this is, for progress."""
+        if self.pages:
+            return f" (CDX page {self.number + 1}/{self.pages})"
+        return f" (CDX answer {self.number + 1})" if self.number or self.resume_key else ""
 
 
 @dataclass
@@ -175,6 +193,25 @@ def page_count(text: str) -> int | None:
     if isinstance(answer, dict) and isinstance(answer.get("pages"), int) and "url" not in answer:
         return max(int(answer["pages"]), 0)
     return None
+
+
+def split_resume_key(text: str) -> tuple[str, str | None]:
+    """Return a CDX answer without the resume key `showResumeKey` appends to a JSON answer cut by its limit (an empty
+    row, then the key alone), and that key (None when the query is read to its end)."""
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return text, None
+    rows = json.loads(stripped)
+    if len(rows) >= 2 and rows[-2] == [] and isinstance(rows[-1], list) and len(rows[-1]) == 1 and rows[-1][0]:
+        return json.dumps(rows[:-2]), str(rows[-1][0])
+    return text, None
+
+
+def resume_key_query(query: str, key: str | None, limit: int) -> str:
+    """Return a CDX query's URL asking for `limit` lines and a resume key, from `key` (as the server printed it:
+    already escaped, so only what a URL cannot carry is escaped again)."""
+    url = f"{query}&showResumeKey=true&limit={limit}"
+    return url + f"&resumeKey={quote(key, safe='%+/')}" if key else url
 
 
 def resume_at(cursor: int, pages: int) -> int:
@@ -311,6 +348,7 @@ class Backfill:
         self.http = Polite(delay, self.tally)
         self.staging = Path(db).with_name(Path(db).name + ".backfill")
         self.seen: set[tuple[str, str]] = set()  # (URL, digest) of the captures met this run
+        self.resume_limit = RESUME_LIMIT
 
     def run(
         self,
@@ -367,9 +405,9 @@ class Backfill:
         """Read a query's pages (from where an interrupted run stopped), fetching the captures not archived yet;
         return how many captures this run may still fetch (None: no bound)."""
         self.tally.queries += 1
-        for page, pages, captures in self._pages(archive, query):
+        for page in self._pages(archive, query):
             fresh = []
-            for capture in choose(captures, source, *days):
+            for capture in choose(page.captures, source, *days):
                 key = (canonical_url(capture.original), capture.digest)
                 if key in self.seen:  # one capture per URL and digest in a run, across pages and crawls
                     continue
@@ -381,44 +419,71 @@ class Backfill:
                     fresh.append(capture)
             for n, capture in enumerate(fresh[:left] if left is not None else fresh, 1):
                 done.add(self._fetch(out, capture))
-                where = f" (CDX page {page + 1}/{pages})" if pages else ""
                 progress(
                     f"fetched {self.tally.fetched}: {capture.original} as of {capture_time(capture.timestamp)}"
-                    f"{where}, {n}/{len(fresh)}"
+                    f"{page.where()}, {n}/{len(fresh)}"
                 )
             if left is not None:
                 if len(fresh) > left:
                     return 0  # the page is not read to its end: the next run takes it up again
                 left -= len(fresh)
-            if pages:  # its mementos are staged: the page is read
-                archive.set_cdx_cursor(query, page + 1, pages)
+            # its mementos are staged: the answer is read
+            if page.pages:
+                archive.set_cdx_cursor(query, page.number + 1, page.pages)
+            elif page.number or page.resume_key:
+                archive.set_cdx_resume_key(query, page.number + 1, page.resume_key)
             if left == 0:
                 break
         return left
 
-    def _pages(self, archive: Archive, query: str) -> Iterator[tuple[int, int, list[Capture]]]:
-        """Yield (page, pages, captures) of a CDX query: page by page from where an earlier run stopped when the
-        index is paged, else its one answer as page 0 of 0 pages."""
+    def _pages(self, archive: Archive, query: str) -> Iterator[CdxPage]:
+        """Yield the answers of a CDX query from where an earlier run stopped: page by page when the index is paged,
+        else answer by answer following resume keys."""
         status, _, body = self.http.get(query + "&showNumPages=true")
         pages = page_count(body.decode("utf-8", "replace")) if status == 200 else None
         if pages is None:
-            yield 0, 0, self._captures(query)
+            yield from self._resumed(archive, query)
             return
         first = resume_at(archive.cdx_cursor(query), pages)
         self.tally.resumed += first > 0
         for page in range(first, pages):
-            yield page, pages, self._captures(f"{query}&page={page}")
+            yield CdxPage(page, self._captures(f"{query}&page={page}"), pages)
+
+    def _resumed(self, archive: Archive, query: str) -> Iterator[CdxPage]:
+        """Yield the answers of a query to an index that does not page, each ending with the key of the next one
+        (`showResumeKey`), from the key an interrupted run stopped at."""
+        key, number = archive.cdx_resume_key(query) or (None, 0)
+        self.tally.resumed += key is not None
+        while True:
+            text = self._answer(resume_key_query(query, key, self.resume_limit))
+            rest, key = split_resume_key(text)
+            captures = self._parse(query, rest)
+            if number == 0 and key is None and len(captures) >= self.resume_limit:
+                # the index honours `limit` but not `showResumeKey`: the answer is cut, ask for it whole
+                captures = self._captures(query)
+            yield CdxPage(number, captures, resume_key=key)
+            if key is None:
+                return
+            number += 1
 
     def _captures(self, url: str) -> list[Capture]:
         """Return the captures a CDX query answers (a Common Crawl index answers 404 when it has none)."""
+        return self._parse(url, self._answer(url))
+
+    def _answer(self, url: str) -> str:
+        """Return the text of a CDX answer (empty when a Common Crawl index has no capture: it answers 404)."""
         status, _, body = self.http.get(url)
         if status == 404 and self.web.common_crawl:
-            return []
+            return ""
         if status != 200:
             raise BackfillError(f"the CDX query {url} answered HTTP {status}")
         self.tally.cdx_pages += 1
+        return body.decode("utf-8", "replace")
+
+    def _parse(self, url: str, text: str) -> list[Capture]:
+        """Return the captures of a CDX answer, or refuse one that is not CDX JSON."""
         try:
-            return parse_cdx(body.decode("utf-8"))
+            return parse_cdx(text)
         except (ValueError, AttributeError) as exc:
             raise BackfillError(f"the CDX query {url} did not answer CDX JSON: {exc}") from None
 

@@ -1,13 +1,15 @@
 """`readouts import`: the HTTP responses of WARC files other crawlers wrote, archived as a crawl archives a page.
 
 The files are read once for their index (which records are article pages, revisits resolved to their originals);
-worker processes read each record back, extract and clean it; the main process learns the sites' templates and
-writes the archive, by capture time, while the workers extract the next batch.
+worker processes read each record back and extract it, and others clean it; the main process learns the sites'
+templates and writes the archive, by capture time, while the workers extract the next batches (two are kept queued,
+so the extracting workers never wait for this process, and a batch's cleaning never waits behind them).
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -18,21 +20,25 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from crawler.config.sources import Source
+from crawler.config.urls import canonical_url
 from crawler.extraction import boilerplate
 from crawler.extraction.article import article_text
 from crawler.extraction.extract import Extracted, Failure, extract
 from crawler.extraction.soft404 import looks_missing
-from spiders.source_spider import canonical_url
 from storage.archive import CHANGED, DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
 from storage.changes import latest_captures
 from storage.recheck import DEFAULT_RECHECK_EVERY
-from storage.warc import Original, WarcStore, payload_digest
+from storage.warc import CaptureRef, Original, WarcStore, payload_digest
 
 ORIGIN = "warc-file"
 # WARC headers `readouts backfill` writes on the records it fetched: the web archive, and the memento read from it
 ORIGIN_HEADER, MEMENTO_HEADER = "Readouts-Origin", "Readouts-Memento"
 BATCH = 200  # records extracted together (the store of one overlaps the next one's extraction); a site's template
 # is learned from each batch before it is stored
+SYNC_EVERY = 50  # captures put on disk with one fsync: a batch is stored in steps, each as soon as its pages are
+# cleaned, so storing overlaps the cleaning of the rest (the last batch's too, when nothing else is left to extract)
+LOOKAHEAD = 2  # batches queued for extraction: the workers go on extracting the next one while this process learns
+# a batch's template, and the one after while it stores the batch (cleaned meanwhile by workers of their own)
 _HTML = ("text/html", "application/xhtml+xml")
 
 
@@ -174,6 +180,7 @@ class Read:
     headers: list[tuple[str, str]]
     body: bytes
     extracted: Extracted | Failure
+    keys: frozenset[str] = frozenset()  # the page's line keys, its template is learned from
 
 
 def read_and_extract(job: tuple[str, int, str]) -> Read:
@@ -191,7 +198,8 @@ def read_and_extract(job: tuple[str, int, str]) -> Read:
     extracted = extract(body, url, content_type)
     if isinstance(extracted, Extracted) and looks_missing(extracted):
         extracted = Failure("soft 404: the page says it is not there")
-    return Read(200, headers, body, extracted)
+    keys = frozenset(boilerplate.page_keys(extracted.lines)) if isinstance(extracted, Extracted) else frozenset()
+    return Read(200, headers, body, extracted, keys)
 
 
 def clean(job: tuple[Extracted, frozenset[str]]) -> ArticleText | None:
@@ -214,17 +222,32 @@ class Importer:
         done = self.archive.imported()
         entries = index(absolute, match, self.tally, done)
         batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
-        with ProcessPoolExecutor(self.jobs) as pool:
-            ahead: list[Future[Read]] | None = self._submit(pool, batches[0]) if batches else None
+        # cleaning has workers of its own: queued behind the extraction kept ahead, it would hold the storing up
+        with ProcessPoolExecutor(self.jobs) as pool, ProcessPoolExecutor(self.jobs) as cleaners:
+            ahead = deque(self._submit(pool, b) for b in batches[:LOOKAHEAD])
             for n, batch in enumerate(batches):
-                assert ahead is not None
-                reads = [f.result() for f in ahead]
-                cleaning = self._clean(pool, batch, reads)
-                ahead = self._submit(pool, batches[n + 1]) if n + 1 < len(batches) else None
-                articles = [f.result() if f is not None else None for f in cleaning]
-                for entry, read, article in zip(batch, reads, articles, strict=True):
-                    self._store(entry, read, article)
+                reads = [f.result() for f in ahead.popleft()]
+                cleaning = self._clean(cleaners, batch, reads)
+                if n + LOOKAHEAD < len(batches):
+                    ahead.append(self._submit(pool, batches[n + LOOKAHEAD]))
+                self._store_batch(batch, reads, cleaning)
         return self.tally
+
+    def _store_batch(
+        self, batch: list[Entry], reads: list[Read], cleaning: list[Future[ArticleText | None] | None]
+    ) -> None:
+        """Store a batch in steps of SYNC_EVERY pages: write each capture as its cleaning ends, put the step's on disk
+        at once (one fsync, not one a page), then record them."""
+        written: dict[str, Original] = {}
+        for start in range(0, len(batch), SYNC_EVERY):
+            step = slice(start, start + SYNC_EVERY)
+            captures = [
+                self._capture(e, r, f.result() if f else None, written)
+                for e, r, f in zip(batch[step], reads[step], cleaning[step], strict=True)
+            ]
+            self.store.sync()
+            for entry, read, captured in zip(batch[step], reads[step], captures, strict=True):
+                self._store(entry, read, *captured)
 
     def _submit(self, pool: ProcessPoolExecutor, batch: list[Entry]) -> list[Future[Read]]:
         """Start reading and extracting a batch in the workers."""
@@ -238,7 +261,7 @@ class Importer:
         for entry, read in zip(batch, reads, strict=True):
             if isinstance(read.extracted, Extracted):
                 host = urlsplit(entry.url).hostname or ""
-                by_host.setdefault(host, {})[entry.url] = boilerplate.page_keys(read.extracted.lines)
+                by_host.setdefault(host, {})[entry.url] = set(read.keys)
         templates: dict[str, frozenset[str]] = {}
         for host, pages in by_host.items():
             fresh = [keys for url, keys in pages.items() if url not in self._known(host)]
@@ -266,8 +289,8 @@ class Importer:
             for row, read in zip(rows, pool.map(read_and_extract, jobs), strict=True):
                 if not isinstance(read.extracted, Extracted):
                     continue
-                keys = boilerplate.page_keys(read.extracted.lines)
-                article = clean((read.extracted, boilerplate.site_template(self.archive.site_line_counts(host, keys))))
+                counts = self.archive.site_line_counts(host, set(read.keys))
+                article = clean((read.extracted, boilerplate.site_template(counts)))
                 if article is not None and self.archive.recleaned(row["page_id"], article):
                     self.tally.recleaned += 1
 
@@ -275,17 +298,16 @@ class Importer:
         """Return the archived URLs of a host: their lines were counted when they were first stored."""
         return {r[0] for r in self.archive.db.execute("select url from pages where host = ?", [host])}
 
-    def _store(self, entry: Entry, read: Read, article: ArticleText | None) -> None:
-        """Capture one response in the archive's WARC store and record it with its capture time and provenance."""
-        source = self.sources.get(entry.source)
+    def _capture(
+        self, entry: Entry, read: Read, article: ArticleText | None, written: dict[str, Original]
+    ) -> tuple[ArticleText | None, CaptureRef | None]:
+        """Write one response with text to the archive's WARC store, not yet on disk (the batch is synced once), as
+        a revisit of an earlier capture of its payload, archived or `written` in this batch (by payload digest)."""
         if not isinstance(read.extracted, Extracted) or article is None:
-            reason = read.extracted.reason if isinstance(read.extracted, Failure) else "empty after cleaning"
-            self.tally.failed += 1
-            if len(self.tally.errors) < 50:
-                self.tally.errors.append(f"{entry.url}: {reason}")
-            self.archive.mark_imported(entry.record, entry.url)
-            return
-        original = self.archive.original_capture(payload_digest(read.body))
+            return article, None
+        digest = payload_digest(read.body)
+        archived = self.archive.original_capture(digest)
+        original = Original(*archived) if archived else written.get(digest)
         ref = self.store.write(
             entry.url,
             entry.captured_at,
@@ -293,9 +315,23 @@ class Importer:
             read.headers,
             read.body,
             [],
-            original=Original(*original) if original else None,
+            original=original,
             metadata={"readouts-source": entry.source, "readouts-imported-from": entry.record},
+            sync=False,
         )
+        written.setdefault(digest, Original(entry.url, entry.captured_at))
+        return article, ref
+
+    def _store(self, entry: Entry, read: Read, article: ArticleText | None, ref: CaptureRef | None) -> None:
+        """Record one response, captured on disk, with its capture time and provenance."""
+        source = self.sources.get(entry.source)
+        if not isinstance(read.extracted, Extracted) or article is None or ref is None:
+            reason = read.extracted.reason if isinstance(read.extracted, Failure) else "empty after cleaning"
+            self.tally.failed += 1
+            if len(self.tally.errors) < 50:
+                self.tally.errors.append(f"{entry.url}: {reason}")
+            self.archive.mark_imported(entry.record, entry.url)
+            return
         content_type = next((v for k, v in read.headers if k.lower() == "content-type"), None)
         outcome, created = self.archive.record(
             PageRecord(
