@@ -268,6 +268,10 @@ class ArchivePipeline:
             outcome = self.archive.record_gone(page)
         self.tally.count(Outcome(outcome))
 
+    def holding(self) -> list[FetchedPage]:
+        """Return the pages held back for template learning, not archived yet."""
+        return [p.got.page for batch in self.pending.values() for p in batch]
+
     async def close_spider(self) -> None:
         """Archive the pages still held back for template learning."""
         for host in list(self.pending):

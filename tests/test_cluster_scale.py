@@ -388,12 +388,13 @@ def test_a_run_is_drained_only_when_none_of_its_work_is_left(redis: Any) -> None
 
     now = 1_000_000.0
     redis.rpush(keys.SEEDS, json.dumps({"run_id": 1, "source": "s", "due": []}))  # run 1: a seed not taken
+    redis.rpush(keys.seeds_taken("w1"), json.dumps({"run_id": 7, "source": "s", "due": []}))  # 7: taken, not started
     redis.zadd(keys.QUEUE, {request(2): 0})  # run 2: a request queued
     redis.hset(inflight_key("w1"), "t", codec.dumps({"score": 0, "data": request(3)}))  # run 3: one in flight
     beat = {"at": now - 1, "busy": 1, "runs": {"4": 1}}  # run 4: a response in a live worker's callbacks
     redis.hset(keys.WORKERS, "w1", json.dumps(beat))
-    redis.incr(keys.run_key(5, "results"))  # run 5: a result the writer has not recorded
-    left = outstanding(redis, now, [1, 2, 3, 4, 5, 6])
-    assert [run for run in range(1, 7) if left.drained(run)] == [6]  # run 6: nothing left, whatever the others hold
+    redis.sadd(keys.waiting(5), "r1")  # run 5: a result the writer has not recorded
+    left = outstanding(redis, now, [1, 2, 3, 4, 5, 6, 7])
+    assert [run for run in range(1, 8) if left.drained(run)] == [6]  # run 6: nothing left, whatever the others hold
     redis.hset(keys.WORKERS, "w1", json.dumps({**beat, "at": now - keys.ALIVE_S}))  # no live worker to say so
     assert not outstanding(redis, now, [6]).drained(6)

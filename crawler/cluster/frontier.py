@@ -18,6 +18,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 
 from crawler.cluster import codec, keys
+from crawler.cluster.once import Claims
 
 logger = logging.getLogger(__name__)
 INFLIGHT_META = "readouts_inflight"  # request.meta key: the token of the request in its worker's in-flight set
@@ -37,6 +38,7 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
         if self.spider.results_full():  # back-pressure: the writer is behind or stopped
             return None
         while True:
+            token = None
             with self.server.pipeline() as pipe:
                 try:
                     pipe.watch(self.key)
@@ -49,25 +51,34 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
                     pipe.zrem(self.key, data)
                     pipe.hset(inflight_key(worker), token, codec.dumps({"score": score, "data": data}))
                     pipe.execute()
-                except redis_errors.WatchError:  # another worker took it first: try the next one
-                    continue
-                except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-                    # Redis away: redis-py does not retry a command under WATCH; the engine asks again soon
-                    logger.warning("cannot take a request from Redis now: %s", exc)
-                    return None
+                except (redis_errors.WatchError, redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                    # redis-py calls a connection lost under WATCH a WatchError, and EXEC may have run with its
+                    # reply lost: when this worker's token is in its in-flight set, the request is its to crawl
+                    if token is None or not self.server.hexists(inflight_key(worker), token):
+                        if isinstance(exc, redis_errors.WatchError):
+                            continue  # another worker took it first (or the watch was lost): try the next one
+                        logger.warning("cannot take a request from Redis now: %s", exc)
+                        return None  # Redis away: the engine asks again soon
             request = self._decode_request(data)
             request.meta[INFLIGHT_META] = token
             return request
 
 
 class RunDupeFilter(RFPDupeFilter):  # type: ignore[misc]
-    """scrapy-redis's request-fingerprint filter with one set per run, so a run's end forgets only its requests."""
+    """scrapy-redis's request-fingerprint filter with one hash per run, so a run's end forgets only its requests.
+
+    A run's fingerprints are claims (crawler.cluster.once): a SADD retried after Redis restarted would call the
+    request it had just let through a duplicate, and nobody would crawl it.
+    """
 
     def request_seen(self, request: Request) -> bool:
         """Return True when this run asked for the request already (a request of no run uses the shared set)."""
         run_id = request.meta.get("run_id")
-        key = self.key if run_id is None else keys.run_key(int(run_id), "dupefilter")
-        return bool(self.server.sadd(key, self.request_fingerprint(request)) == 0)
+        if run_id is None:
+            return bool(self.server.sadd(self.key, self.request_fingerprint(request)) == 0)
+        if not hasattr(self, "claims"):
+            self.claims = Claims(self.server)
+        return not self.claims.claim(keys.run_key(int(run_id), "fingerprints"), self.request_fingerprint(request))
 
 
 def acknowledge(redis: Any, worker: str, token: str | None) -> None:
@@ -77,7 +88,7 @@ def acknowledge(redis: Any, worker: str, token: str | None) -> None:
 
 
 def requeue_dead(redis: Any, now: float) -> int:
-    """Put the in-flight requests of workers silent for ALIVE_S back into the queue; return how many."""
+    """Put the in-flight requests and taken seeds of workers silent for ALIVE_S back; return how many."""
     moved = 0
     for worker, raw in redis.hgetall(keys.WORKERS).items():
         if now - json.loads(raw)["at"] < keys.ALIVE_S:
@@ -86,6 +97,8 @@ def requeue_dead(redis: Any, now: float) -> int:
         for held in redis.hvals(inflight_key(name)):
             entry = codec.loads(held)
             redis.zadd(keys.QUEUE, {entry["data"]: entry["score"]})
+            moved += 1
+        while redis.lmove(keys.seeds_taken(name), keys.SEEDS, "LEFT", "RIGHT") is not None:
             moved += 1
         redis.delete(inflight_key(name))
         redis.hdel(keys.WORKERS, name)

@@ -20,13 +20,23 @@ ALIVE_S = 10.0  # a heartbeat older than this is a dead process
 
 
 def seen_articles(run_id: int) -> str:
-    """Return the key of the article URLs requested by one run (shared by every worker)."""
-    return f"readouts:run:{run_id}:articles"
+    """Return the hash of the article URLs one run requested, each with its claimer's token (cluster.once)."""
+    return f"readouts:run:{run_id}:article-claims"
 
 
 def run_key(run_id: int, part: str) -> str:
     """Return the key of one part of a run's shared state (its dupefilter, a source's budget), deleted at its end."""
     return f"readouts:run:{run_id}:{part}"
+
+
+def waiting(run_id: int) -> str:
+    """Return the set of a run's result ids on their way to the writer (a set: a retried add or removal is harmless)."""
+    return run_key(run_id, "waiting")
+
+
+def seeds_taken(worker: str) -> str:
+    """Return the list of seeds a worker took and has not started yet (put back if it dies)."""
+    return f"readouts:seeds-taken:{worker}"
 
 
 def known_urls(source: str) -> str:

@@ -55,7 +55,7 @@ class OutboxPipeline:
         await self._room()
         with self.redis.pipeline() as pipe:  # MULTI: a result counts for its run while it waits for the writer
             pipe.lpush(keys.RESULTS, codec.dumps(item))
-            pipe.incr(keys.run_key(int(item["run_id"]), "results"))
+            pipe.sadd(keys.waiting(int(item["run_id"])), item["result_id"])
             pipe.execute()
         acknowledge(self.redis, self.crawler.spider.worker_id, token)  # type: ignore[union-attr]
         return {k: v for k, v in item.items() if k not in ("body", "wire_body")}

@@ -14,8 +14,10 @@ from typing import Any
 from crawler.cluster import codec, keys
 from crawler.cluster.drain import outstanding
 from crawler.cluster.frontier import drop_run, requeue_dead
+from crawler.cluster.tally import durable, tally_of
 from crawler.config.sources import Source, select
 from crawler.extraction.pool import ExtractorPool
+from crawler.model import FetchedPage
 from crawler.run import bound_of
 from spiders.bounds import most_overdue
 from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
@@ -26,7 +28,8 @@ logger = logging.getLogger(__name__)
 CRAWLS = "readouts:crawls"  # crawls asked by `readouts crawl --redis`: JSON {"request", "names", "trigger", …}
 CANCELS = "readouts:cancels"  # crawls to cancel (a scheduled run past its timeout): JSON {"request", "reason"}
 KNOWN_BATCH = 5000
-RUN_PARTS = ("results", "dupefilter")  # a run's keys besides its claimed articles (budgets, deferred: per source)
+# a run's keys besides its claimed articles (budgets, deferred: per source); "results" and "dupefilter": older writers'
+RUN_PARTS = ("waiting", "tally", "fingerprints", "results", "dupefilter")
 
 
 def done_key(request: str) -> str:
@@ -37,6 +40,15 @@ def done_key(request: str) -> str:
 def crawled_now(open_runs: Mapping[int, Sequence[str]], names: Sequence[str]) -> dict[str, int]:
     """Return the named sources an open run is crawling already, each with that run's id (one crawl per source)."""
     return {name: run_id for run_id, sources in open_runs.items() for name in sources if name in names}
+
+
+@dataclass
+class Held:
+    """A result whose page is held back for template learning: acknowledged once the archive has it."""
+
+    raw: bytes
+    run_id: int
+    page: FetchedPage | None  # None: not held back (recorded, or nothing to archive)
 
 
 @dataclass
@@ -62,6 +74,7 @@ class Writer:
         self.pool = ExtractorPool()
         self.warc: WarcStore = store_for(db_path)
         self.runs: dict[int, OpenRun] = {}
+        self.held: dict[str, Held] = {}  # result id -> its result, taken and not archived yet
         self.recorded = 0
         self.drained_since: dict[int, float] = {}  # run -> when its work was first seen drained
         self.checked = 0.0
@@ -77,6 +90,8 @@ class Writer:
             raw = self.redis.blmove(keys.RESULTS, keys.WRITING, 0.5, "RIGHT", "LEFT")
             if raw is not None:
                 await self.record(raw)
+            else:
+                await self._orphans()
             if raw is None or monotonic() - self.checked >= keys.HEARTBEAT_S:
                 self.checked = monotonic()
                 await self._maybe_finish()
@@ -84,15 +99,23 @@ class Writer:
             await asyncio.sleep(0)  # let the signal handlers run
 
     def _retake(self) -> None:
-        """Put back the results a previous writer took and did not record (they are recorded once: by id)."""
-        while self.redis.lmove(keys.WRITING, keys.RESULTS, "LEFT", "RIGHT") is not None:
-            pass
+        """Put back the results a previous writer took and did not archive (they are recorded once: by id)."""
+        while (raw := self.redis.lmove(keys.WRITING, keys.RESULTS, "LEFT", "RIGHT")) is not None:
+            item = codec.loads(raw)  # waiting again: its run is not drained before it is recorded
+            self.redis.sadd(keys.waiting(int(item["run_id"])), item["result_id"])
+
+    async def _orphans(self) -> None:
+        """Record the results taken and neither held nor recorded: a move retried after its reply was lost."""
+        for raw in self.redis.lrange(keys.WRITING, 0, -1):
+            if codec.loads(raw)["result_id"] not in self.held:
+                await self.record(raw)
 
     def _reopen(self) -> None:
-        """Take over the runs a previous writer left open (their counts restart from here)."""
+        """Take over the runs a previous writer left open, with the counts it kept in Redis."""
         for run_id, raw in self.redis.hgetall(keys.RUNS).items():
             entry = json.loads(raw)
-            context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
+            tally = tally_of(self.redis.get(keys.run_key(int(run_id), "tally")))
+            context = CrawlContext(self.archive, self.pool, tally, self.warc)
             run = OpenRun(int(run_id), entry["sources"], entry["request"], context)
             run.bounds, run.rechecks_left = entry.get("bounds", {}), entry.get("rechecks_left", {})
             self.runs[int(run_id)] = run
@@ -162,23 +185,50 @@ class Writer:
         pipe.execute()
 
     async def record(self, raw: bytes) -> None:
-        """Record one result (once: a result already recorded is only acknowledged)."""
+        """Record one result (once: a result already recorded is only acknowledged; a held one once archived)."""
         item = codec.loads(raw)
-        run = self.runs.get(int(item["run_id"]))
-        if not self.redis.sismember(keys.RECORDED, item["result_id"]):
+        run_id, result_id = int(item["run_id"]), item["result_id"]
+        if result_id in self.held:
+            return  # a second copy of a held result: acknowledged with it, or found again as an orphan
+        run = self.runs.get(run_id)
+        page = None
+        if not self.redis.sismember(keys.RECORDED, result_id):
             if run is None:
-                logger.warning("result %s of run %s, which is not open here: dropped", item["url"], item["run_id"])
+                logger.warning("result %s of run %s, which is not open here: dropped", item["url"], run_id)
             elif item.get("listing_error"):
                 run.context.tally.error(item["url"], item["error"])
             else:
                 extracted = codec.extraction_of(item["extraction"]) if item.get("extraction") else None
-                await self._pipeline(run, item["source"]).process_item(codec.page_of(item), extracted=extracted)
-            self.redis.sadd(keys.RECORDED, item["result_id"])
+                page = codec.page_of(item)
+                await self._pipeline(run, item["source"]).process_item(page, extracted=extracted)
             self.recorded += 1
-        with self.redis.pipeline() as pipe:  # MULTI: a result leaves its run's count when it leaves the list
-            pipe.lrem(keys.WRITING, 1, raw)
-            if run is not None:  # a finished (or cancelled) run's count is gone with it
-                pipe.decr(keys.run_key(int(item["run_id"]), "results"))
+        held = run is not None and page is not None and any(p is page for p in run.pipelines[item["source"]].holding())
+        self.held[result_id] = Held(raw, run_id, page if held else None)  # not held: acknowledged now, below
+        self._acknowledge(run, self._archived(), taken=(run_id, result_id))
+
+    def _archived(self) -> list[tuple[str, Held]]:
+        """Take from the held results those whose page the archive has now (flushed with its site's batch)."""
+        holding = {id(p) for run in self.runs.values() for pipe in run.pipelines.values() for p in pipe.holding()}
+        done = [result_id for result_id, held in self.held.items() if held.page is None or id(held.page) not in holding]
+        return [(result_id, self.held.pop(result_id)) for result_id in done]
+
+    def _acknowledge(
+        self, run: OpenRun | None, archived: list[tuple[str, Held]], taken: tuple[int, str] | None = None
+    ) -> None:
+        """Mark archived results recorded and drop them from the writer's list, with the run's tally, at once.
+
+        `taken`: the result just taken (run, id), no longer waiting: the run's drain waits on the writer's holdings
+        no more (a run's last pages are flushed when it finishes).
+        """
+        with self.redis.pipeline() as pipe:  # MULTI: the tally kept counts exactly the results acknowledged
+            if taken is not None:
+                pipe.srem(keys.waiting(taken[0]), taken[1])
+            for result_id, held in archived:
+                pipe.sadd(keys.RECORDED, result_id)
+                pipe.lrem(keys.WRITING, 0, held.raw)  # every copy: a result delivered twice is one result
+            if run is not None:
+                pages = [h.page for h in self.held.values() if h.run_id == run.run_id and h.page is not None]
+                pipe.set(keys.run_key(run.run_id, "tally"), durable(run.context.tally, pages))
             pipe.execute()
 
     def _pipeline(self, run: OpenRun, name: str) -> ArchivePipeline:
@@ -210,6 +260,7 @@ class Writer:
         """Archive the pages held for template learning, keep where bounds cut it, record the run, tell the asker."""
         for pipeline in run.pipelines.values():
             await pipeline.close_spider()
+        self._acknowledge(run, self._archived())
         tally = run.context.tally
         self._keep_frontiers(run)
         self.archive.finish_run(run.run_id, status, tally.counts(), tally.error_samples, tally.stopped, tally.bounded)
