@@ -1,0 +1,132 @@
+"""Cluster recovery: a command Redis ran whose reply was lost, and a writer that stops with pages held back.
+
+Real redis-server; the lost reply is made by a loopback proxy that cuts the connection before the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.redis_server import RedisServer, ReplyDropper
+from tests.test_cluster import agency_result, rows
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    redis_server = RedisServer(tmp_path).start()
+    yield redis_server
+    redis_server.stop()
+
+
+def test_a_claim_whose_reply_was_lost_stays_claimed(server: RedisServer) -> None:
+    from crawler.cluster import keys
+    from crawler.cluster.once import Claims
+
+    direct = keys.connect(server.url)
+    dropper = ReplyDropper(server.port, b"http://127.0.0.9/c_2.htm")
+    try:
+        via = keys.connect(dropper.url)
+        claims = Claims(via)
+        assert claims.claim("readouts:run:1:article-claims", "http://127.0.0.9/c_1.htm")  # the script is loaded
+        # Redis runs the claim, its reply is lost, the client sends it again: still this call's claim
+        assert claims.claim("readouts:run:1:article-claims", "http://127.0.0.9/c_2.htm")
+        assert dropper.dropped == 1
+        assert not Claims(direct).claim("readouts:run:1:article-claims", "http://127.0.0.9/c_2.htm")  # taken
+    finally:
+        dropper.close()
+
+
+def agency_results(run_id: int) -> list[dict[str, Any]]:
+    """Three results of one run: a page that answered 404 (recorded at once) and two articles (held back for the
+    site's template, which needs 4 pages)."""
+    from tests.fixtureweb import sites
+
+    _sources, _url, item = agency_result()
+    base = {**item, "run_id": run_id}
+    missing = {**base, "url": "http://127.0.0.9/c_gone.htm", "final_url": "http://127.0.0.9/c_gone.htm"}
+    results = [{**missing, "status": 404, "body": b"", "result_id": "gone"}]
+    for n, article in enumerate(sites.articles("agency")[:2]):
+        url = f"http://127.0.0.9{article.path}"
+        body = sites.render_article("agency", article)
+        results.append({**base, "url": url, "final_url": url, "body": body, "result_id": f"a{n}"})
+    return results
+
+
+def test_a_writer_taking_over_loses_no_held_page_and_goes_on_counting(tmp_path: Path, redis: Any) -> None:
+    from crawler.cluster import codec, keys
+    from crawler.cluster.ask import ask_crawl
+    from crawler.cluster.writer import Writer
+
+    sources, _url, _item = agency_result()
+    db = str(tmp_path / "a.db")
+
+    async def first_writer() -> int:
+        writer = Writer(redis, db, sources)
+        try:
+            ask_crawl(redis, ["agency"])
+            writer.start_crawls()
+            run_id = next(iter(writer.runs))
+            gone, held, _later = agency_results(run_id)
+            for result in (gone, held):
+                redis.lpush(keys.RESULTS, codec.dumps(result))
+                redis.sadd(keys.waiting(run_id), result["result_id"])
+                raw = redis.lmove(keys.RESULTS, keys.WRITING, "RIGHT", "LEFT")
+                await writer.record(raw)
+            return run_id
+        finally:
+            writer.close()  # stopped: the article it holds back for the template is not archived
+
+    async def second_writer(run_id: int) -> None:
+        writer = Writer(redis, db, sources)
+        try:
+            writer._retake()
+            writer._reopen()
+            # the held article waits again: the run is not drained before it is recorded
+            assert redis.smembers(keys.waiting(run_id)) == {b"a0"}
+            redis.lpush(keys.RESULTS, codec.dumps(agency_results(run_id)[2]))
+            while (raw := redis.lmove(keys.RESULTS, keys.WRITING, "RIGHT", "LEFT")) is not None:
+                await writer.record(raw)
+            await writer._finish(writer.runs[run_id])
+        finally:
+            writer.close()
+
+    run_id = asyncio.run(first_writer())
+    assert rows(tmp_path / "a.db", "select count(*) from pages where content_hash is not null") == [(0,)]
+    assert redis.llen(keys.WRITING) == 1  # the held article: taken, not acknowledged
+    asyncio.run(second_writer(run_id))
+    articles = rows(tmp_path / "a.db", "select url from pages where content_hash is not null order by url")
+    assert [url for (url,) in articles] == sorted(r["url"] for r in agency_results(run_id)[1:])
+    # the first writer's counts carried on: three pages fetched once each, one of them a 404
+    counts = "select pages_fetched, errors + failed, new_documents, new_pages from runs"
+    assert rows(tmp_path / "a.db", counts) == [(3, 1, 2, 3)]
+    assert redis.llen(keys.WRITING) == 0 and not redis.scard(keys.waiting(run_id))
+
+
+@pytest.mark.parametrize(
+    ("listing", "recheck", "fetched", "rechecked"),
+    [(False, False, 4, 1), (False, True, 4, 0), (True, False, 5, 1), (True, True, 5, 1)],
+)
+def test_a_held_page_is_left_out_of_the_kept_tally(listing: bool, recheck: bool, fetched: int, rechecked: int) -> None:
+    from crawler.cluster.tally import durable, tally_of
+    from crawler.model import FetchedPage
+    from spiders.pipeline import RunTally
+
+    page = FetchedPage(url="u", final_url="u", source="s", status=200, listing=listing, recheck=recheck)
+    kept = durable(RunTally(pages_fetched=5, rechecked=1, errors=2, stopped={"s": "x"}), [page])
+    assert (tally_of(kept).pages_fetched, tally_of(kept).rechecked) == (fetched, rechecked)
+    assert tally_of(kept).errors == 2 and tally_of(kept).stopped == {"s": "x"}
+    assert tally_of(None) == RunTally()
+
+
+@pytest.fixture
+def redis(server: RedisServer) -> Iterator[Any]:
+    from crawler.cluster import keys
+
+    client = keys.connect(server.url)
+    yield client
+    client.close()
