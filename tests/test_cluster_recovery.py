@@ -130,3 +130,52 @@ def redis(server: RedisServer) -> Iterator[Any]:
     client = keys.connect(server.url)
     yield client
     client.close()
+
+
+def test_a_request_taken_whose_reply_was_lost_is_crawled(server: RedisServer, redis: Any) -> None:
+    from types import SimpleNamespace
+
+    from scrapy import Request
+
+    from crawler.cluster import codec, keys
+    from crawler.cluster.frontier import ReliableQueue, inflight_key
+
+    request = Request("http://127.0.0.9/c_1.htm", meta={"source": "agency", "run_id": 1})
+    redis.zadd(keys.QUEUE, {codec.dumps(request.to_dict()): 0})
+    dropper = ReplyDropper(server.port, b"readouts:inflight:")  # the EXEC that moves it to the in-flight set
+    try:
+        spider = SimpleNamespace(name="readouts", worker_id="w1", results_full=lambda: False)
+        queue = ReliableQueue(keys.connect(dropper.url), spider, keys.QUEUE, codec)
+        taken = queue.pop()
+        assert dropper.dropped == 1
+        assert taken is not None and taken.url == request.url  # not left behind in the in-flight set, unknown
+        assert list(redis.hkeys(inflight_key("w1"))) == [taken.meta["readouts_inflight"].encode()]
+    finally:
+        dropper.close()
+
+
+def test_a_result_left_in_the_writers_list_is_recorded(tmp_path: Path, redis: Any) -> None:
+    from crawler.cluster import codec, keys
+    from crawler.cluster.ask import ask_crawl
+    from crawler.cluster.writer import Writer
+
+    sources, _url, _item = agency_result()
+
+    async def orphaned() -> None:
+        writer = Writer(redis, str(tmp_path / "a.db"), sources)
+        try:
+            ask_crawl(redis, ["agency"])
+            writer.start_crawls()
+            run_id = next(iter(writer.runs))
+            gone = agency_results(run_id)[0]
+            # a move to the writer's list whose reply was lost: the result sits there, the writer never got it
+            redis.lpush(keys.WRITING, codec.dumps(gone))
+            redis.sadd(keys.waiting(run_id), gone["result_id"])
+            await writer._orphans()
+            await writer._finish(writer.runs[run_id])
+        finally:
+            writer.close()
+
+    asyncio.run(orphaned())
+    assert rows(tmp_path / "a.db", "select url, status from pages") == [("http://127.0.0.9/c_gone.htm", 404)]
+    assert redis.llen(keys.WRITING) == 0
