@@ -788,7 +788,7 @@ class Archive:
         """Mark runs left "running" by a process that no longer exists (killed crawls) as failed."""
         stale = []
         for run_id, pid in self.db.execute("select id, pid from runs where status = 'running'").fetchall():
-            if pid is None or not _alive(int(pid)):
+            if pid is None or not pid_alive(int(pid)):
                 stale.append(run_id)
         with self._write() as db:
             for run_id in stale:
@@ -856,7 +856,7 @@ def _ended_run(db: Database, sources: list[str], trigger: str, status: str, reas
     return int(db.table("runs").insert(row).last_pk or 0)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Return True when a process with this pid exists."""
     try:
         os.kill(pid, 0)

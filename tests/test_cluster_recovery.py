@@ -6,6 +6,7 @@ Real redis-server; the lost reply is made by a loopback proxy that cuts the conn
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -179,3 +180,50 @@ def test_a_result_left_in_the_writers_list_is_recorded(tmp_path: Path, redis: An
     asyncio.run(orphaned())
     assert rows(tmp_path / "a.db", "select url, status from pages") == [("http://127.0.0.9/c_gone.htm", 404)]
     assert redis.llen(keys.WRITING) == 0
+
+
+@pytest.mark.parametrize(
+    ("holder", "dead"),
+    [("vm:12", True), ("vm:13", False), ("other:12", False), ("vm:x", False), ("", False), ("a:b:vm:12", False)],
+)
+def test_a_dead_writer_lease_is_taken_over_only_on_its_own_host(holder: str, dead: bool) -> None:
+    from crawler.cluster.writer import dead_holder
+
+    assert dead_holder(holder, "vm", lambda pid: pid != 12) is dead
+
+
+@pytest.mark.parametrize(
+    ("ran_s", "quick_exits", "pause"),
+    [(600.0, 0, 0.0), (10.0, 0, 0.0), (9.9, 1, 1.0), (1.0, 2, 2.0), (1.0, 3, 4.0), (1.0, 9, 30.0)],
+)
+def test_a_writer_that_keeps_failing_is_restarted_after_a_growing_pause(
+    ran_s: float, quick_exits: int, pause: float
+) -> None:
+    from crawler.cluster.keeper import pause_after
+
+    assert pause_after(ran_s, quick_exits) == pause
+
+
+def test_a_second_writer_stands_by_until_the_first_stops(tmp_path: Path, redis: Any) -> None:
+    from crawler.cluster import keys
+    from crawler.cluster.writer import Writer
+
+    sources, _url, _item = agency_result()
+    redis.set(keys.WRITER_LEASE, "elsewhere:1", px=60_000)  # a live writer on another machine
+
+    async def standby() -> tuple[bool, bool, bytes | None]:
+        writer = Writer(redis, str(tmp_path / "a.db"), sources)
+        try:
+            stopped = asyncio.Event()
+            stopped.set()  # asked to stop while standing by: it tried once, and did not take the lease
+            while_held = await writer._lease(stopped)
+            redis.delete(keys.WRITER_LEASE)  # that writer stopped: the lease is free
+            once_free = await writer._lease(asyncio.Event())
+            return while_held, once_free, redis.get(keys.WRITER_LEASE)
+        finally:
+            writer.close()
+
+    while_held, once_free, holder = asyncio.run(standby())
+    assert (while_held, once_free) == (False, True)
+    assert holder is not None and holder.decode().endswith(f":{os.getpid()}")
+    assert redis.get(keys.WRITER_LEASE) is None  # given up when it closed

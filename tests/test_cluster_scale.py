@@ -5,6 +5,7 @@ in the workers. Real redis-server, real worker, writer and daemon processes, the
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -71,24 +72,31 @@ def stop_all(procs: Iterable[subprocess.Popen[Any]], servers: Iterable[SiteServe
 # --- the scheduler daemon enqueues into the cluster ---
 
 
+def daemon_log(web: Web) -> list[dict[str, Any]]:
+    """Return the JSON records the daemon logged (runs, its writer's starts and exits)."""
+    log = Path(f"{web.db}.scheduler.log")
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line[line.index("{") :]) for line in lines if "{" in line]
+
+
 @pytest.fixture(scope="module")
 def scheduled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Web, list[dict[str, Any]]]]:
+    """The daemon on the cluster (its own writer, two workers); its writer SIGKILLed once the crawls are under way."""
     web = Web(tmp_path_factory.mktemp("scheduled"), every='\nevery = "1h"')
-    web.start("writer")
     web.start("worker1")
     web.start("worker2")
     cmd = [sys.executable, str(TESTS.parent / "scheduler.py"), "--db", str(web.db)]
     cmd += ["--sources", str(web.tmp / "sources.toml")]
     with open(web.tmp / "daemon.log", "wb") as out:
         web.procs["daemon"] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=subprocess_env())
-    log = Path(f"{web.db}.scheduler.log")
 
     def logged() -> list[dict[str, Any]]:
-        lines = log.read_text().splitlines() if log.exists() else []
-        records = [json.loads(line[line.index("{") :]) for line in lines if "{" in line]
-        return [r for r in records if "outcome" in r]
+        return [r for r in daemon_log(web) if "outcome" in r]
 
     try:
+        wait_until(lambda: sum(len(web.hits(name)) for name in HOSTS) >= 8, "the scheduled crawls to be under way")
+        writer = next(r["pid"] for r in daemon_log(web) if r.get("event") == "writer started")
+        os.kill(writer, signal.SIGKILL)
         wait_until(lambda: len(logged()) >= len(HOSTS), "a logged run per source", timeout=150)
         yield web, logged()
     finally:
@@ -109,11 +117,14 @@ def test_the_daemon_runs_each_source_on_the_cluster_as_its_own_run(scheduled: tu
         assert {r["run_id"]: r["pages_fetched"] for r in logged if r["source"] == name} == {run_id: fetched}
 
 
-def test_the_daemon_starts_no_local_crawl(scheduled: tuple[Web, list[Any]]) -> None:
+def test_the_daemon_keeps_its_writer_running_and_starts_no_local_crawl(scheduled: tuple[Web, list[Any]]) -> None:
     web, _ = scheduled
-    workers = rows(web.db, "select pid from runs")
-    writer_pid = web.procs["writer"].pid
-    assert {pid for (pid,) in workers} == {writer_pid}  # every run is the writer's, none a crawl subprocess's
+    events = daemon_log(web)
+    started = [r["pid"] for r in events if r.get("event") == "writer started"]
+    exited = [(r["pid"], r["code"]) for r in events if r.get("event") == "writer exited"]
+    assert len(started) == 2 and exited == [(started[0], -signal.SIGKILL)]  # killed, and another took over
+    runs = {pid for (pid,) in rows(web.db, "select pid from runs")}
+    assert runs and runs <= set(started)  # every run is a writer's, none a crawl subprocess's
 
 
 def test_every_article_archived_once_by_the_scheduled_cluster(scheduled: tuple[Web, list[Any]]) -> None:

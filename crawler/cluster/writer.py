@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic, time
 from typing import Any
@@ -21,15 +22,31 @@ from crawler.model import FetchedPage
 from crawler.run import bound_of
 from spiders.bounds import most_overdue
 from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
-from storage.archive import Archive, FrontierEntry
+from storage.archive import Archive, FrontierEntry, pid_alive
 from storage.warc import WarcStore, store_for
 
 logger = logging.getLogger(__name__)
 CRAWLS = "readouts:crawls"  # crawls asked by `readouts crawl --redis`: JSON {"request", "names", "trigger", …}
 CANCELS = "readouts:cancels"  # crawls to cancel (a scheduled run past its timeout): JSON {"request", "reason"}
 KNOWN_BATCH = 5000
+# give the lease up when it still holds this value (a dead writer's, seen so by a writer on its machine)
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# renew the writer's lease while this writer holds it: 1 when renewed, 0 when another holds it (or none does)
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 # a run's keys besides its claimed articles (budgets, deferred: per source); "results" and "dupefilter": older writers'
 RUN_PARTS = ("waiting", "tally", "fingerprints", "results", "dupefilter")
+
+
+def dead_holder(holder: str, host: str, alive: Callable[[int], bool]) -> bool:
+    """Return True when the lease's holder ("host:pid") is a writer on this host that exists no more."""
+    holder_host, _, pid = holder.rpartition(":")
+    return holder_host == host and pid.isdigit() and not alive(int(pid))
 
 
 def done_key(request: str) -> str:
@@ -79,9 +96,17 @@ class Writer:
         self.drained_since: dict[int, float] = {}  # run -> when its work was first seen drained
         self.checked = 0.0
         self.rate: list[tuple[float, int]] = []
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
+        self.renew = redis.register_script(RENEW)
+        self.release = redis.register_script(RELEASE)
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Record until stop is set: crawl requests first, then results; finish runs whose work is drained."""
+        """Record until stop is set: crawl requests first, then results; finish runs whose work is drained.
+
+        Only one writer records: one started while another holds the lease stands by until that one stops.
+        """
+        if not await self._lease(stop):
+            return
         self._retake()
         self._reopen()
         while not stop.is_set():
@@ -95,8 +120,29 @@ class Writer:
             if raw is None or monotonic() - self.checked >= keys.HEARTBEAT_S:
                 self.checked = monotonic()
                 await self._maybe_finish()
-            self._beat()
+            if not self._beat():
+                logger.error("another writer took the archive over (this one was silent too long): stopping")
+                return
             await asyncio.sleep(0)  # let the signal handlers run
+
+    async def _lease(self, stop: asyncio.Event) -> bool:
+        """Wait for the writer's lease (another writer holds it while it lives); False when stopped first."""
+        waiting = False
+        while not self.redis.set(keys.WRITER_LEASE, self.me, nx=True, px=keys.WRITER_LEASE_MS):
+            holder = (self.redis.get(keys.WRITER_LEASE) or b"").decode()
+            if dead_holder(holder, socket.gethostname(), pid_alive):  # killed: its lease need not run out
+                self.release(keys=[keys.WRITER_LEASE], args=[holder])
+                continue
+            if not waiting:
+                logger.warning("writer %s holds the archive: standing by", holder)
+                waiting = True
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+                return False
+            except TimeoutError:
+                continue
+        logger.warning("writer %s recording", self.me)
+        return True
 
     def _retake(self) -> None:
         """Put back the results a previous writer took and did not archive (they are recorded once: by id)."""
@@ -286,18 +332,23 @@ class Writer:
                 bound = run.bounds.get(name, self.sources[name].max_pages if name in self.sources else 0)
                 run.context.tally.bounded[name] = {"max_pages": bound, "resume_at": len(entries), "rechecks_left": left}
 
-    def _beat(self) -> None:
-        """Publish the writer's heartbeat: results recorded and the rate over the last minute."""
+    def _beat(self) -> bool:
+        """Publish the writer's heartbeat (results recorded, the rate over the last minute), renew its lease.
+
+        Return False when the lease is another writer's now.
+        """
         now = monotonic()
         self.rate.append((now, self.recorded))
         self.rate = [(t, n) for t, n in self.rate if now - t <= 60]
         span = now - self.rate[0][0]
         rate = (self.recorded - self.rate[0][1]) / span if span > 0 else 0.0
         beat = {"at": time(), "recorded": self.recorded, "rate": round(rate, 2), "pid": os.getpid()}
-        self.redis.set(keys.WRITER, json.dumps(beat))
+        self.redis.set(keys.WRITER, json.dumps({**beat, "host": socket.gethostname()}))
+        return bool(self.renew(keys=[keys.WRITER_LEASE], args=[self.me, keys.WRITER_LEASE_MS]))
 
     def close(self) -> None:
-        """Close the pool, the WARC store and the archive (open runs are left running: a restart resumes them)."""
+        """Close the pool, the WARC store and the archive, give the lease up (open runs: a restart resumes them)."""
+        self.renew(keys=[keys.WRITER_LEASE], args=[self.me, 1])  # expires now, if still this writer's
         self.pool.close()
         self.warc.close()
         self.archive.close()
