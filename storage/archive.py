@@ -745,6 +745,10 @@ class Archive:
             found |= {row[0] for row in self.db.execute(sql, [host, *chunk])}
         return found
 
+    def template_lines(self, host: str) -> set[str]:
+        """Return every template line key the host's archived texts are cleaned of."""
+        return {row[0] for row in self.db.execute("select line_key from site_template where host = ?", [host])}
+
     def mark_template_applied(self, host: str, keys: Iterable[str]) -> None:
         """Note that the host's archived texts are now clean of these template lines."""
         with self._write() as db:

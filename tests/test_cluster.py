@@ -34,6 +34,12 @@ def daemon(tmp: Path, db: Path, command: str, log: str, *args: str) -> subproces
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=subprocess_env())
 
 
+def writer_and_workers(tmp: Path, db: Path, workers: int = 2) -> list[subprocess.Popen[bytes]]:
+    """Start a writer and workers in the background (logs writer.log, worker1.log, …)."""
+    procs = [daemon(tmp, db, "writer", "writer.log")]
+    return procs + [daemon(tmp, db, "worker", f"worker{i}.log") for i in range(1, workers + 1)]
+
+
 class Cluster:
     """The fixture web, a Redis server, a writer and two workers, and a single-machine crawl of the same web."""
 

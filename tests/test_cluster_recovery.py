@@ -227,3 +227,63 @@ def test_a_second_writer_stands_by_until_the_first_stops(tmp_path: Path, redis: 
     assert (while_held, once_free) == (False, True)
     assert holder is not None and holder.decode().endswith(f":{os.getpid()}")
     assert redis.get(keys.WRITER_LEASE) is None  # given up when it closed
+
+
+def test_a_cut_crosses_redis_unchanged() -> None:
+    from crawler.cluster import codec
+    from crawler.model import ArticleText, Meeting
+    from spiders.pipeline import Cut
+
+    meeting = Meeting("talks", "2024-03-05", "Beijing", ("Xi Jinping", "Vladimir Putin"), "talks")
+    article = ArticleText(
+        "h", "text", "t", "2024-03-05", "en", signature=b"\x00\xff", bands=("b1", "b2"), meeting=meeting,
+        document_kind="talks", announces=("2024-03-06", ("Xi Jinping",)),
+    )  # fmt: skip
+    for cut in (Cut(article, frozenset({"k1", "k2"}), 3), Cut(None, frozenset(), 0)):
+        assert codec.cut_of(codec.loads(codec.dumps(codec.cut_record(cut)))) == cut
+
+
+def test_a_footer_learned_mid_crawl_is_cut_from_every_stored_text(tmp_path: Path, server: RedisServer, serve) -> None:
+    """Two worker processes cut each article with the template last published; the first pages, cut before the
+    site's menu and share line were learned, are cut again by the writer; none keeps either line."""
+    import subprocess
+    import sys
+
+    from crawler.cluster import keys
+    from tests.conftest import subprocess_env, write_sources
+    from tests.mockserver import Reply
+    from tests.test_cluster import cli, wait_until, writer_and_workers
+    from tests.test_cluster_runs import Gate
+    from tests.test_template_learning import MENU, SHARE, _article, _listing
+
+    count, gate = 9, Gate()  # articles 4… answer once the writer has published what it learned from 0…3
+    small = serve("127.0.0.63", {"/news/": Reply(_listing(list(range(count)), True))})
+    small.routes.update({f"/a/{n}.html": Reply(_article(n, True)) for n in range(4)})
+    small.routes.update({f"/a/{n}.html": gate.route(_article(n, True)) for n in range(4, count)})
+    source = f"[source.small]\nstart_urls = ['{small.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n"
+    write_sources(tmp_path / "sources.toml", f'[cluster]\nredis = "{server.url}"\n\n{source}')
+    db = tmp_path / "cluster.db"
+    procs = writer_and_workers(tmp_path, db)
+    cmd = [sys.executable, "-m", "crawler", "--db", str(db), "--sources", str(tmp_path / "sources.toml"), "crawl"]
+    crawl = subprocess.Popen([*cmd, "--json"], stdout=subprocess.PIPE, text=True, env=subprocess_env())
+    client = keys.connect(server.url)
+    try:
+        wait_until(lambda: client.hget(keys.site_template("127.0.0.63"), "version"), "the site's template published")
+        gate.opened.set()
+        out, _ = crawl.communicate(timeout=180)
+        assert crawl.returncode == 0, out
+        status = cli(tmp_path, db, "cluster", "status", "--json").json()
+    finally:
+        gate.opened.set()
+        crawl.kill()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+    texts = [text for (text,) in rows(db, "select d.text from pages p join documents d on d.id = p.document_id")]
+    assert len(texts) == count
+    assert not [t[:60] for t in texts if MENU in t or SHARE in t]
+    # the first flush (4 pages, at least 3 of them articles) was cut with no template, and cut again; the gated
+    # ones with the published template, and recorded as the workers made them
+    cuts = status["writer"]["cuts"]
+    assert cuts["recut"] >= 3 and cuts["kept"] >= count - 4 and cuts["recut"] + cuts["kept"] == count, cuts

@@ -19,7 +19,7 @@ from tests.conftest import TESTS, subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, Route, SiteServer, slow
 from tests.redis_server import RedisServer
-from tests.test_cluster import agency_result, cli, daemon, rows, wait_until
+from tests.test_cluster import agency_result, cli, daemon, rows, wait_until, writer_and_workers
 from tests.test_crawl import HOSTS, all_articles, sources_toml, start_sites
 from tests.test_kill import article_html
 from tests.test_throttle import InFlight
@@ -221,8 +221,7 @@ def test_a_source_concurrency_bounds_all_workers_together(tmp_path: Path) -> Non
         tmp_path / "sources.toml", f'[cluster]\nredis = "{redis.url}"\n\n{source}delay = 0\nconcurrency = 2\n'
     )
     db = tmp_path / "cluster.db"
-    procs = [daemon(tmp_path, db, "writer", "writer.log")]
-    procs += [daemon(tmp_path, db, "worker", f"worker{i}.log") for i in (1, 2)]
+    procs = writer_and_workers(tmp_path, db)
     try:
         result = cli(tmp_path, db, "crawl", "--json")
         assert result.code == 0, result.err

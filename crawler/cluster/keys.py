@@ -56,6 +56,11 @@ def site_slots(host: str) -> str:
     return f"readouts:slots:{host}"
 
 
+def site_template(host: str) -> str:
+    """Return the hash of a site's template lines as the writer learned them: {"version", "keys": JSON list}."""
+    return f"readouts:template:{host}"
+
+
 def robots(netloc: str) -> str:
     """Return the key of a site's robots.txt as one worker fetched it for the cluster."""
     return f"readouts:robots:{netloc}"

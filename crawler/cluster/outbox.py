@@ -1,8 +1,9 @@
 """The worker's item pipeline: each page is extracted here, then pushed to the writer through Redis as JSON.
 
-Extraction runs in the workers, so adding workers adds extraction; the writer only cleans the site's template
-off, hashes and records. When the writer falls behind (or is stopped), results waiting reach the bound: the
-worker holds its results and takes no new work (crawler.cluster.frontier) until there is room again.
+Extraction runs in the workers, and so does the cut of the site's template (as the writer last published it),
+hashing and fingerprinting: adding workers adds them; the writer keeps a worker's cut when its own template agrees
+on the page's lines, else cuts again, and records. When the writer falls behind (or is stopped), results waiting
+reach the bound: the worker holds its results and takes no new work (crawler.cluster.frontier) until there is room.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from __future__ import annotations
 import asyncio
 from time import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
 
 from crawler.cluster import codec, keys
 from crawler.cluster.frontier import INFLIGHT_META, acknowledge
+from crawler.cluster.templates import PublishedTemplates
+from crawler.extraction import boilerplate
+from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
-from spiders.pipeline import Extraction
+from spiders.pipeline import Cut, Extraction
 
 HOLD_STEP_S = 0.2  # how often a held result looks for room among the results waiting
 
@@ -35,6 +40,7 @@ class OutboxPipeline:
         self.redis = keys.connect(crawler.settings["REDIS_URL"])
         self.max_waiting = crawler.settings.getint("READOUTS_MAX_WAITING", keys.MAX_WAITING)
         self.pool = ExtractorPool()
+        self.templates = PublishedTemplates(self.redis)
         self.holding = 0
 
     @classmethod
@@ -52,6 +58,9 @@ class OutboxPipeline:
         extraction = await self._extract(item)
         if extraction is not None:
             item["extraction"] = codec.extraction_record(extraction)
+        if isinstance(extraction, Extracted):
+            cut = await self._cut(item, extraction)
+            item["cut"] = codec.cut_record(cut) if cut is not None else None
         await self._room()
         with self.redis.pipeline() as pipe:  # MULTI: a result counts for its run while it waits for the writer
             pipe.lpush(keys.RESULTS, codec.dumps(item))
@@ -72,6 +81,15 @@ class OutboxPipeline:
             return None
         body, url, content_type = item["body"], item.get("final_url") or item["url"], item.get("content_type")
         return await self.pool.extract(body, url, content_type, source.language, timeout=timeout)
+
+    async def _cut(self, item: dict[str, Any], extracted: Extracted) -> Cut | None:
+        """Return the article cut of its site's template as last published (None: the cut failed here)."""
+        version, template = self.templates.get(urlsplit(item["url"]).hostname or "")
+        timeout = self.crawler.spider.sources[item["source"]].extract_timeout_seconds  # type: ignore[union-attr]
+        article = await self.pool.article(extracted, template, timeout=timeout)
+        if isinstance(article, Failure):
+            return None
+        return Cut(article, template & boilerplate.page_keys(extracted.lines), version)
 
     async def _room(self) -> None:
         """Wait while the results waiting for the writer are at their bound (or until this worker is stopped)."""

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic, time
@@ -96,6 +97,8 @@ class Writer:
         self.drained_since: dict[int, float] = {}  # run -> when its work was first seen drained
         self.checked = 0.0
         self.rate: list[tuple[float, int]] = []
+        self.published: dict[str, frozenset[str]] = {}  # host -> the template lines published to workers
+        self.cuts: Counter[str] = Counter()  # workers' cuts kept, and cut again by a template learned since
         self.me = f"{socket.gethostname()}:{os.getpid()}"
         self.renew = redis.register_script(RENEW)
         self.release = redis.register_script(RELEASE)
@@ -160,8 +163,7 @@ class Writer:
         """Take over the runs a previous writer left open, with the counts it kept in Redis."""
         for run_id, raw in self.redis.hgetall(keys.RUNS).items():
             entry = json.loads(raw)
-            tally = tally_of(self.redis.get(keys.run_key(int(run_id), "tally")))
-            context = CrawlContext(self.archive, self.pool, tally, self.warc)
+            context = self._context(tally_of(self.redis.get(keys.run_key(int(run_id), "tally"))))
             run = OpenRun(int(run_id), entry["sources"], entry["request"], context)
             run.bounds, run.rechecks_left = entry.get("bounds", {}), entry.get("rechecks_left", {})
             self.runs[int(run_id)] = run
@@ -181,8 +183,7 @@ class Writer:
         """Open a run for a crawl asked for and seed each of its sources."""
         names = [s.name for s in sources]
         run_id = self.archive.start_run(names, ask.get("trigger", "manual"), pid=os.getpid())
-        context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
-        run = self.runs[run_id] = OpenRun(run_id, names, ask["request"], context)
+        run = self.runs[run_id] = OpenRun(run_id, names, ask["request"], self._context(RunTally()))
         seeds = []
         for source in sources:
             self._publish_known(source.name)
@@ -199,6 +200,21 @@ class Writer:
         for seed in seeds:
             self.redis.rpush(keys.SEEDS, json.dumps(seed))
         logger.info("run %s: %s seeded", run_id, ", ".join(names))
+
+    def _context(self, tally: RunTally) -> CrawlContext:
+        """Return a run's crawl context: the writer's archive, pool and WARC store; its template published."""
+        return CrawlContext(self.archive, self.pool, tally, self.warc, flushed=self._publish_template, cuts=self.cuts)
+
+    def _publish_template(self, host: str) -> None:
+        """Publish the site's template lines with a new version when they changed (workers cut pages with them)."""
+        lines = frozenset(self.archive.template_lines(host))
+        if self.published.get(host) == lines:
+            return
+        with self.redis.pipeline() as pipe:
+            pipe.hset(keys.site_template(host), "keys", json.dumps(sorted(lines)))
+            pipe.hincrby(keys.site_template(host), "version", 1)
+            pipe.execute()
+        self.published[host] = lines
 
     def _refuse(self, request: str, busy: dict[str, int]) -> None:
         """Answer a crawl asked for while an open run crawls one of its sources: refused, no run recorded."""
@@ -245,8 +261,9 @@ class Writer:
                 run.context.tally.error(item["url"], item["error"])
             else:
                 extracted = codec.extraction_of(item["extraction"]) if item.get("extraction") else None
+                cut = codec.cut_of(item["cut"]) if item.get("cut") else None
                 page = codec.page_of(item)
-                await self._pipeline(run, item["source"]).process_item(page, extracted=extracted)
+                await self._pipeline(run, item["source"]).process_item(page, extracted=extracted, cut=cut)
             self.recorded += 1
         held = run is not None and page is not None and any(p is page for p in run.pipelines[item["source"]].holding())
         self.held[result_id] = Held(raw, run_id, page if held else None)  # not held: acknowledged now, below
@@ -342,7 +359,8 @@ class Writer:
         self.rate = [(t, n) for t, n in self.rate if now - t <= 60]
         span = now - self.rate[0][0]
         rate = (self.recorded - self.rate[0][1]) / span if span > 0 else 0.0
-        beat = {"at": time(), "recorded": self.recorded, "rate": round(rate, 2), "pid": os.getpid()}
+        beat: dict[str, Any] = {"at": time(), "recorded": self.recorded, "rate": round(rate, 2), "pid": os.getpid()}
+        beat |= {"cuts": {"kept": self.cuts["kept"], "recut": self.cuts["recut"]}}
         self.redis.set(keys.WRITER, json.dumps({**beat, "host": socket.gethostname()}))
         return bool(self.renew(keys=[keys.WRITER_LEASE], args=[self.me, keys.WRITER_LEASE_MS]))
 
