@@ -330,11 +330,13 @@ class Writer:
         run.context.warc_writer.shutdown(wait=True)
         outcome = {"run_id": run.run_id, "status": status, **tally.counts(), "error_samples": tally.error_samples}
         outcome |= {"stopped": tally.stopped, "bounded": tally.bounded}
-        self.redis.rpush(done_key(run.request), json.dumps(outcome))
-        self.redis.expire(done_key(run.request), 86400)
-        self.redis.hdel(keys.RUNS, run.run_id)
         parts = [*RUN_PARTS, *(f"{part}:{name}" for name in run.sources for part in ("budget", "deferred"))]
-        self.redis.delete(keys.seen_articles(run.run_id), *(keys.run_key(run.run_id, p) for p in parts))
+        with self.redis.pipeline() as pipe:  # MULTI: whoever hears the outcome finds the run closed in the cluster
+            pipe.hdel(keys.RUNS, run.run_id)
+            pipe.delete(keys.seen_articles(run.run_id), *(keys.run_key(run.run_id, p) for p in parts))
+            pipe.rpush(done_key(run.request), json.dumps(outcome))
+            pipe.expire(done_key(run.request), 86400)
+            pipe.execute()
         del self.runs[run.run_id]
         logger.info("run %s finished: %s", run.run_id, tally.counts())
 
