@@ -287,3 +287,47 @@ def test_a_footer_learned_mid_crawl_is_cut_from_every_stored_text(tmp_path: Path
     # ones with the published template, and recorded as the workers made them
     cuts = status["writer"]["cuts"]
     assert cuts["recut"] >= 3 and cuts["kept"] >= count - 4 and cuts["recut"] + cuts["kept"] == count, cuts
+
+
+def test_a_request_enqueued_again_after_a_failure_is_not_its_own_duplicate(redis: Any) -> None:
+    from scrapy import Request
+
+    from crawler.cluster import keys
+    from crawler.cluster.frontier import RunDupeFilter
+
+    seen = RunDupeFilter(redis, keys.DUPEFILTER).request_seen
+    request = Request("http://127.0.0.9/c_1.htm", meta={"source": "agency", "run_id": 1})
+    assert not seen(request)
+    assert not seen(request)  # its enqueue tried again (Redis was away): still the request let through
+    assert seen(Request("http://127.0.0.9/c_1.htm", meta={"source": "agency", "run_id": 1}))  # another: a duplicate
+    assert not seen(Request("http://127.0.0.9/c_1.htm", meta={"source": "agency", "run_id": 2}))  # another run
+
+
+def test_a_request_found_while_redis_is_away_is_enqueued_once_it_is_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from redis.exceptions import ConnectionError as RedisAway
+    from scrapy import Request
+
+    from crawler.cluster import frontier
+
+    class AwayTwice:
+        calls = 0
+
+        def request_seen(self, request: Request) -> bool:
+            self.calls += 1
+            if self.calls <= 2:
+                raise RedisAway("Error 111 connecting to 127.0.0.1. Connection refused.")
+            return False
+
+    pushed: list[Request] = []
+    monkeypatch.setattr(frontier.time, "sleep", lambda _s: None)  # the pause between tries, not under test
+    scheduler = frontier.RunScheduler.__new__(frontier.RunScheduler)
+    scheduler.df, scheduler.queue = AwayTwice(), SimpleNamespace(push=pushed.append)
+    scheduler.stats, scheduler.spider = None, None
+    request = Request("http://127.0.0.9/c_1.htm", meta={"run_id": 1})
+    assert scheduler.enqueue_request(request) is True
+    assert pushed == [request] and scheduler.df.calls == 3
+    from crawler.cluster.worker import worker_settings
+
+    assert worker_settings("redis://127.0.0.1:6379/0")["SCHEDULER"] == "crawler.cluster.frontier.RunScheduler"

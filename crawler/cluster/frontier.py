@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -16,12 +17,15 @@ from redis import exceptions as redis_errors
 from scrapy import Request
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
 
 from crawler.cluster import codec, keys
 from crawler.cluster.once import Claims
 
 logger = logging.getLogger(__name__)
 INFLIGHT_META = "readouts_inflight"  # request.meta key: the token of the request in its worker's in-flight set
+CLAIM_META = "readouts_claim"  # request.meta key: the token of its fingerprint's claim, kept for a retried enqueue
+ENQUEUE_TRIES = 60  # a request found while Redis is away is enqueued again, a second apart, this many times
 
 
 def inflight_key(worker: str) -> str:
@@ -78,7 +82,28 @@ class RunDupeFilter(RFPDupeFilter):  # type: ignore[misc]
             return bool(self.server.sadd(self.key, self.request_fingerprint(request)) == 0)
         if not hasattr(self, "claims"):
             self.claims = Claims(self.server)
-        return not self.claims.claim(keys.run_key(int(run_id), "fingerprints"), self.request_fingerprint(request))
+        token = request.meta.setdefault(CLAIM_META, uuid.uuid4().hex)
+        return not self.claims.claim(
+            keys.run_key(int(run_id), "fingerprints"), self.request_fingerprint(request), token
+        )
+
+
+class RunScheduler(Scheduler):  # type: ignore[misc]
+    """scrapy-redis's scheduler whose enqueue waits for Redis to come back rather than lose the request.
+
+    A request a page led to is enqueued as the page's callback runs; an error here (Redis away longer than the
+    client's retries) would drop it, and the page's own request is acknowledged all the same.
+    """
+
+    def enqueue_request(self, request: Request) -> bool:
+        """Enqueue the request (False: seen before), trying again while Redis is away."""
+        for attempt in range(ENQUEUE_TRIES):
+            try:
+                return bool(super().enqueue_request(request))
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                logger.warning("cannot enqueue %s now (try %d): %s", request.url, attempt + 1, exc)
+                time.sleep(1.0)  # the reactor waits, as every Redis call of this worker does meanwhile
+        return bool(super().enqueue_request(request))
 
 
 def acknowledge(redis: Any, worker: str, token: str | None) -> None:

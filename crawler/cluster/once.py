@@ -26,6 +26,7 @@ class Claims:
         """Register the claim script with the client."""
         self.script = redis.register_script(CLAIM)
 
-    def claim(self, key: str, member: str) -> bool:
-        """Return True when this call claimed the member (first in the cluster), False when another had it."""
-        return bool(self.script(keys=[key], args=[member, uuid.uuid4().hex]))
+    def claim(self, key: str, member: str, token: str | None = None) -> bool:
+        """Return True when this call (or an earlier one with the same token) claimed the member, False when
+        another had it. Give a token to make a claim that is tried again, by the caller, still its own."""
+        return bool(self.script(keys=[key], args=[member, token or uuid.uuid4().hex]))
