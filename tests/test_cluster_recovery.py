@@ -331,3 +331,44 @@ def test_a_request_found_while_redis_is_away_is_enqueued_once_it_is_back(monkeyp
     from crawler.cluster.worker import worker_settings
 
     assert worker_settings("redis://127.0.0.1:6379/0")["SCHEDULER"] == "crawler.cluster.frontier.RunScheduler"
+
+
+def test_a_result_finished_while_redis_is_away_is_sent_once_it_is_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis.exceptions import ConnectionError as RedisAway
+
+    from crawler.cluster import outbox
+
+    sent: list[str] = []
+
+    class AwayTwice:
+        tries = 0
+
+        def pipeline(self) -> Any:
+            return self
+
+        def __enter__(self) -> Any:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def lpush(self, key: str, raw: bytes) -> None:
+            sent.append(key)
+
+        def sadd(self, key: str, member: str) -> None:
+            sent.append(key)
+
+        def execute(self) -> None:
+            self.tries += 1
+            if self.tries <= 2:
+                sent.clear()  # not run: the transaction never reached Redis
+                raise RedisAway("Error 111 connecting to 127.0.0.1. Connection refused.")
+
+    async def no_pause(_s: float) -> None:
+        return None
+
+    monkeypatch.setattr(outbox.asyncio, "sleep", no_pause)  # the pause between tries, not under test
+    pipeline = outbox.OutboxPipeline.__new__(outbox.OutboxPipeline)
+    pipeline.redis = AwayTwice()
+    asyncio.run(pipeline._send({"url": "http://127.0.0.9/c_1.htm", "run_id": 1, "result_id": "r1"}))
+    assert pipeline.redis.tries == 3 and sent == ["readouts:results", "readouts:run:1:waiting"]

@@ -9,20 +9,23 @@ reach the bound: the worker holds its results and takes no new work (crawler.clu
 from __future__ import annotations
 
 import asyncio
+import logging
 from time import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from redis import exceptions as redis_errors
 from scrapy.crawler import Crawler
 
 from crawler.cluster import codec, keys
-from crawler.cluster.frontier import INFLIGHT_META, acknowledge
+from crawler.cluster.frontier import ENQUEUE_TRIES, INFLIGHT_META, acknowledge
 from crawler.cluster.templates import PublishedTemplates
 from crawler.extraction import boilerplate
 from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
 from spiders.pipeline import Cut, Extraction
 
+logger = logging.getLogger(__name__)
 HOLD_STEP_S = 0.2  # how often a held result looks for room among the results waiting
 
 
@@ -62,12 +65,24 @@ class OutboxPipeline:
             cut = await self._cut(item, extraction)
             item["cut"] = codec.cut_record(cut) if cut is not None else None
         await self._room()
-        with self.redis.pipeline() as pipe:  # MULTI: a result counts for its run while it waits for the writer
-            pipe.lpush(keys.RESULTS, codec.dumps(item))
-            pipe.sadd(keys.waiting(int(item["run_id"])), item["result_id"])
-            pipe.execute()
+        await self._send(item)
         acknowledge(self.redis, self.crawler.spider.worker_id, token)  # type: ignore[union-attr]
         return {k: v for k, v in item.items() if k not in ("body", "wire_body")}
+
+    async def _send(self, item: dict[str, Any]) -> None:
+        """Push the result for the writer, trying again while Redis is away (a result sent twice is recorded once)."""
+        for attempt in range(ENQUEUE_TRIES + 1):
+            try:
+                with self.redis.pipeline() as pipe:  # MULTI: a result counts for its run while it waits
+                    pipe.lpush(keys.RESULTS, codec.dumps(item))
+                    pipe.sadd(keys.waiting(int(item["run_id"])), item["result_id"])
+                    pipe.execute()
+                return
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                if attempt == ENQUEUE_TRIES:
+                    raise
+                logger.warning("cannot send %s to the writer now (try %d): %s", item["url"], attempt + 1, exc)
+                await asyncio.sleep(1.0)
 
     async def _extract(self, item: dict[str, Any]) -> Extraction | None:
         """Return the page's extraction (None: nothing to extract, e.g. an error or a 304)."""
