@@ -10,8 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
-from crawler.extraction.extract import Extracted, Failure
-from crawler.model import ArticleText, FetchedPage, Meeting
+from crawler.model import ArticleText, Extracted, Failure, FetchedPage, Meeting
 from spiders.pipeline import Cut, Extraction
 
 _BYTES = "__b64__"

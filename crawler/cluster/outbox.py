@@ -21,8 +21,8 @@ from crawler.cluster import codec, keys
 from crawler.cluster.frontier import ENQUEUE_TRIES, INFLIGHT_META, acknowledge
 from crawler.cluster.templates import PublishedTemplates
 from crawler.extraction import boilerplate
-from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
+from crawler.model import Extracted, Failure
 from spiders.pipeline import Cut, Extraction
 
 logger = logging.getLogger(__name__)
