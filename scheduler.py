@@ -286,6 +286,7 @@ def serve(db: str, sources_path: str | None, grace: float = DEFAULT_GRACE, redis
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    keeper = _keep_writer(db, sources_path, redis_url) if redis_url else None
     scheduler = build_scheduler(db)
     scheduler.start(paused=True)
     sync_jobs(scheduler, sources)
@@ -303,9 +304,25 @@ def serve(db: str, sources_path: str | None, grace: float = DEFAULT_GRACE, redis
     for proc in left:
         _end(proc)
     _wait_idle(30.0)  # the ended crawls' runs are recorded
+    if keeper is not None:
+        keeper.stop(grace)
     logger.info(json.dumps({"event": "stopped", "pid": os.getpid(), "terminated": len(left)}))
     lock.release()
     return 0
+
+
+def _keep_writer(db: str, sources_path: str | None, redis_url: str) -> Any:
+    """Start the cluster's writer beside the archive and keep it running (its output in <archive>.writer.log)."""
+    from crawler.cluster.keeper import WriterKeeper, writer_command
+
+    keeper = WriterKeeper(writer_command(db, sources_path, redis_url), f"{db}.writer.log", _log_event)
+    keeper.start()
+    return keeper
+
+
+def _log_event(event: dict[str, object]) -> None:
+    """Log one event of the daemon as a JSON line."""
+    logger.info(json.dumps(event))
 
 
 def _wait_idle(seconds: float) -> None:

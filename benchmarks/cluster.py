@@ -104,8 +104,8 @@ def redis_bytes_per_request(work: Path, count: int = 20_000) -> float:
         for n in range(count):
             request = Request(base.format(11_000_000 + n), meta={"article": True, "source": "mfa", "run_id": 1})
             pipe.zadd(keys.QUEUE, {codec.dumps(request.to_dict()): -10})
-            pipe.sadd(keys.seen_articles(1), base.format(11_000_000 + n))
-            pipe.sadd(keys.DUPEFILTER, f"{n:040x}")  # a request fingerprint: 40 hex characters
+            pipe.hset(keys.seen_articles(1), base.format(11_000_000 + n), "0" * 32)
+            pipe.hset(keys.run_key(1, "fingerprints"), f"{n:040x}", "0" * 32)  # a request fingerprint and its claim
         pipe.execute()
         return round((redis.info("memory")["used_memory"] - before) / count, 1)
     finally:

@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 from crawler.cluster import codec, keys
 from crawler.cluster.budget import RedisBudget
 from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
+from crawler.cluster.once import Claims
 from crawler.cluster.outbox import results_full
 from crawler.config.sources import Source
 from crawler.model import FetchedPage
@@ -53,6 +54,7 @@ class ClusterSourceSpider(SourceSpider):
     and whose requests the cluster's bound keeps back are kept in Redis, where the writer reads the run's frontier."""
 
     redis: Any = None
+    claims: Claims | None = None
     claims_key: str = ""
     deferred_key: str = ""
 
@@ -60,7 +62,7 @@ class ClusterSourceSpider(SourceSpider):
         """Return the request only when no worker requested this article in this run yet."""
         request = super()._article_request(url)
         self._share_deferred()
-        if request is None or not self.redis.sadd(self.claims_key, canonical_url(url)):
+        if request is None or self.claims is None or not self.claims.claim(self.claims_key, canonical_url(url)):
             return None
         return request
 
@@ -87,6 +89,7 @@ class ClusterSpider(Spider):
         super().__init__(**kwargs)
         self.sources = sources
         self.redis = keys.connect(redis_url)
+        self.claims = Claims(self.redis)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.delegates: dict[tuple[str, int], ClusterSourceSpider] = {}
         self.pages = 0
@@ -169,8 +172,13 @@ class ClusterSpider(Spider):
         engine = self.crawler.engine
         if engine is None or not engine.running:
             return
+        taken = keys.seeds_taken(self.worker_id)
         try:
-            seeds = [] if self.results_full() else self.redis.lpop(keys.SEEDS, SEEDS_PER_IDLE) or []
+            # moved, not popped: a move retried after its reply was lost leaves both seeds here, none lost
+            for _ in range(0 if self.results_full() else SEEDS_PER_IDLE):
+                if self.redis.lmove(keys.SEEDS, taken, "LEFT", "RIGHT") is None:
+                    break
+            seeds = self.redis.lrange(taken, 0, -1)
         except Exception as exc:
             logger.warning("cannot reach Redis for seeds: %s", exc)
             seeds = []
@@ -178,6 +186,7 @@ class ClusterSpider(Spider):
             seed = json.loads(raw)
             for request in self._seed_requests(seed):
                 engine.crawl(request)
+            self.redis.lrem(taken, 1, raw)
 
     def _seed_requests(self, seed: dict[str, Any]) -> Iterator[Request]:
         """Return a source crawl's first requests: its due re-checks, listing pages, feeds and sitemaps."""
@@ -214,7 +223,7 @@ class ClusterSpider(Spider):
             known = RedisMembers(self.redis, keys.known_urls(name))
             spider_class = ClusterSourceSpider.for_source(source, known, {}, full=bool(run.get("full")))
             made = cast(ClusterSourceSpider, spider_class())
-            made.redis, made.claims_key = self.redis, keys.seen_articles(run_id)
+            made.redis, made.claims, made.claims_key = self.redis, self.claims, keys.seen_articles(run_id)
             made.deferred_key = keys.run_key(run_id, f"deferred:{name}")
             limit = run.get("max_pages") or source.max_pages
             made.budget = RedisBudget(self.redis, keys.run_key(run_id, f"budget:{name}"), limit)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import defaultdict
-from collections.abc import Container
+from collections import Counter, defaultdict
+from collections.abc import Callable, Container
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
@@ -42,6 +42,17 @@ TALLIED = {
     Outcome.MOVED: "moved",
 }
 Extraction = Extracted | Failure | tuple[str, ...]  # an article's extraction, or a listing page's lines
+
+
+@dataclass(frozen=True)
+class Cut:
+    """An article cut of its site's template elsewhere (a cluster worker), with the template lines it cut by."""
+
+    article: ArticleText | None  # None: nothing left after the cut
+    used: frozenset[str]  # the template line keys among the page's lines: the cut depends on these alone
+    version: int  # the version of the site's published template it was cut with
+
+
 # a site's first pages are held back until this many are known, so its template lines can be learned first
 TEMPLATE_WARMUP_PAGES = 4
 
@@ -102,6 +113,7 @@ class _Pending:
     extracted: Extracted | None  # None: a listing page, counted for the template and never archived
     new: bool
     keys: set[str]  # the keys of its lines, for template learning
+    cut: Cut | None = None  # its cut made by a worker, kept when the template at flush agrees on its lines
 
 
 @dataclass
@@ -117,6 +129,9 @@ class CrawlContext:
     # one flush of a site at a time, across its sources: a page cleaned with a template must be stored before a
     # later flush learns more of that template and re-cleans the site's archived pages
     site_locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    # told each site whose pages were flushed (the cluster's writer publishes the site's template to workers)
+    flushed: Callable[[str], None] | None = None
+    cuts: Counter[str] = field(default_factory=Counter)  # workers' cuts "kept", and "recut" by a newer template
 
 
 class ArchivePipeline:
@@ -126,6 +141,7 @@ class ArchivePipeline:
         """Take the run's shared archive, extraction pool and tally, the source's settings and its archived URLs."""
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
         self.warc_writer, self.site_locks = context.warc_writer, context.site_locks
+        self.flushed, self.cuts = context.flushed, context.cuts
         self.known = known
         self.source = source
         self.language = source.language
@@ -141,10 +157,13 @@ class ArchivePipeline:
             raise NotConfigured("the spider was made without a crawl context (no archive to write to)")
         return cls(spider.context, spider.source, spider.known_urls)
 
-    async def process_item(self, item: FetchedPage, *, extracted: Extraction | None = None) -> FetchedPage:
+    async def process_item(
+        self, item: FetchedPage, *, extracted: Extraction | None = None, cut: Cut | None = None
+    ) -> FetchedPage:
         """Extract, clean, hash and archive one article page (or record its failure, or a re-check's answer).
 
-        `extracted`: the page's extraction (a listing page's lines) when it was made elsewhere (a cluster worker).
+        `extracted`: the page's extraction (a listing page's lines) when it was made elsewhere (a cluster worker);
+        `cut`: its article cut of the site's template there too.
         """
         if item.listing:
             await self._learn_listing(item, extracted if isinstance(extracted, tuple) else None)
@@ -196,7 +215,7 @@ class ArchivePipeline:
             return _summary(item)
         assert isinstance(result, Extracted)  # classify() gives ARTICLE only to an extracted text
         keys = boilerplate.page_keys(result.lines)
-        await self._hold(host, _Pending(got, result, new=url not in self.known, keys=keys))
+        await self._hold(host, _Pending(got, result, new=url not in self.known, keys=keys, cut=cut))
         return _summary(item)
 
     async def _learn_listing(self, item: FetchedPage, lines: tuple[str, ...] | None = None) -> None:
@@ -267,6 +286,10 @@ class ArchivePipeline:
             outcome = self.archive.record_gone(page)
         self.tally.count(Outcome(outcome))
 
+    def holding(self) -> list[FetchedPage]:
+        """Return the pages held back for template learning, not archived yet."""
+        return [p.got.page for batch in self.pending.values() for p in batch]
+
     async def close_spider(self) -> None:
         """Archive the pages still held back for template learning."""
         for host in list(self.pending):
@@ -276,6 +299,8 @@ class ArchivePipeline:
         """Learn the host's template from its held-back pages, clean what was archived before it, archive them."""
         async with self.site_locks[host]:  # flushes interleaved at their awaits made re-cleaning order-dependent
             await self._flush(host)
+        if self.flushed is not None:
+            self.flushed(host)
 
     async def _flush(self, host: str) -> None:
         """Flush the host's held-back pages; the caller holds the site's lock."""
@@ -292,11 +317,21 @@ class ArchivePipeline:
         for pending in batch:
             if pending.extracted is None:
                 continue
-            article = await self.pool.article(pending.extracted, template, timeout=self.extract_timeout)
+            article = await self._article(pending, template)
             if isinstance(article, Failure):
                 self._store(pending.got, host, None, article.reason)
             else:
                 self._store(pending.got, host, article, None if article else "empty after cleaning")
+
+    async def _article(self, pending: _Pending, template: frozenset[str]) -> ArticleText | Failure | None:
+        """Return the page's article cut of the template: a worker's cut when it cut the same lines, else cut here."""
+        if pending.cut is not None:
+            kept = pending.cut.used == template & pending.keys
+            self.cuts["kept" if kept else "recut"] += 1
+            if kept:
+                return pending.cut.article
+        assert pending.extracted is not None
+        return await self.pool.article(pending.extracted, template, timeout=self.extract_timeout)
 
     async def _reclean(self, host: str, learned: frozenset[str]) -> None:
         """Clean the archived pages of a host that start or end with newly learned template lines, from their captures.

@@ -768,6 +768,10 @@ class Archive:
             found |= {row[0] for row in self.db.execute(sql, [host, *chunk])}
         return found
 
+    def template_lines(self, host: str) -> set[str]:
+        """Return every template line key the host's archived texts are cleaned of."""
+        return {row[0] for row in self.db.execute("select line_key from site_template where host = ?", [host])}
+
     def mark_template_applied(self, host: str, keys: Iterable[str]) -> None:
         """Note that the host's archived texts are now clean of these template lines."""
         with self._write() as db:
@@ -811,7 +815,7 @@ class Archive:
         """Mark runs left "running" by a process that no longer exists (killed crawls) as failed."""
         stale = []
         for run_id, pid in self.db.execute("select id, pid from runs where status = 'running'").fetchall():
-            if pid is None or not _alive(int(pid)):
+            if pid is None or not pid_alive(int(pid)):
                 stale.append(run_id)
         with self._write() as db:
             for run_id in stale:
@@ -879,7 +883,7 @@ def _ended_run(db: Database, sources: list[str], trigger: str, status: str, reas
     return int(db.table("runs").insert(row).last_pk or 0)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Return True when a process with this pid exists."""
     try:
         os.kill(pid, 0)

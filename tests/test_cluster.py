@@ -34,6 +34,12 @@ def daemon(tmp: Path, db: Path, command: str, log: str, *args: str) -> subproces
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=subprocess_env())
 
 
+def writer_and_workers(tmp: Path, db: Path, workers: int = 2) -> list[subprocess.Popen[bytes]]:
+    """Start a writer and workers in the background (logs writer.log, worker1.log, …)."""
+    procs = [daemon(tmp, db, "writer", "writer.log")]
+    return procs + [daemon(tmp, db, "worker", f"worker{i}.log") for i in range(1, workers + 1)]
+
+
 class Cluster:
     """The fixture web, a Redis server, a writer and two workers, and a single-machine crawl of the same web."""
 
@@ -325,6 +331,7 @@ def test_one_machine_never_imports_the_cluster() -> None:
 
 def test_an_article_is_claimed_by_one_worker_only(redis: Any) -> None:
     from crawler.cluster import keys
+    from crawler.cluster.once import Claims
     from crawler.config.sources import parse_sources
     from spiders.cluster_spider import ClusterSourceSpider, RedisMembers
 
@@ -334,10 +341,11 @@ def test_an_article_is_claimed_by_one_worker_only(redis: Any) -> None:
     for _ in range(2):  # two workers' spiders of the same source and run
         spider = ClusterSourceSpider.for_source(source, RedisMembers(redis, keys.known_urls("a")), {})()
         spider.redis, spider.claims_key = redis, keys.seen_articles(7)  # type: ignore[attr-defined]
+        spider.claims = Claims(redis)  # type: ignore[attr-defined]
         workers.append(spider)
     first = workers[0]._article_request("http://127.0.0.9/c_2.htm?utm_source=x")
     assert first is not None and first.url == "http://127.0.0.9/c_2.htm"
     assert workers[1]._article_request("http://127.0.0.9/c_2.htm") is None  # claimed by the first
     assert workers[1]._article_request("http://127.0.0.9/c_3.htm") is not None
     assert workers[0]._article_request("http://127.0.0.9/c_1.htm") is None  # archived already
-    assert redis.smembers(keys.seen_articles(7)) == {b"http://127.0.0.9/c_2.htm", b"http://127.0.0.9/c_3.htm"}
+    assert set(redis.hkeys(keys.seen_articles(7))) == {b"http://127.0.0.9/c_2.htm", b"http://127.0.0.9/c_3.htm"}

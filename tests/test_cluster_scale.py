@@ -5,6 +5,7 @@ in the workers. Real redis-server, real worker, writer and daemon processes, the
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from tests.conftest import TESTS, subprocess_env, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, Route, SiteServer, slow
 from tests.redis_server import RedisServer
-from tests.test_cluster import agency_result, cli, daemon, rows, wait_until
+from tests.test_cluster import agency_result, cli, daemon, rows, wait_until, writer_and_workers
 from tests.test_crawl import HOSTS, all_articles, sources_toml, start_sites
 from tests.test_kill import article_html
 from tests.test_throttle import InFlight
@@ -71,24 +72,31 @@ def stop_all(procs: Iterable[subprocess.Popen[Any]], servers: Iterable[SiteServe
 # --- the scheduler daemon enqueues into the cluster ---
 
 
+def daemon_log(web: Web) -> list[dict[str, Any]]:
+    """Return the JSON records the daemon logged (runs, its writer's starts and exits)."""
+    log = Path(f"{web.db}.scheduler.log")
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line[line.index("{") :]) for line in lines if "{" in line]
+
+
 @pytest.fixture(scope="module")
 def scheduled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Web, list[dict[str, Any]]]]:
+    """The daemon on the cluster (its own writer, two workers); its writer SIGKILLed once the crawls are under way."""
     web = Web(tmp_path_factory.mktemp("scheduled"), every='\nevery = "1h"')
-    web.start("writer")
     web.start("worker1")
     web.start("worker2")
     cmd = [sys.executable, str(TESTS.parent / "scheduler.py"), "--db", str(web.db)]
     cmd += ["--sources", str(web.tmp / "sources.toml")]
     with open(web.tmp / "daemon.log", "wb") as out:
         web.procs["daemon"] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=subprocess_env())
-    log = Path(f"{web.db}.scheduler.log")
 
     def logged() -> list[dict[str, Any]]:
-        lines = log.read_text().splitlines() if log.exists() else []
-        records = [json.loads(line[line.index("{") :]) for line in lines if "{" in line]
-        return [r for r in records if "outcome" in r]
+        return [r for r in daemon_log(web) if "outcome" in r]
 
     try:
+        wait_until(lambda: sum(len(web.hits(name)) for name in HOSTS) >= 8, "the scheduled crawls to be under way")
+        writer = next(r["pid"] for r in daemon_log(web) if r.get("event") == "writer started")
+        os.kill(writer, signal.SIGKILL)
         wait_until(lambda: len(logged()) >= len(HOSTS), "a logged run per source", timeout=150)
         yield web, logged()
     finally:
@@ -109,11 +117,14 @@ def test_the_daemon_runs_each_source_on_the_cluster_as_its_own_run(scheduled: tu
         assert {r["run_id"]: r["pages_fetched"] for r in logged if r["source"] == name} == {run_id: fetched}
 
 
-def test_the_daemon_starts_no_local_crawl(scheduled: tuple[Web, list[Any]]) -> None:
+def test_the_daemon_keeps_its_writer_running_and_starts_no_local_crawl(scheduled: tuple[Web, list[Any]]) -> None:
     web, _ = scheduled
-    workers = rows(web.db, "select pid from runs")
-    writer_pid = web.procs["writer"].pid
-    assert {pid for (pid,) in workers} == {writer_pid}  # every run is the writer's, none a crawl subprocess's
+    events = daemon_log(web)
+    started = [r["pid"] for r in events if r.get("event") == "writer started"]
+    exited = [(r["pid"], r["code"]) for r in events if r.get("event") == "writer exited"]
+    assert len(started) == 2 and exited == [(started[0], -signal.SIGKILL)]  # killed, and another took over
+    runs = {pid for (pid,) in rows(web.db, "select pid from runs")}
+    assert runs and runs <= set(started)  # every run is a writer's, none a crawl subprocess's
 
 
 def test_every_article_archived_once_by_the_scheduled_cluster(scheduled: tuple[Web, list[Any]]) -> None:
@@ -210,8 +221,7 @@ def test_a_source_concurrency_bounds_all_workers_together(tmp_path: Path) -> Non
         tmp_path / "sources.toml", f'[cluster]\nredis = "{redis.url}"\n\n{source}delay = 0\nconcurrency = 2\n'
     )
     db = tmp_path / "cluster.db"
-    procs = [daemon(tmp_path, db, "writer", "writer.log")]
-    procs += [daemon(tmp_path, db, "worker", f"worker{i}.log") for i in (1, 2)]
+    procs = writer_and_workers(tmp_path, db)
     try:
         result = cli(tmp_path, db, "crawl", "--json")
         assert result.code == 0, result.err
@@ -388,12 +398,13 @@ def test_a_run_is_drained_only_when_none_of_its_work_is_left(redis: Any) -> None
 
     now = 1_000_000.0
     redis.rpush(keys.SEEDS, json.dumps({"run_id": 1, "source": "s", "due": []}))  # run 1: a seed not taken
+    redis.rpush(keys.seeds_taken("w1"), json.dumps({"run_id": 7, "source": "s", "due": []}))  # 7: taken, not started
     redis.zadd(keys.QUEUE, {request(2): 0})  # run 2: a request queued
     redis.hset(inflight_key("w1"), "t", codec.dumps({"score": 0, "data": request(3)}))  # run 3: one in flight
     beat = {"at": now - 1, "busy": 1, "runs": {"4": 1}}  # run 4: a response in a live worker's callbacks
     redis.hset(keys.WORKERS, "w1", json.dumps(beat))
-    redis.incr(keys.run_key(5, "results"))  # run 5: a result the writer has not recorded
-    left = outstanding(redis, now, [1, 2, 3, 4, 5, 6])
-    assert [run for run in range(1, 7) if left.drained(run)] == [6]  # run 6: nothing left, whatever the others hold
+    redis.sadd(keys.waiting(5), "r1")  # run 5: a result the writer has not recorded
+    left = outstanding(redis, now, [1, 2, 3, 4, 5, 6, 7])
+    assert [run for run in range(1, 8) if left.drained(run)] == [6]  # run 6: nothing left, whatever the others hold
     redis.hset(keys.WORKERS, "w1", json.dumps({**beat, "at": now - keys.ALIVE_S}))  # no live worker to say so
     assert not outstanding(redis, now, [6]).drained(6)

@@ -10,8 +10,8 @@ import dataclasses
 import json
 from typing import Any
 
-from crawler.model import Extracted, Failure, FetchedPage
-from spiders.pipeline import Extraction
+from crawler.model import ArticleText, Extracted, Failure, FetchedPage, Meeting
+from spiders.pipeline import Cut, Extraction
 
 _BYTES = "__b64__"
 _PAIRS = "__pairs__"  # a dict whose keys are not all strings (Scrapy's headers have bytes keys)
@@ -81,3 +81,27 @@ def extraction_of(record: dict[str, Any]) -> Extraction:
     if record["kind"] == "failure":
         return Failure(fields["reason"])
     return tuple(fields["lines"])
+
+
+def cut_record(cut: Cut) -> dict[str, Any]:
+    """Return a worker's cut of an article as the plain record that crosses Redis with it."""
+    article = dataclasses.asdict(cut.article) if cut.article is not None else None
+    return {"article": article, "used": sorted(cut.used), "version": cut.version}
+
+
+def cut_of(record: dict[str, Any]) -> Cut:
+    """Return the cut of cut_record()'s record."""
+    fields = record["article"]
+    article = None
+    if fields is not None:
+        meeting = fields["meeting"]
+        announces = fields["announces"]
+        article = ArticleText(
+            **{
+                **fields,
+                "bands": tuple(fields["bands"]),
+                "meeting": Meeting(**{**meeting, "participants": tuple(meeting["participants"])}) if meeting else None,
+                "announces": (announces[0], tuple(announces[1])) if announces else None,
+            }
+        )
+    return Cut(article, frozenset(record["used"]), int(record["version"]))

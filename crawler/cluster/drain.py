@@ -33,11 +33,14 @@ def _run_of(request_data: bytes) -> int | None:
 
 
 def outstanding(redis: Any, now: float, runs: list[int]) -> Outstanding:
-    """Read the runs' work left: seeds, the queue, in-flight sets, busy workers and results not recorded yet."""
+    """Read the runs' work left: seeds (taken or not), the queue, in-flight sets, busy workers, results waiting."""
     left = Outstanding()
     for run_id in runs:
-        left.by_run[run_id] += int(redis.get(keys.run_key(run_id, "results")) or 0)
-    for raw in redis.lrange(keys.SEEDS, 0, -1):
+        left.by_run[run_id] += int(redis.scard(keys.waiting(run_id)))
+    seeds = redis.lrange(keys.SEEDS, 0, -1)
+    for worker in redis.hkeys(keys.WORKERS):
+        seeds += redis.lrange(keys.seeds_taken(worker.decode()), 0, -1)
+    for raw in seeds:
         left.by_run[int(json.loads(raw)["run_id"])] += 1
     requests = [data for data, _score in redis.zscan_iter(keys.QUEUE, count=SCAN_BATCH)]
     live = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -16,11 +17,15 @@ from redis import exceptions as redis_errors
 from scrapy import Request
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
 
 from crawler.cluster import codec, keys
+from crawler.cluster.once import Claims
 
 logger = logging.getLogger(__name__)
 INFLIGHT_META = "readouts_inflight"  # request.meta key: the token of the request in its worker's in-flight set
+CLAIM_META = "readouts_claim"  # request.meta key: the token of its fingerprint's claim, kept for a retried enqueue
+ENQUEUE_TRIES = 60  # a request found while Redis is away is enqueued again, a second apart, this many times
 
 
 def inflight_key(worker: str) -> str:
@@ -37,6 +42,7 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
         if self.spider.results_full():  # back-pressure: the writer is behind or stopped
             return None
         while True:
+            token = None
             with self.server.pipeline() as pipe:
                 try:
                     pipe.watch(self.key)
@@ -49,25 +55,55 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
                     pipe.zrem(self.key, data)
                     pipe.hset(inflight_key(worker), token, codec.dumps({"score": score, "data": data}))
                     pipe.execute()
-                except redis_errors.WatchError:  # another worker took it first: try the next one
-                    continue
-                except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-                    # Redis away: redis-py does not retry a command under WATCH; the engine asks again soon
-                    logger.warning("cannot take a request from Redis now: %s", exc)
-                    return None
+                except (redis_errors.WatchError, redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                    # redis-py calls a connection lost under WATCH a WatchError, and EXEC may have run with its
+                    # reply lost: when this worker's token is in its in-flight set, the request is its to crawl
+                    if token is None or not self.server.hexists(inflight_key(worker), token):
+                        if isinstance(exc, redis_errors.WatchError):
+                            continue  # another worker took it first (or the watch was lost): try the next one
+                        logger.warning("cannot take a request from Redis now: %s", exc)
+                        return None  # Redis away: the engine asks again soon
             request = self._decode_request(data)
             request.meta[INFLIGHT_META] = token
             return request
 
 
 class RunDupeFilter(RFPDupeFilter):  # type: ignore[misc]
-    """scrapy-redis's request-fingerprint filter with one set per run, so a run's end forgets only its requests."""
+    """scrapy-redis's request-fingerprint filter with one hash per run, so a run's end forgets only its requests.
+
+    A run's fingerprints are claims (crawler.cluster.once): a SADD retried after Redis restarted would call the
+    request it had just let through a duplicate, and nobody would crawl it.
+    """
 
     def request_seen(self, request: Request) -> bool:
         """Return True when this run asked for the request already (a request of no run uses the shared set)."""
         run_id = request.meta.get("run_id")
-        key = self.key if run_id is None else keys.run_key(int(run_id), "dupefilter")
-        return bool(self.server.sadd(key, self.request_fingerprint(request)) == 0)
+        if run_id is None:
+            return bool(self.server.sadd(self.key, self.request_fingerprint(request)) == 0)
+        if not hasattr(self, "claims"):
+            self.claims = Claims(self.server)
+        token = request.meta.setdefault(CLAIM_META, uuid.uuid4().hex)
+        return not self.claims.claim(
+            keys.run_key(int(run_id), "fingerprints"), self.request_fingerprint(request), token
+        )
+
+
+class RunScheduler(Scheduler):  # type: ignore[misc]
+    """scrapy-redis's scheduler whose enqueue waits for Redis to come back rather than lose the request.
+
+    A request a page led to is enqueued as the page's callback runs; an error here (Redis away longer than the
+    client's retries) would drop it, and the page's own request is acknowledged all the same.
+    """
+
+    def enqueue_request(self, request: Request) -> bool:
+        """Enqueue the request (False: seen before), trying again while Redis is away."""
+        for attempt in range(ENQUEUE_TRIES):
+            try:
+                return bool(super().enqueue_request(request))
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                logger.warning("cannot enqueue %s now (try %d): %s", request.url, attempt + 1, exc)
+                time.sleep(1.0)  # the reactor waits, as every Redis call of this worker does meanwhile
+        return bool(super().enqueue_request(request))
 
 
 def acknowledge(redis: Any, worker: str, token: str | None) -> None:
@@ -77,7 +113,7 @@ def acknowledge(redis: Any, worker: str, token: str | None) -> None:
 
 
 def requeue_dead(redis: Any, now: float) -> int:
-    """Put the in-flight requests of workers silent for ALIVE_S back into the queue; return how many."""
+    """Put the in-flight requests and taken seeds of workers silent for ALIVE_S back; return how many."""
     moved = 0
     for worker, raw in redis.hgetall(keys.WORKERS).items():
         if now - json.loads(raw)["at"] < keys.ALIVE_S:
@@ -86,6 +122,8 @@ def requeue_dead(redis: Any, now: float) -> int:
         for held in redis.hvals(inflight_key(name)):
             entry = codec.loads(held)
             redis.zadd(keys.QUEUE, {entry["data"]: entry["score"]})
+            moved += 1
+        while redis.lmove(keys.seeds_taken(name), keys.SEEDS, "LEFT", "RIGHT") is not None:
             moved += 1
         redis.delete(inflight_key(name))
         redis.hdel(keys.WORKERS, name)

@@ -13,6 +13,8 @@ WRITING = "readouts:writing"  # results the writer took and has not recorded yet
 RECORDED = "readouts:recorded"  # ids of results recorded: a result delivered twice is recorded once
 WORKERS = "readouts:workers"  # worker id -> JSON heartbeat {"at", "busy", "pages", "host", "pid"}
 WRITER = "readouts:writer"  # the writer's heartbeat: JSON {"at", "recorded", "rate"}
+WRITER_LEASE = "readouts:writer-lease"  # "host:pid" of the one writer recording; expires unless it renews it
+WRITER_LEASE_MS = 15_000  # a writer silent this long is taken over by one standing by
 RUNS = "readouts:runs"  # open cluster runs: run id -> JSON {"sources": [...]}
 MAX_WAITING = 1000  # results waiting for the writer at most: past it, workers hold theirs and take no new work
 HEARTBEAT_S = 1.0  # how often workers and the writer say they are alive
@@ -20,13 +22,23 @@ ALIVE_S = 10.0  # a heartbeat older than this is a dead process
 
 
 def seen_articles(run_id: int) -> str:
-    """Return the key of the article URLs requested by one run (shared by every worker)."""
-    return f"readouts:run:{run_id}:articles"
+    """Return the hash of the article URLs one run requested, each with its claimer's token (cluster.once)."""
+    return f"readouts:run:{run_id}:article-claims"
 
 
 def run_key(run_id: int, part: str) -> str:
     """Return the key of one part of a run's shared state (its dupefilter, a source's budget), deleted at its end."""
     return f"readouts:run:{run_id}:{part}"
+
+
+def waiting(run_id: int) -> str:
+    """Return the set of a run's result ids on their way to the writer (a set: a retried add or removal is harmless)."""
+    return run_key(run_id, "waiting")
+
+
+def seeds_taken(worker: str) -> str:
+    """Return the list of seeds a worker took and has not started yet (put back if it dies)."""
+    return f"readouts:seeds-taken:{worker}"
 
 
 def known_urls(source: str) -> str:
@@ -42,6 +54,11 @@ def site_lease(host: str) -> str:
 def site_slots(host: str) -> str:
     """Return the sorted set of a site's requests in flight across the cluster (member: token, score: expiry)."""
     return f"readouts:slots:{host}"
+
+
+def site_template(host: str) -> str:
+    """Return the hash of a site's template lines as the writer learned them: {"version", "keys": JSON list}."""
+    return f"readouts:template:{host}"
 
 
 def robots(netloc: str) -> str:

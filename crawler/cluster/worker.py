@@ -24,7 +24,7 @@ def worker_settings(redis_url: str, log_level: str = "WARNING", max_waiting: int
         "LOG_LEVEL": log_level,
         "REDIS_URL": redis_url,
         "READOUTS_MAX_WAITING": max_waiting,
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "crawler.cluster.frontier.RunScheduler",
         "DUPEFILTER_CLASS": "crawler.cluster.frontier.RunDupeFilter",
         "SCHEDULER_PERSIST": True,  # the frontier belongs to the cluster, not to this process
         "SCHEDULER_SERIALIZER": "crawler.cluster.codec",  # JSON, not pickle

@@ -6,7 +6,9 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+import socket
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic, time
 from typing import Any
@@ -14,19 +16,38 @@ from typing import Any
 from crawler.cluster import codec, keys
 from crawler.cluster.drain import outstanding
 from crawler.cluster.frontier import drop_run, requeue_dead
+from crawler.cluster.tally import durable, tally_of
 from crawler.config.sources import Source, select
 from crawler.extraction.pool import ExtractorPool
+from crawler.model import FetchedPage
 from crawler.run import bound_of
 from spiders.bounds import most_overdue
 from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
-from storage.archive import Archive, FrontierEntry
+from storage.archive import Archive, FrontierEntry, pid_alive
 from storage.warc import WarcStore, store_for
 
 logger = logging.getLogger(__name__)
 CRAWLS = "readouts:crawls"  # crawls asked by `readouts crawl --redis`: JSON {"request", "names", "trigger", …}
 CANCELS = "readouts:cancels"  # crawls to cancel (a scheduled run past its timeout): JSON {"request", "reason"}
 KNOWN_BATCH = 5000
-RUN_PARTS = ("results", "dupefilter")  # a run's keys besides its claimed articles (budgets, deferred: per source)
+# give the lease up when it still holds this value (a dead writer's, seen so by a writer on its machine)
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# renew the writer's lease while this writer holds it: 1 when renewed, 0 when another holds it (or none does)
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+# a run's keys besides its claimed articles (budgets, deferred: per source); "results" and "dupefilter": older writers'
+RUN_PARTS = ("waiting", "tally", "fingerprints", "results", "dupefilter")
+
+
+def dead_holder(holder: str, host: str, alive: Callable[[int], bool]) -> bool:
+    """Return True when the lease's holder ("host:pid") is a writer on this host that exists no more."""
+    holder_host, _, pid = holder.rpartition(":")
+    return holder_host == host and pid.isdigit() and not alive(int(pid))
 
 
 def done_key(request: str) -> str:
@@ -37,6 +58,15 @@ def done_key(request: str) -> str:
 def crawled_now(open_runs: Mapping[int, Sequence[str]], names: Sequence[str]) -> dict[str, int]:
     """Return the named sources an open run is crawling already, each with that run's id (one crawl per source)."""
     return {name: run_id for run_id, sources in open_runs.items() for name in sources if name in names}
+
+
+@dataclass
+class Held:
+    """A result whose page is held back for template learning: acknowledged once the archive has it."""
+
+    raw: bytes
+    run_id: int
+    page: FetchedPage | None  # None: not held back (recorded, or nothing to archive)
 
 
 @dataclass
@@ -62,13 +92,24 @@ class Writer:
         self.pool = ExtractorPool()
         self.warc: WarcStore = store_for(db_path)
         self.runs: dict[int, OpenRun] = {}
+        self.held: dict[str, Held] = {}  # result id -> its result, taken and not archived yet
         self.recorded = 0
         self.drained_since: dict[int, float] = {}  # run -> when its work was first seen drained
         self.checked = 0.0
         self.rate: list[tuple[float, int]] = []
+        self.published: dict[str, frozenset[str]] = {}  # host -> the template lines published to workers
+        self.cuts: Counter[str] = Counter()  # workers' cuts kept, and cut again by a template learned since
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
+        self.renew = redis.register_script(RENEW)
+        self.release = redis.register_script(RELEASE)
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Record until stop is set: crawl requests first, then results; finish runs whose work is drained."""
+        """Record until stop is set: crawl requests first, then results; finish runs whose work is drained.
+
+        Only one writer records: one started while another holds the lease stands by until that one stops.
+        """
+        if not await self._lease(stop):
+            return
         self._retake()
         self._reopen()
         while not stop.is_set():
@@ -77,22 +118,52 @@ class Writer:
             raw = self.redis.blmove(keys.RESULTS, keys.WRITING, 0.5, "RIGHT", "LEFT")
             if raw is not None:
                 await self.record(raw)
+            else:
+                await self._orphans()
             if raw is None or monotonic() - self.checked >= keys.HEARTBEAT_S:
                 self.checked = monotonic()
                 await self._maybe_finish()
-            self._beat()
+            if not self._beat():
+                logger.error("another writer took the archive over (this one was silent too long): stopping")
+                return
             await asyncio.sleep(0)  # let the signal handlers run
 
+    async def _lease(self, stop: asyncio.Event) -> bool:
+        """Wait for the writer's lease (another writer holds it while it lives); False when stopped first."""
+        waiting = False
+        while not self.redis.set(keys.WRITER_LEASE, self.me, nx=True, px=keys.WRITER_LEASE_MS):
+            holder = (self.redis.get(keys.WRITER_LEASE) or b"").decode()
+            if dead_holder(holder, socket.gethostname(), pid_alive):  # killed: its lease need not run out
+                self.release(keys=[keys.WRITER_LEASE], args=[holder])
+                continue
+            if not waiting:
+                logger.warning("writer %s holds the archive: standing by", holder)
+                waiting = True
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+                return False
+            except TimeoutError:
+                continue
+        logger.warning("writer %s recording", self.me)
+        return True
+
     def _retake(self) -> None:
-        """Put back the results a previous writer took and did not record (they are recorded once: by id)."""
-        while self.redis.lmove(keys.WRITING, keys.RESULTS, "LEFT", "RIGHT") is not None:
-            pass
+        """Put back the results a previous writer took and did not archive (they are recorded once: by id)."""
+        while (raw := self.redis.lmove(keys.WRITING, keys.RESULTS, "LEFT", "RIGHT")) is not None:
+            item = codec.loads(raw)  # waiting again: its run is not drained before it is recorded
+            self.redis.sadd(keys.waiting(int(item["run_id"])), item["result_id"])
+
+    async def _orphans(self) -> None:
+        """Record the results taken and neither held nor recorded: a move retried after its reply was lost."""
+        for raw in self.redis.lrange(keys.WRITING, 0, -1):
+            if codec.loads(raw)["result_id"] not in self.held:
+                await self.record(raw)
 
     def _reopen(self) -> None:
-        """Take over the runs a previous writer left open (their counts restart from here)."""
+        """Take over the runs a previous writer left open, with the counts it kept in Redis."""
         for run_id, raw in self.redis.hgetall(keys.RUNS).items():
             entry = json.loads(raw)
-            context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
+            context = self._context(tally_of(self.redis.get(keys.run_key(int(run_id), "tally"))))
             run = OpenRun(int(run_id), entry["sources"], entry["request"], context)
             run.bounds, run.rechecks_left = entry.get("bounds", {}), entry.get("rechecks_left", {})
             self.runs[int(run_id)] = run
@@ -112,8 +183,7 @@ class Writer:
         """Open a run for a crawl asked for and seed each of its sources."""
         names = [s.name for s in sources]
         run_id = self.archive.start_run(names, ask.get("trigger", "manual"), pid=os.getpid())
-        context = CrawlContext(self.archive, self.pool, RunTally(), self.warc)
-        run = self.runs[run_id] = OpenRun(run_id, names, ask["request"], context)
+        run = self.runs[run_id] = OpenRun(run_id, names, ask["request"], self._context(RunTally()))
         seeds = []
         for source in sources:
             self._publish_known(source.name)
@@ -130,6 +200,21 @@ class Writer:
         for seed in seeds:
             self.redis.rpush(keys.SEEDS, json.dumps(seed))
         logger.info("run %s: %s seeded", run_id, ", ".join(names))
+
+    def _context(self, tally: RunTally) -> CrawlContext:
+        """Return a run's crawl context: the writer's archive, pool and WARC store; its template published."""
+        return CrawlContext(self.archive, self.pool, tally, self.warc, flushed=self._publish_template, cuts=self.cuts)
+
+    def _publish_template(self, host: str) -> None:
+        """Publish the site's template lines with a new version when they changed (workers cut pages with them)."""
+        lines = frozenset(self.archive.template_lines(host))
+        if self.published.get(host) == lines:
+            return
+        with self.redis.pipeline() as pipe:
+            pipe.hset(keys.site_template(host), "keys", json.dumps(sorted(lines)))
+            pipe.hincrby(keys.site_template(host), "version", 1)
+            pipe.execute()
+        self.published[host] = lines
 
     def _refuse(self, request: str, busy: dict[str, int]) -> None:
         """Answer a crawl asked for while an open run crawls one of its sources: refused, no run recorded."""
@@ -162,23 +247,51 @@ class Writer:
         pipe.execute()
 
     async def record(self, raw: bytes) -> None:
-        """Record one result (once: a result already recorded is only acknowledged)."""
+        """Record one result (once: a result already recorded is only acknowledged; a held one once archived)."""
         item = codec.loads(raw)
-        run = self.runs.get(int(item["run_id"]))
-        if not self.redis.sismember(keys.RECORDED, item["result_id"]):
+        run_id, result_id = int(item["run_id"]), item["result_id"]
+        if result_id in self.held:
+            return  # a second copy of a held result: acknowledged with it, or found again as an orphan
+        run = self.runs.get(run_id)
+        page = None
+        if not self.redis.sismember(keys.RECORDED, result_id):
             if run is None:
-                logger.warning("result %s of run %s, which is not open here: dropped", item["url"], item["run_id"])
+                logger.warning("result %s of run %s, which is not open here: dropped", item["url"], run_id)
             elif item.get("listing_error"):
                 run.context.tally.error(item["url"], item["error"])
             else:
                 extracted = codec.extraction_of(item["extraction"]) if item.get("extraction") else None
-                await self._pipeline(run, item["source"]).process_item(codec.page_of(item), extracted=extracted)
-            self.redis.sadd(keys.RECORDED, item["result_id"])
+                cut = codec.cut_of(item["cut"]) if item.get("cut") else None
+                page = codec.page_of(item)
+                await self._pipeline(run, item["source"]).process_item(page, extracted=extracted, cut=cut)
             self.recorded += 1
-        with self.redis.pipeline() as pipe:  # MULTI: a result leaves its run's count when it leaves the list
-            pipe.lrem(keys.WRITING, 1, raw)
-            if run is not None:  # a finished (or cancelled) run's count is gone with it
-                pipe.decr(keys.run_key(int(item["run_id"]), "results"))
+        held = run is not None and page is not None and any(p is page for p in run.pipelines[item["source"]].holding())
+        self.held[result_id] = Held(raw, run_id, page if held else None)  # not held: acknowledged now, below
+        self._acknowledge(run, self._archived(), taken=(run_id, result_id))
+
+    def _archived(self) -> list[tuple[str, Held]]:
+        """Take from the held results those whose page the archive has now (flushed with its site's batch)."""
+        holding = {id(p) for run in self.runs.values() for pipe in run.pipelines.values() for p in pipe.holding()}
+        done = [result_id for result_id, held in self.held.items() if held.page is None or id(held.page) not in holding]
+        return [(result_id, self.held.pop(result_id)) for result_id in done]
+
+    def _acknowledge(
+        self, run: OpenRun | None, archived: list[tuple[str, Held]], taken: tuple[int, str] | None = None
+    ) -> None:
+        """Mark archived results recorded and drop them from the writer's list, with the run's tally, at once.
+
+        `taken`: the result just taken (run, id), no longer waiting: the run's drain waits on the writer's holdings
+        no more (a run's last pages are flushed when it finishes).
+        """
+        with self.redis.pipeline() as pipe:  # MULTI: the tally kept counts exactly the results acknowledged
+            if taken is not None:
+                pipe.srem(keys.waiting(taken[0]), taken[1])
+            for result_id, held in archived:
+                pipe.sadd(keys.RECORDED, result_id)
+                pipe.lrem(keys.WRITING, 0, held.raw)  # every copy: a result delivered twice is one result
+            if run is not None:
+                pages = [h.page for h in self.held.values() if h.run_id == run.run_id and h.page is not None]
+                pipe.set(keys.run_key(run.run_id, "tally"), durable(run.context.tally, pages))
             pipe.execute()
 
     def _pipeline(self, run: OpenRun, name: str) -> ArchivePipeline:
@@ -210,17 +323,20 @@ class Writer:
         """Archive the pages held for template learning, keep where bounds cut it, record the run, tell the asker."""
         for pipeline in run.pipelines.values():
             await pipeline.close_spider()
+        self._acknowledge(run, self._archived())
         tally = run.context.tally
         self._keep_frontiers(run)
         self.archive.finish_run(run.run_id, status, tally.counts(), tally.error_samples, tally.stopped, tally.bounded)
         run.context.warc_writer.shutdown(wait=True)
         outcome = {"run_id": run.run_id, "status": status, **tally.counts(), "error_samples": tally.error_samples}
         outcome |= {"stopped": tally.stopped, "bounded": tally.bounded}
-        self.redis.rpush(done_key(run.request), json.dumps(outcome))
-        self.redis.expire(done_key(run.request), 86400)
-        self.redis.hdel(keys.RUNS, run.run_id)
         parts = [*RUN_PARTS, *(f"{part}:{name}" for name in run.sources for part in ("budget", "deferred"))]
-        self.redis.delete(keys.seen_articles(run.run_id), *(keys.run_key(run.run_id, p) for p in parts))
+        with self.redis.pipeline() as pipe:  # MULTI: whoever hears the outcome finds the run closed in the cluster
+            pipe.hdel(keys.RUNS, run.run_id)
+            pipe.delete(keys.seen_articles(run.run_id), *(keys.run_key(run.run_id, p) for p in parts))
+            pipe.rpush(done_key(run.request), json.dumps(outcome))
+            pipe.expire(done_key(run.request), 86400)
+            pipe.execute()
         del self.runs[run.run_id]
         logger.info("run %s finished: %s", run.run_id, tally.counts())
 
@@ -235,18 +351,24 @@ class Writer:
                 bound = run.bounds.get(name, self.sources[name].max_pages if name in self.sources else 0)
                 run.context.tally.bounded[name] = {"max_pages": bound, "resume_at": len(entries), "rechecks_left": left}
 
-    def _beat(self) -> None:
-        """Publish the writer's heartbeat: results recorded and the rate over the last minute."""
+    def _beat(self) -> bool:
+        """Publish the writer's heartbeat (results recorded, the rate over the last minute), renew its lease.
+
+        Return False when the lease is another writer's now.
+        """
         now = monotonic()
         self.rate.append((now, self.recorded))
         self.rate = [(t, n) for t, n in self.rate if now - t <= 60]
         span = now - self.rate[0][0]
         rate = (self.recorded - self.rate[0][1]) / span if span > 0 else 0.0
-        beat = {"at": time(), "recorded": self.recorded, "rate": round(rate, 2), "pid": os.getpid()}
-        self.redis.set(keys.WRITER, json.dumps(beat))
+        beat: dict[str, Any] = {"at": time(), "recorded": self.recorded, "rate": round(rate, 2), "pid": os.getpid()}
+        beat |= {"cuts": {"kept": self.cuts["kept"], "recut": self.cuts["recut"]}}
+        self.redis.set(keys.WRITER, json.dumps({**beat, "host": socket.gethostname()}))
+        return bool(self.renew(keys=[keys.WRITER_LEASE], args=[self.me, keys.WRITER_LEASE_MS]))
 
     def close(self) -> None:
-        """Close the pool, the WARC store and the archive (open runs are left running: a restart resumes them)."""
+        """Close the pool, the WARC store and the archive, give the lease up (open runs: a restart resumes them)."""
+        self.renew(keys=[keys.WRITER_LEASE], args=[self.me, 1])  # expires now, if still this writer's
         self.pool.close()
         self.warc.close()
         self.archive.close()
