@@ -48,6 +48,32 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def cli(db: Path, *args: str, sources: Path | None = None, timeout: float = 180, **env: str) -> CLIResult:
+    """Run `readouts [--sources S] ARGS...` on `db` as a subprocess: for crawls, kills, the daemon, signals."""
+    chosen = ["--sources", str(sources)] if sources else []
+    cmd = [sys.executable, "-m", "crawler", "--db", str(db), *chosen, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env(**env))
+    return CLIResult(proc)
+
+
+def cli_here(db: Path, *args: str, sources: Path | None = None) -> CLIResult:
+    """Run `readouts [--sources S] ARGS...` on `db` in this process (CliRunner), where a subprocess adds nothing.
+
+    Each subprocess spends most of a CPU second importing; a read command in this process costs milliseconds.
+    """
+    from click.testing import CliRunner
+
+    from crawler.cli.main import main
+
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("READOUTS_")}
+    chosen = ["--sources", str(sources)] if sources else []
+    result = CliRunner(env=unset).invoke(main, ["--db", str(db), *chosen, *args])
+    err = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        err += "Traceback (in process):\n" + "".join(traceback.format_exception(result.exception))
+    return CLIResult(subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, err))
+
+
 @pytest.fixture
 def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
     """Run `readouts ARGS...` in a subprocess with --db in tmp_path (unless given) and return its result."""
@@ -65,18 +91,10 @@ def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
 
 @pytest.fixture
 def readouts_here(tmp_path: Path) -> Callable[..., CLIResult]:
-    """Like `readouts`, in this process (click's CliRunner): for read-only commands, where a subprocess adds nothing."""
-    from click.testing import CliRunner
-
-    from crawler.cli.main import main
+    """Like `readouts`, in this process (`cli_here`): for read-only commands, where a subprocess adds nothing."""
 
     def run(*args: str, db: Path | None = None) -> CLIResult:
-        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("READOUTS_")}
-        result = CliRunner(env=unset).invoke(main, ["--db", str(db or tmp_path / "archive.db"), *args])
-        err = result.stderr
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            err += "Traceback (in process):\n" + "".join(traceback.format_exception(result.exception))
-        return CLIResult(subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, err))
+        return cli_here(db or tmp_path / "archive.db", *args)
 
     return run
 
