@@ -74,11 +74,32 @@ def cli_here(db: Path, *args: str, sources: Path | None = None) -> CLIResult:
     return CLIResult(subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, err))
 
 
+# commands that only read the archive (or copy it): run in the test's process, where a subprocess adds nothing
+READ_COMMANDS = frozenset(
+    {"backup", "capture", "changes", "check", "compare", "diff", "documents", "export", "feed", "history"}
+    | {"meetings", "runs", "search", "sources"}
+)
+FETCHING_OPTIONS = frozenset({"--try", "--new"})  # `sources --try` crawls and `--new` fetches: real processes
+
+
+def in_process(args: tuple[str, ...]) -> bool:
+    """Whether `readouts ARGS` only reads: its command (the first word not an option or an option's value) is a read."""
+    words = iter(args)
+    for word in words:
+        if word in ("--db", "--sources"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word in READ_COMMANDS and not FETCHING_OPTIONS & set(args)
+    return False
+
+
 @pytest.fixture
 def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
-    """Run `readouts ARGS...` in a subprocess with --db in tmp_path (unless given) and return its result."""
+    """Run `readouts ARGS...` with --db in tmp_path (unless given): a subprocess, or this process for a read command."""
 
     def run(*args: str, db: Path | None = None, timeout: float = 120, peak: bool = False, **env: str) -> CLIResult:
+        if in_process(args) and not peak and not env:
+            return cli_here(db or tmp_path / "archive.db", *args)
         cmd = [sys.executable, "-m", "crawler", "--db", str(db or tmp_path / "archive.db"), *args]
         report = tmp_path / "peak-rss.txt"
         if peak:  # run under tests/peak.py, which records the peak RSS of the whole process tree
