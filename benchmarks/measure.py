@@ -44,6 +44,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def run_queue_wait(pid: int) -> float:
+    """Return the seconds a process's main thread has spent runnable but waiting for a core (0 when it is gone).
+
+    On a loaded machine a single-threaded process waits here while the scheduler serves every other thread: a
+    wall time made of this wait measures the load, not the program.
+    """
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def rss(pid: int) -> int:
     """Return a process's resident set size in bytes (0 when it is gone)."""
     fields = _stat(pid)
@@ -78,6 +90,7 @@ class Run:
     err: str
     peak_pss_tree_mb: float = 0.0
     cpu_seconds: float = 0.0  # user + system time of the command and every descendant it waited for
+    main_wait_seconds: float = 0.0  # its main thread's time runnable but waiting for a core (sampled, 100 ms)
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600) -> Run:
@@ -86,6 +99,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = [0, 0, 0]
+    waited = [0.0]
     done = threading.Event()
 
     def sample() -> None:
@@ -96,6 +110,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600
             sizes = [rss(pid) for pid in tree]
             peak[0], peak[1] = max(peak[0], sizes[0]), max(peak[1], sum(sizes))
             peak[2] = max(peak[2], sum(pss(pid) for pid in tree))
+            waited[0] = max(waited[0], run_queue_wait(proc.pid))
             ticks += 1
             done.wait(0.1)
 
@@ -109,7 +124,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 3600
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return Run(seconds, peak[0] / 2**20, peak[1] / 2**20, proc.returncode, out, err, peak[2] / 2**20, cpu)
+    return Run(seconds, peak[0] / 2**20, peak[1] / 2**20, proc.returncode, out, err, peak[2] / 2**20, cpu, waited[0])
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -301,6 +301,7 @@ def race(work: Path, pages: int, cdio_venv: Path | None) -> dict[str, Any]:
                     "edited": edited,
                     "readouts_seconds": ours.seconds,
                     "readouts_cpu_seconds": ours.cpu_seconds,
+                    "readouts_wait_seconds": ours.main_wait_seconds,
                     "readouts_changed": sorted(found - out.get("_seen", set())),
                     "cdio_seconds": theirs.seconds,
                     "cdio_cpu_seconds": theirs.cpu_seconds,
@@ -338,7 +339,8 @@ def race_lines(r: dict[str, Any]) -> list[str]:
         )
         rows.append(
             f"| race, {r['pages']} pages, {what} | readouts {x['readouts_seconds']:.1f} s "
-            f"({x['readouts_cpu_seconds']:.1f} s CPU), changedetection.io {x['cdio_seconds']:.1f} s "
+            f"({x['readouts_cpu_seconds']:.1f} s CPU, {x.get('readouts_wait_seconds', 0):.1f} s waiting for a core), "
+            f"changedetection.io {x['cdio_seconds']:.1f} s "
             f"({x['cdio_cpu_seconds']:.1f} s CPU){found} |"
         )
     return rows

@@ -25,6 +25,31 @@ class Outcome(StrEnum):
     ARTICLE = "article"  # text to archive: its hash decides new document, duplicate, changed or unchanged
 
 
+@dataclass(frozen=True)
+class Extracted:
+    """The article body (paragraph lines, title excluded) and metadata of one page."""
+
+    title: str | None
+    lines: tuple[str, ...]
+    published: str | None = None  # YYYY-MM-DD
+    author: str | None = None
+    sitename: str | None = None
+    language: str | None = None
+    place: str | None = None  # a dateline place the page marks up (h-entry p-location, itemprop=location)
+
+    @property
+    def text(self) -> str:
+        """Return the body as text, one paragraph per line."""
+        return "\n".join(self.lines)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a page yielded no article text (e.g. "not-html", "empty", "bad-encoding", "too-deep")."""
+
+    reason: str
+
+
 @dataclass
 class FetchedPage:
     """One answer for an article URL, as the spider yields it to the item pipeline."""

@@ -17,10 +17,9 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.config.sources import Source
 from crawler.extraction import boilerplate
-from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
 from crawler.extraction.soft404 import looks_missing
-from crawler.model import FetchedPage, Outcome
+from crawler.model import Extracted, Failure, FetchedPage, Outcome
 from crawler.monitor.classify import Answer, Verdict, classify
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.changes import latest_captures

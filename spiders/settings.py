@@ -54,6 +54,9 @@ BASE_SETTINGS: dict[str, Any] = {
     # Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response's output (default 100); a page yields one
     # article or a few dozen links, so 8 keep it moving at a fraction of the tasks, their CPU and their memory
     "CONCURRENT_ITEMS": 8,
+    # Scrapy re-reads and parses a generator callback's source for every response (its cache is keyed on the bound
+    # method, a new object each time): ~1 ms of CPU a page, to warn of a mistake the tests would show
+    "WARN_ON_GENERATOR_RETURN_VALUE": False,
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sqlite_utils import Database
 
 STORY_THRESHOLD = 0.4  # estimated Jaccard of shingle sets from which two documents are one story (see tests)
@@ -10,8 +9,11 @@ STORY_THRESHOLD = 0.4  # estimated Jaccard of shingle sets from which two docume
 
 def similarity(a: bytes, b: bytes) -> float:
     """Return the Jaccard similarity estimated from two MinHash signatures (uint64 arrays as bytes)."""
-    left, right = np.frombuffer(a, dtype="uint64"), np.frombuffer(b, dtype="uint64")
-    return float((left == right).mean()) if len(left) == len(right) and len(left) else 0.0
+    # plain Python (about 10 µs for 128 values): NumPy would cost every crawl's process 0.1 s to load
+    if len(a) != len(b) or len(a) < 8 or len(a) % 8:
+        return 0.0
+    left, right = memoryview(a).cast("Q"), memoryview(b).cast("Q")
+    return sum(x == y for x, y in zip(left, right, strict=True)) / len(left)
 
 
 def assign_story(db: Database, document_id: int, signature: bytes, bands: tuple[str, ...]) -> int:

@@ -103,3 +103,4 @@ def test_the_race_with_changedetection_io(tmp_path: Path) -> None:
     assert race["edited"]["readouts_changed"] == race["edited"]["cdio_changed"] == [edited]
     for name in ("first", "unchanged", "edited"):
         assert race[name]["readouts_seconds"] > 0 and race[name]["cdio_cpu_seconds"] > 0
+        assert 0 <= race[name]["readouts_wait_seconds"] < race[name]["readouts_seconds"]

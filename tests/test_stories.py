@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from crawler.extraction.fingerprint import content_hash
 from crawler.extraction.neardup import fingerprint, shingles
 from storage.archive import Archive, ArticleText, PageRecord
+from storage.stories import similarity
 from tests.fixtureweb.seeds import all_seeds
 
 SEE_ALSO = "See also  Floods cut roads across the north of the island"
@@ -76,3 +81,30 @@ def test_candidates_come_from_the_band_index_not_a_scan(tmp_path: Path) -> None:
         ).fetchall()
     )
     assert "USING" in plan and "SCAN lsh_bands" not in plan
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ((1, 2, 3, 4), (1, 2, 3, 4), 1.0),
+        ((1, 2, 3, 4), (1, 2, 9, 9), 0.5),
+        ((1, 2, 3, 4), (5, 6, 7, 8), 0.0),
+        ((1, 2, 3, 4), (1, 2), 0.0),  # signatures of different sizes are not compared
+        ((), (), 0.0),
+    ],
+)
+def test_similarity_is_the_share_of_equal_minhash_values(
+    a: tuple[int, ...], b: tuple[int, ...], expected: float
+) -> None:
+    def signature(values: tuple[int, ...]) -> bytes:
+        return struct.pack(f"={len(values)}Q", *values)
+
+    assert similarity(signature(a), signature(b)) == expected
+
+
+def test_similarity_of_real_signatures_equals_numpys_share() -> None:
+    body = " ".join(all_seeds()[0].body)
+    a, b = fingerprint(body).signature, fingerprint(body.replace("President", "Chinese President", 1)).signature
+    share = float((np.frombuffer(a, dtype="uint64") == np.frombuffer(b, dtype="uint64")).mean())
+    assert 0.0 < share < 1.0
+    assert similarity(a, b) == share

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from datasette.utils import to_css_class
+from markupsafe import Markup
 
 from crawler.web.errors import describe
 from crawler.web.plugin import offset_ok, row_id
-from crawler.web.serve import build
+from crawler.web.rows import rows_html
+from crawler.web.serve import TEMPLATES, build
 from storage.meetings import Copy, original_first
 from tests.test_serve import Server, demo_copy
 
@@ -190,3 +194,47 @@ def test_serve_console_stays_clean_on_bad_urls(archive: Path) -> None:
         _, err = server.proc.communicate(timeout=10)
     assert statuses == list(BAD.values())[:12]
     assert b"Traceback" not in err and b"trace" not in err, err.decode()[:2000]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        # text is escaped; markup (a link from render_cell or from Datasette) is kept as it is
+        ({"column": "title", "value_type": "str", "value": '<b>"x"</b> & y'}, "&lt;b&gt;&#34;x&#34;&lt;/b&gt; &amp; y"),
+        ({"column": "title", "value_type": "pk", "value": Markup('<a href="/d/1">1</a>')}, '<a href="/d/1">1</a>'),
+        ({"column": "title", "value_type": "int", "value": 3}, "3"),
+    ],
+)
+def test_rows_html_values(cell: dict[str, Any], expected: str) -> None:
+    assert rows_html([[cell]]) == f'<tr><td class="col-title type-{cell["value_type"]}">{expected}</td></tr>'
+
+
+def test_rows_html_classes_each_cell_by_its_own_column() -> None:
+    cells = [{"column": name, "value_type": "str", "value": name} for name in ("id", "first seen", "id")]
+    row = "".join(f'<td class="col-{to_css_class(c["column"])} type-str">{c["value"]}</td>' for c in cells)
+    assert to_css_class("first seen") != "first seen"  # Datasette's class for a name that is not one
+    assert rows_html([cells, cells]) == f"<tr>{row}</tr>\n<tr>{row}</tr>"
+
+
+def test_table_rows_are_the_markup_datasettes_own_template_writes(tmp_path: Path) -> None:
+    """serve's _table.html writes rows in Python (rows_html), faster than Datasette's loop and to the same HTML."""
+    sqlite3.connect(tmp_path / "x.db").close()
+    ds = build(str(tmp_path / "x.db"))
+    asyncio.run(ds.invoke_startup())
+    names = ("id", "first seen", "text")
+    columns = [
+        {"name": n, "sortable": False, "is_pk": n == "id", "type": "TEXT", "notnull": 0, "description": None}
+        for n in names
+    ]
+    hostile = '<script>alert("1")</script>'
+    values: list[Any] = [Markup('<a href="/x/documents/1">1</a>'), None, hostile]
+    rows = [
+        [{"column": n, "value_type": type(v).__name__, "value": v} for n, v in zip(names, values, strict=True)],
+        [{"column": n, "value_type": "str", "value": f"{n} & more"} for n in names],
+    ]
+    ours, theirs = (ds.jinja_env.get_template(name) for name in ("_table.html", "default:_table.html"))
+    assert ours.filename == str(TEMPLATES / "_table.html")
+    context = {"display_columns": columns, "display_rows": rows}
+    html = [re.sub(r">\s+<", "><", asyncio.run(t.render_async(context))).strip() for t in (ours, theirs)]
+    assert html[0] == html[1]
+    assert "&lt;script&gt;" in html[0] and "<script>" not in html[0]

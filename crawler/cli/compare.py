@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 
 from crawler.cli.terminal import printable
-from crawler.compare.meeting import alignment_of, compare_meeting, side_by_side
 from storage.meetings import meeting_with_texts
 
 if TYPE_CHECKING:
@@ -25,6 +24,8 @@ def _label(doc: dict[str, Any]) -> str:
 
 def render(record: dict[str, Any], console: Console) -> None:
     """Print a comparison: each pair of readouts side by side, then the named things only one side mentions."""
+    from crawler.compare.meeting import alignment_of, side_by_side
+
     docs = {d["document_id"]: d for d in record["documents"]}
     console.print(
         Text(
@@ -75,6 +76,9 @@ def register(main: click.Group) -> None:
         "b_document", "a_index", "b_index"}], "only": {"<document_id>": [statement, ...]}, "entities":
         {"by_document": {...}, "only": {"<document_id>": {kind: [...]}}}, "note"}.
         """
+        # loaded here, not with the command line: rapidfuzz and the people table cost every `readouts crawl` 0.1 s
+        from crawler.compare.meeting import compare_meeting
+
         archive = obj.reader()
         meeting = meeting_with_texts(archive.db, meeting_id)
         if meeting is None:

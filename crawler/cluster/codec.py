@@ -10,8 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
-from crawler.extraction.extract import Extracted, Failure
-from crawler.model import FetchedPage
+from crawler.model import Extracted, Failure, FetchedPage
 from spiders.pipeline import Extraction
 
 _BYTES = "__b64__"

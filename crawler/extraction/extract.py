@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from dataclasses import dataclass
 
 import lxml.html
 import trafilatura
@@ -16,6 +15,7 @@ from crawler.extraction.decode import DecodeError, decode_html, sniff_binary
 from crawler.extraction.language import detect_language
 from crawler.extraction.page_meta import page_meta, text_date
 from crawler.extraction.shapes import chinese_footer, hidden, leads_nowhere, speaker_label
+from crawler.model import Extracted, Failure
 
 logger = logging.getLogger(__name__)
 
@@ -36,31 +36,6 @@ _REGISTRATION = re.compile(r"\d{5,}\s*号|ICP|\b\d{6,}-\d\b")
 # microformats (h-entry) and schema.org markup for an article's lead paragraph and place
 _LEAD = "//*[not(self::meta)][contains(concat(' ', normalize-space(@class), ' '), ' p-summary ')]"
 _PLACE = "//*[not(self::meta)][contains(concat(' ', normalize-space(@class), ' '), ' p-location ')]"
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """The article body (paragraph lines, title excluded) and metadata of one page."""
-
-    title: str | None
-    lines: tuple[str, ...]
-    published: str | None = None  # YYYY-MM-DD
-    author: str | None = None
-    sitename: str | None = None
-    language: str | None = None
-    place: str | None = None  # a dateline place the page marks up (h-entry p-location, itemprop=location)
-
-    @property
-    def text(self) -> str:
-        """Return the body as text, one paragraph per line."""
-        return "\n".join(self.lines)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a page yielded no article text (e.g. "not-html", "empty", "bad-encoding", "too-deep")."""
-
-    reason: str
 
 
 def extract(body: bytes, url: str, content_type: str | None = None, language: str | None = None) -> Extracted | Failure:

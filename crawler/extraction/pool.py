@@ -14,10 +14,7 @@ from typing import Any
 from pebble import ProcessPool
 
 from crawler.config.intervals import DEFAULT_EXTRACT_TIMEOUT
-from crawler.extraction.article import article_text
-from crawler.extraction.extract import Extracted, Failure, extract
-from crawler.extraction.page_lines import page_lines
-from crawler.model import ArticleText
+from crawler.model import ArticleText, Extracted, Failure
 
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500
@@ -62,6 +59,36 @@ def _start_worker(limit_bytes: int, parent: int) -> None:
     _die_with(parent)
 
 
+def _load_extraction() -> None:
+    """Load extraction's libraries (trafilatura, NumPy) in this process, once, before it forks any worker."""
+    # not at import: a re-check answered by 304s extracts nothing and so never pays for them; loaded here, by the
+    # crawl, just before the pool forks its workers, they are shared by every worker rather than loaded by each,
+    # and no page's timeout pays for them
+    import crawler.extraction.article
+    import crawler.extraction.page_lines  # noqa: F401
+
+
+def _extract(body: bytes, url: str, content_type: str | None, language: str | None) -> Extracted | Failure:
+    """Extract one page (in a worker)."""
+    from crawler.extraction.extract import extract
+
+    return extract(body, url, content_type, language)
+
+
+def _article(extracted: Extracted, template: frozenset[str]) -> ArticleText | None:
+    """Clean, hash and fingerprint one extraction (in a worker)."""
+    from crawler.extraction.article import article_text
+
+    return article_text(extracted, template)
+
+
+def _page_lines(body: bytes, content_type: str | None) -> tuple[str, ...]:
+    """Return every text line of a page (in a worker)."""
+    from crawler.extraction.page_lines import page_lines
+
+    return page_lines(body, content_type)
+
+
 class ExtractorPool:
     """A pool of extraction workers; `await pool.extract(...)` gives an Extracted or a Failure, never raises."""
 
@@ -98,22 +125,23 @@ class ExtractorPool:
     ) -> Extracted | Failure:
         """Extract one page in a worker; a timeout, crash or memory error becomes a Failure."""
         args = (body, url, content_type, language)
-        return await self._run(extract, args, timeout, "extraction")  # type: ignore[no-any-return]
+        return await self._run(_extract, args, timeout, "extraction")  # type: ignore[no-any-return]
 
     async def article(
         self, extracted: Extracted, template: frozenset[str], timeout: float | None = None
     ) -> ArticleText | Failure | None:
         """Strip the site's template, hash, fingerprint and recognise the meeting in a worker (None: nothing left)."""
-        return await self._run(article_text, (extracted, template), timeout, "cleaning")  # type: ignore[no-any-return]
+        return await self._run(_article, (extracted, template), timeout, "cleaning")  # type: ignore[no-any-return]
 
     async def page_lines(self, body: bytes, content_type: str | None, timeout: float | None = None) -> tuple[str, ...]:
         """Return every text line of a page (a listing page, to learn its site's template from); () on failure."""
-        lines = await self._run(page_lines, (body, content_type), timeout, "reading lines")
+        lines = await self._run(_page_lines, (body, content_type), timeout, "reading lines")
         return () if isinstance(lines, Failure) else tuple(lines)
 
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
+        _load_extraction()
         future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
             return await asyncio.wrap_future(future)

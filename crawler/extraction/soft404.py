@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.extraction.extract import Extracted
+from crawler.model import Extracted
 
 MAX_NOTICE_CHARS = 600  # a "not found" notice is short; a readout that mentions "404" is not
 # words matched as words ("was not founded" is no "not found"); Chinese has no word boundaries to match

@@ -1,4 +1,5 @@
-"""readouts' Datasette plugin: a meeting page (documents side by side), a page history with diffs, search routing.
+"""readouts' Datasette plugin: a meeting page (documents side by side), a page history with diffs, search routing,
+and table rows written in Python.
 
 Stored texts are only ever put into templates as values (Jinja autoescapes them) or built with markupsafe's
 escaping, so a readout holding `<script>` is shown as text.
@@ -21,6 +22,7 @@ from sqlite_utils import Database
 
 from crawler.compare.meeting import alignment_of, compare_meeting, side_by_side
 from crawler.monitor.word_diff import line_runs
+from crawler.web.rows import rows_html
 from storage.changes import history
 from storage.meetings import meeting_with_texts
 from storage.search_words import count_matches, has_long_run, match_term
@@ -237,6 +239,12 @@ def extra_template_vars(database: str | None, table: str | None, request: Reques
     if request is None or database is None or table != "readouts" or not request.scope.get(WORD_COUNT):
         return {}
     return word_index_count(datasette, database, request)
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any) -> None:
+    """Give the templates the rows writer that templates/_table.html uses for every table page."""
+    env.filters["readouts_rows"] = rows_html
 
 
 @hookimpl
