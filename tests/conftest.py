@@ -48,11 +48,58 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def cli(db: Path, *args: str, sources: Path | None = None, timeout: float = 180, **env: str) -> CLIResult:
+    """Run `readouts [--sources S] ARGS...` on `db` as a subprocess: for crawls, kills, the daemon, signals."""
+    chosen = ["--sources", str(sources)] if sources else []
+    cmd = [sys.executable, "-m", "crawler", "--db", str(db), *chosen, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env(**env))
+    return CLIResult(proc)
+
+
+def cli_here(db: Path, *args: str, sources: Path | None = None) -> CLIResult:
+    """Run `readouts [--sources S] ARGS...` on `db` in this process (CliRunner), where a subprocess adds nothing.
+
+    Each subprocess spends most of a CPU second importing; a read command in this process costs milliseconds.
+    """
+    from click.testing import CliRunner
+
+    from crawler.cli.main import main
+
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("READOUTS_")}
+    chosen = ["--sources", str(sources)] if sources else []
+    result = CliRunner(env=unset).invoke(main, ["--db", str(db), *chosen, *args])
+    err = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        err += "Traceback (in process):\n" + "".join(traceback.format_exception(result.exception))
+    return CLIResult(subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, err))
+
+
+# commands that only read the archive (or copy it): run in the test's process, where a subprocess adds nothing
+READ_COMMANDS = frozenset(
+    {"backup", "capture", "changes", "check", "compare", "diff", "documents", "export", "feed", "history"}
+    | {"meetings", "runs", "search", "sources"}
+)
+FETCHING_OPTIONS = frozenset({"--try", "--new"})  # `sources --try` crawls and `--new` fetches: real processes
+
+
+def in_process(args: tuple[str, ...]) -> bool:
+    """Whether `readouts ARGS` only reads: its command (the first word not an option or an option's value) is a read."""
+    words = iter(args)
+    for word in words:
+        if word in ("--db", "--sources"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word in READ_COMMANDS and not FETCHING_OPTIONS & set(args)
+    return False
+
+
 @pytest.fixture
 def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
-    """Run `readouts ARGS...` in a subprocess with --db in tmp_path (unless given) and return its result."""
+    """Run `readouts ARGS...` with --db in tmp_path (unless given): a subprocess, or this process for a read command."""
 
     def run(*args: str, db: Path | None = None, timeout: float = 120, peak: bool = False, **env: str) -> CLIResult:
+        if in_process(args) and not peak and not env:
+            return cli_here(db or tmp_path / "archive.db", *args)
         cmd = [sys.executable, "-m", "crawler", "--db", str(db or tmp_path / "archive.db"), *args]
         report = tmp_path / "peak-rss.txt"
         if peak:  # run under tests/peak.py, which records the peak RSS of the whole process tree
@@ -65,18 +112,10 @@ def readouts(tmp_path: Path) -> Callable[..., CLIResult]:
 
 @pytest.fixture
 def readouts_here(tmp_path: Path) -> Callable[..., CLIResult]:
-    """Like `readouts`, in this process (click's CliRunner): for read-only commands, where a subprocess adds nothing."""
-    from click.testing import CliRunner
-
-    from crawler.cli.main import main
+    """Like `readouts`, in this process (`cli_here`): for read-only commands, where a subprocess adds nothing."""
 
     def run(*args: str, db: Path | None = None) -> CLIResult:
-        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("READOUTS_")}
-        result = CliRunner(env=unset).invoke(main, ["--db", str(db or tmp_path / "archive.db"), *args])
-        err = result.stderr
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            err += "Traceback (in process):\n" + "".join(traceback.format_exception(result.exception))
-        return CLIResult(subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, err))
+        return cli_here(db or tmp_path / "archive.db", *args)
 
     return run
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 
 from storage import search_words
-from tests.conftest import CLIResult, subprocess_env, write_sources
+from tests.conftest import CLIResult, cli, cli_here, write_sources
 from tests.fixtureweb import sites
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route, SiteServer, conditional
@@ -66,9 +64,12 @@ class Web:
         )
 
     def cli(self, *args: str) -> CLIResult:
-        cmd = [sys.executable, "-m", "crawler", "--db", str(self.tmp / "archive.db"), "--sources", str(self.sources)]
-        proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=180, env=subprocess_env())
-        return CLIResult(proc)
+        """A command that crawls or sends (crawl, reextract, notify): a real `readouts` process."""
+        return cli(self.tmp / "archive.db", *args, sources=self.sources)
+
+    def read(self, *args: str) -> CLIResult:
+        """A read command, in this process: the crawls are the processes under test."""
+        return cli_here(self.tmp / "archive.db", *args, sources=self.sources)
 
     def crawl(self, *args: str) -> dict[str, Any]:
         result = self.cli("crawl", "--json", *args)
@@ -145,7 +146,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Web, dict[st
 
 
 def events(web: Web, *args: str) -> list[dict[str, Any]]:
-    result = web.cli("changes", "--json", *args)
+    result = web.read("changes", "--json", *args)
     assert result.code == 0, result.err
     return result.jsonl()
 
@@ -175,7 +176,7 @@ def test_sidebars_and_counters_changing_everywhere_are_no_change(web: tuple[Web,
     embassy_events = [e for e in events(w, "--source", "embassy") if e["kind"] != "new"]
     assert embassy_events == []
     # the embassy's pages did change bytes (new ETags, full downloads), yet not their text
-    texts = [r["text"] for r in w.cli("export", "--source", "embassy").jsonl()]
+    texts = [r["text"] for r in w.read("export", "--source", "embassy").jsonl()]
     assert len(texts) == 4 and not any("Views:" in text for text in texts)
 
 
@@ -193,7 +194,7 @@ def test_deleted_soft_404_moved_and_added_pages(web: tuple[Web, dict[str, Any]])
     moved = events(w, "--kind", "moved")
     assert moved[0]["target"] == w.url("ministry", a["target"].path)
     # gone pages keep their revisions and text
-    history = w.cli("history", w.url("ministry", a["deleted"].path), "--json").jsonl()
+    history = w.read("history", w.url("ministry", a["deleted"].path), "--json").jsonl()
     assert len(history) == 1 and history[0]["text"]
 
 
@@ -217,21 +218,21 @@ def test_unchanged_recheck_uses_conditional_requests_and_304s(web: tuple[Web, di
 def test_history_diff_capture_and_feed(web: tuple[Web, dict[str, Any]], tmp_path: Path) -> None:
     w, state = web
     url = w.url("ministry", state["articles"]["edited"].path)
-    history = w.cli("history", url, "--json").jsonl()
+    history = w.read("history", url, "--json").jsonl()
     assert [h["revision"] for h in history] == [1, 2]
     assert EDITED_FROM in history[0]["text"] and EDITED_TO in history[1]["text"]
-    diff = w.cli("diff", url)
+    diff = w.read("diff", url)
     assert diff.code == 0 and "-" + EDITED_FROM in diff.out.splitlines()
-    assert w.cli("diff", url, "--from", "1", "--to", "9").code == 1
+    assert w.read("diff", url, "--from", "1", "--to", "9").code == 1
     # the raw bytes as served, for each revision
-    first = w.cli("capture", url, "--revision", "1", "--output", str(tmp_path / "r1.html"))
+    first = w.read("capture", url, "--revision", "1", "--output", str(tmp_path / "r1.html"))
     assert first.code == 0, first.err
     raw = (tmp_path / "r1.html").read_bytes()
     assert EDITED_FROM.encode() in raw and b"Views: 148" in raw
-    assert w.cli("capture", url, "--output", str(tmp_path / "r2.html")).code == 0
+    assert w.read("capture", url, "--output", str(tmp_path / "r2.html")).code == 0
     assert EDITED_TO.encode() in (tmp_path / "r2.html").read_bytes()
-    assert w.cli("capture", "http://127.0.0.2/nowhere").code == 1
-    feed = w.cli("feed", "--output", str(tmp_path / "feed.xml"))
+    assert w.read("capture", "http://127.0.0.2/nowhere").code == 1
+    feed = w.read("feed", "--output", str(tmp_path / "feed.xml"))
     assert feed.code == 0, feed.err
     root = ET.parse(tmp_path / "feed.xml").getroot()
     assert root.tag == ATOM + "feed"

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import main
+from tests.conftest import in_process
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(main.commands)  # type: ignore[attr-defined]
@@ -114,3 +115,22 @@ def test_readme_names_every_module_where_it_lives() -> None:
     missing = [m for m in modules if not m.endswith(("__init__.py", "__main__.py")) and f"`{m}`" not in README]
     assert not missing and "`scheduler.py`" in README, f"README's module table lacks {missing}"
     assert (root / "docs" / "architecture.md").is_file() and "docs/architecture.md" in README
+
+
+@pytest.mark.parametrize(
+    ("args", "here"),
+    [
+        (("export",), True),
+        (("search", "crawl"), True),  # a search for the word "crawl" is still a search
+        (("--sources", "s.toml", "crawl", "--json"), False),
+        (("--sources", "export", "crawl"), False),  # an option's value is not the command
+        (("--db", "search", "demo"), False),
+        (("sources", "--json"), True),
+        (("sources", "--try", "s"), False),  # --try crawls
+        (("sources", "--new", "a", "http://127.0.0.2/"), False),  # --new fetches
+        (("schedule",), False),
+        (("--help",), False),
+    ],
+)
+def test_only_read_commands_run_in_the_test_process(args: tuple[str, ...], here: bool) -> None:
+    assert in_process(args) is here

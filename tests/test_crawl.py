@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import CLIResult, write_sources
+from tests.conftest import CLIResult, cli, cli_here, write_sources
 from tests.fixtureweb import sites
 from tests.mockserver import Reply, SiteServer
 
@@ -55,18 +55,19 @@ def start_sites() -> dict[str, SiteServer]:
 
 
 class Crawled:
-    """A fixture web crawled once, and the CLI to query it."""
+    """A fixture web crawled twice (real `readouts crawl` processes), and the CLI to query it."""
 
-    def __init__(self, tmp: Path, run: Callable[..., CLIResult]) -> None:
-        self.tmp, self.run = tmp, run
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
         self.servers = start_sites()
         self.sources = write_sources(tmp / "sources.toml", sources_toml(self.servers))
         self.db = tmp / "archive.db"
-        self.first = self.cli("crawl", "--json")
-        self.second = self.cli("crawl", "--json")
+        self.first = cli(self.db, "crawl", "--json", sources=self.sources)
+        self.second = cli(self.db, "crawl", "--json", sources=self.sources)
 
     def cli(self, *args: str) -> CLIResult:
-        return self.run(*args)
+        """A read command on the crawled archive, in this process: the crawls above are the processes under test."""
+        return cli_here(self.db, *args, sources=self.sources)
 
     def url(self, article: Any) -> str:
         return self.servers[article.site].url(article.path)
@@ -81,22 +82,9 @@ class Crawled:
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
-    import subprocess
-    import sys
-
-    from tests.conftest import subprocess_env
-
-    tmp = tmp_path_factory.mktemp("web")
-    state: dict[str, Crawled] = {}
-
-    def run(*args: str) -> CLIResult:
-        cmd = [sys.executable, "-m", "crawler", "--db", str(tmp / "archive.db"), "--sources", str(tmp / "sources.toml")]
-        proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=180, env=subprocess_env())
-        return CLIResult(proc)
-
-    state["c"] = Crawled(tmp, run)
-    yield state["c"]
-    state["c"].close()
+    web = Crawled(tmp_path_factory.mktemp("web"))
+    yield web
+    web.close()
 
 
 def all_articles() -> list[Any]:

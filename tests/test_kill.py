@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import subprocess_env, write_sources
+from tests.conftest import cli_here, subprocess_env, write_sources
 from tests.mockserver import Reply, Route, SiteServer, slow
 
 ARTICLES = 30
@@ -117,14 +117,8 @@ def assert_sound(db: Path) -> None:
     """The archive passes SQLite's integrity check and readouts' own consistency checks."""
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    check = subprocess.run(
-        [sys.executable, "-m", "crawler", "--db", str(db), "check", "--json"],
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
+    check = cli_here(db, "check", "--json")  # in this process: the killed crawl is the process under test
+    assert check.code == 0, check.out + check.err
 
 
 def crawl_command(tmp_path: Path, site: SiteServer) -> tuple[Path, list[str]]:

@@ -83,18 +83,30 @@ class Server:
         self.proc.communicate(timeout=10)
 
 
-def demo_archive(folder: Path) -> Path:
-    """A demo archive (crawled twice, with an edit), plus a document holding markup in its title and text."""
+def demo_run(folder: Path) -> None:
+    """`readouts demo` into `folder/demo.db`, what it printed kept beside it (`folder/out.txt`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    db = folder / "demo.db"
     done = subprocess.run(
-        [sys.executable, "-m", "crawler", "demo", "--db", str(db)],
+        [sys.executable, "-m", "crawler", "demo", "--db", str(folder / "demo.db")],
         env=subprocess_env(),
         capture_output=True,
         text=True,
         timeout=600,  # a guard: two crawls of the sample web took over 180 s with four workers on a loaded machine
     )
     assert done.returncode == 0, done.stderr
+    (folder / "out.txt").write_text(done.stdout)
+
+
+def demo_ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of one `readouts demo` run, made once per test run for every module and worker: never written to."""
+    return built_once(shared_dir(tmp_path_factory) / "demo-run", demo_run)
+
+
+def demo_archive(folder: Path, ran: Path) -> Path:
+    """A demo archive (crawled twice, with an edit), plus a document holding markup in its title and text."""
+    # a reader of the run may have left SQLite's -shm beside it; the demo's own process checkpointed and closed
+    shutil.copytree(ran, folder, ignore=shutil.ignore_patterns("*-wal", "*-shm", "out.txt"))
+    db = folder / "demo.db"
     store = Archive(db)
     hostile = ArticleText(
         content_hash="f" * 64,
@@ -120,7 +132,8 @@ def demo_archive(folder: Path) -> Path:
 
 def demo_copy(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     """A copy of the demo archive (`demo_archive`), which is built once per test run for every module and worker."""
-    built = built_once(shared_dir(tmp_path_factory) / "demo-archive", lambda folder: demo_archive(folder))
+    ran = demo_ran(tmp_path_factory)
+    built = built_once(shared_dir(tmp_path_factory) / "demo-archive", lambda folder: demo_archive(folder, ran))
     copy = tmp_path_factory.mktemp(name) / "archive"
     shutil.copytree(built, copy)  # each module its own: a module may write to it without the others seeing
     return copy / "demo.db"

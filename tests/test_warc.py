@@ -20,13 +20,11 @@ from typing import Any
 import brotli
 import pytest
 import zstandard
-from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.cli.main import main
 from storage.warc import Original, WarcStore, decode_content, header_case, payload_digest
 from tests import pywb_env
-from tests.conftest import CLIResult, subprocess_env, write_sources
+from tests.conftest import CLIResult, cli, cli_here, write_sources
 from tests.fixtureweb.fillers import FILLERS
 from tests.mockserver import Reply, Route, SiteServer
 
@@ -194,18 +192,8 @@ class Archive:
 
     def cli(self, *args: str, db: Path | None = None) -> CLIResult:
         """Run `readouts ARGS`: a crawl in its own process (Twisted's reactor runs once), the rest in this one."""
-        cmd = ["--db", str(db or self.db), "--sources", str(self.sources), *args]
-        if args[0] == "crawl":
-            proc = subprocess.run(
-                [sys.executable, "-m", "crawler", *cmd],
-                capture_output=True,
-                text=True,
-                timeout=180,
-                env=subprocess_env(),
-            )
-            return CLIResult(proc)
-        result = CliRunner().invoke(main, cmd, catch_exceptions=False)
-        return CLIResult(subprocess.CompletedProcess(cmd, result.exit_code, result.stdout, result.stderr))
+        run = cli if args[0] == "crawl" else cli_here
+        return run(db or self.db, *args, sources=self.sources)
 
     def capture(self, url: str, revision: int, *args: str, db: Path | None = None) -> tuple[bytes, CLIResult]:
         out = self.folder / f"capture-{revision}-{len(args)}.bin"
