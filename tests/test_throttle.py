@@ -134,7 +134,11 @@ def test_a_polite_source_keeps_exactly_its_delay(tmp_path: Path, serve, readouts
         assert result.code == 0, result.err
         assert len(times) == count
         gaps = [b - a for a, b in pairwise(times)]
-        assert min(gaps) >= delay - 0.05, gaps  # never sooner than the delay (Scrapy's jitter goes to 0.5 x)
+        # a request stamped late by a loaded server shortens the next gap by what it adds to this one: each pair of
+        # gaps holds twice the delay, and no gap comes near Scrapy's jitter (down to 0.5 x; also pinned by config)
+        assert all(a + b >= 2 * delay - 0.05 for a, b in pairwise(gaps)), gaps
+        assert min(gaps) >= 0.6 * delay, gaps
+        assert times[-1] - times[0] >= (count - 1) * delay - 0.05, gaps
 
 
 def test_delays_are_not_randomised() -> None:
