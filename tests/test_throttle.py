@@ -115,7 +115,9 @@ def test_rechecks_keep_the_source_concurrency_whatever_robots_txt_took(tmp_path:
 
 @pytest.mark.slow
 def test_a_polite_source_keeps_exactly_its_delay(tmp_path: Path, serve, readouts) -> None:
-    delay, count = 0.3, 8
+    # a delay long enough that a loaded server stamping a request late (0.09 s seen) stays inside the slack; Scrapy's
+    # jitter shows here only now and then (its slot loop redraws the delay as it waits): test_delays_are_not_randomised
+    delay, count, slack = 0.6, 8, 0.12
     times: list[float] = []
 
     def timed(inner: Route) -> Route:
@@ -134,11 +136,7 @@ def test_a_polite_source_keeps_exactly_its_delay(tmp_path: Path, serve, readouts
         assert result.code == 0, result.err
         assert len(times) == count
         gaps = [b - a for a, b in pairwise(times)]
-        # a request stamped late by a loaded server shortens the next gap by what it adds to this one: each pair of
-        # gaps holds twice the delay, and no gap comes near Scrapy's jitter (down to 0.5 x; also pinned by config)
-        assert all(a + b >= 2 * delay - 0.05 for a, b in pairwise(gaps)), gaps
-        assert min(gaps) >= 0.6 * delay, gaps
-        assert times[-1] - times[0] >= (count - 1) * delay - 0.05, gaps
+        assert min(gaps) >= delay - slack, gaps  # never sooner than the delay
 
 
 def test_delays_are_not_randomised() -> None:
