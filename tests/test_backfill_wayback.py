@@ -147,12 +147,12 @@ class Wayback:
         self._send(handler, handler.path, 200, body, "text/html; charset=utf-8")
 
     def _send(self, handler: BaseHTTPRequestHandler, what: str, status: int, body: bytes, ctype: str = "") -> None:
+        self.sent.append(what)  # before the answer: the client may ask its next question as soon as it has this one
         handler.send_response(status)
         handler.send_header("Content-Type", ctype or "application/json")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
-        self.sent.append(what)
 
     def close(self) -> None:
         self.release.set()
