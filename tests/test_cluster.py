@@ -107,13 +107,12 @@ def test_no_url_fetched_twice(cluster: Cluster) -> None:
 
 def test_each_site_delay_held_across_both_workers(cluster: Cluster) -> None:
     # One request stamped late by a loaded server shortens the gap after it by as much as it lengthens the gap before
-    # it, so each pair of consecutive gaps is held to twice the delay; a pair of requests sent together by the two
-    # workers (what a per-worker delay would give) still shows as a gap far under half the delay.
+    # it, so each pair of consecutive gaps is held to twice the delay (a loaded run saw gaps of 1.09 s then 0.07 s).
+    # Two workers each keeping the delay alone would send in pairs: every pair of gaps would add up to one delay.
     for name, server in cluster.servers.items():
         times = sorted(t for path, t in server.times if path != "/robots.txt")
         gaps = [b - a for a, b in itertools.pairwise(times)]
         shown = (name, [round(g, 3) for g in gaps])
-        assert min(gaps) >= DELAY / 5, shown  # two requests sent together land milliseconds apart
         assert all(a + b >= 2 * DELAY - JITTER for a, b in itertools.pairwise(gaps)), shown
         assert times[-1] - times[0] >= (len(times) - 1) * DELAY - JITTER, shown
 
