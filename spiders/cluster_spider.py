@@ -6,6 +6,7 @@ requests come back re-bound to this spider's methods, the only ones scrapy-redis
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from twisted.python.failure import Failure
 
 from crawler.cluster import codec, keys
 from crawler.cluster.budget import RedisBudget
-from crawler.cluster.frontier import INFLIGHT_META, acknowledge, inflight_key
+from crawler.cluster.frontier import CLAIM_META, INFLIGHT_META, acknowledge, inflight_key
 from crawler.cluster.once import Claims
 from crawler.cluster.outbox import results_full
 from crawler.config.sources import Source
@@ -49,6 +50,12 @@ class RedisMembers:
         return bool(self.redis.sismember(self.key, str(item)))
 
 
+def claim_token(claims_key: str, via: str) -> str | None:
+    """Return the token an article's claim is made with: the same for every reading of the page that links it
+    (a worker killed between claiming and enqueuing leaves the claim to whoever reads that page again)."""
+    return hashlib.sha1(f"{claims_key} {via}".encode()).hexdigest() if via else None
+
+
 class ClusterSourceSpider(SourceSpider):
     """A source's spider whose article requests are claimed cluster-wide (each article is fetched by one worker)
     and whose requests the cluster's bound keeps back are kept in Redis, where the writer reads the run's frontier."""
@@ -58,12 +65,16 @@ class ClusterSourceSpider(SourceSpider):
     claims_key: str = ""
     deferred_key: str = ""
 
-    def _article_request(self, url: str) -> Request | None:
-        """Return the request only when no worker requested this article in this run yet."""
-        request = super()._article_request(url)
+    def _article_request(self, url: str, via: str = "") -> Request | None:
+        """Return the request only when no worker requested this article in this run yet, or when the page that
+        links it is read again (its worker died before the request reached the frontier)."""
+        request = super()._article_request(url, via)
         self._share_deferred()
-        if request is None or self.claims is None or not self.claims.claim(self.claims_key, canonical_url(url)):
+        token = claim_token(self.claims_key, via)
+        if request is None or self.claims is None or not self.claims.claim(self.claims_key, canonical_url(url), token):
             return None
+        if token:
+            request.meta[CLAIM_META] = token  # the fingerprint's claim too: the page read again enqueues it again
         return request
 
     def _listing_request(self, url: str, resumed: bool = False) -> Request | None:
@@ -206,7 +217,10 @@ class ClusterSpider(Spider):
             Request(u, callback=delegate.parse_listing, errback=delegate.listing_failed) for u in source.start_urls
         ]
         for url, kind in seed.get("resume", []):  # where the last crawl, cut by its bound, stopped
-            resumed = delegate._article_request(url) if kind == ARTICLE else delegate._listing_request(url, True)
+            if kind == ARTICLE:
+                resumed = delegate._article_request(url, "resumed")
+            else:
+                resumed = delegate._listing_request(url, True)
             starts += [resumed] if resumed else []
         starts += [Request(u, callback=delegate.parse_feed, errback=delegate.listing_failed) for u in source.feeds]
         starts += [

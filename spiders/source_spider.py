@@ -123,7 +123,7 @@ class SourceSpider(Spider):
             self.seen_listings.add(url)
             yield Request(url, callback=self.parse_listing, errback=self.listing_failed)
         for url, kind in self.resume:
-            request = self._article_request(url) if kind == ARTICLE else self._listing_request(url, resumed=True)
+            request = self._article_request(url, "resumed") if kind == ARTICLE else self._listing_request(url, True)
             if request:
                 yield request
         for url in self.source.feeds:
@@ -135,8 +135,9 @@ class SourceSpider(Spider):
         """Return True when the URL is on one of the source's allowed hosts (or their subdomains)."""
         return on_allowed_hosts(url, self.source.allowed_domains)
 
-    def _article_request(self, url: str) -> Request | None:
-        """Return a request for an allowed article not yet archived nor requested in this crawl, else None."""
+    def _article_request(self, url: str, via: str = "") -> Request | None:
+        """Return a request for an allowed article not yet archived nor requested in this crawl, else None (`via`:
+        the page that links it, for a cluster's claims)."""
         url = canonical_url(url)
         if not self.allows(url) or url in self.seen_articles or url in self.known_urls or self._trap(url):
             return None
@@ -195,7 +196,7 @@ class SourceSpider(Spider):
         """Yield requests for the article and listing links of a listing page (stop-on-seen: see below)."""
         articles = [canonical_url(link.url) for link in self._article_links.extract_links(response)]
         for url in articles:
-            request = self._article_request(url)
+            request = self._article_request(url, response.url)
             if request:
                 yield request
         # a walk resumed where a cut crawl stopped goes on past known pages
@@ -258,7 +259,7 @@ class SourceSpider(Spider):
         for link in links:
             url = response.urljoin(link.strip())
             if self.source.is_article(url):
-                request = self._article_request(url)
+                request = self._article_request(url, response.url)
                 if request:
                     yield request
 
@@ -284,7 +285,7 @@ class SourceSpider(Spider):
             if sitemap.type == "sitemapindex":
                 yield Request(loc, callback=self.parse_sitemap, errback=self.listing_failed)
             elif self.source.is_article(loc):
-                request = self._article_request(loc)
+                request = self._article_request(loc, response.url)
                 if request:
                     yield request
 
@@ -314,7 +315,7 @@ class SourceSpider(Spider):
             location=location,
         )
         if location and self.source.is_article(location):
-            follow = self._article_request(location)
+            follow = self._article_request(location, response.url)
             if follow:
                 yield follow
 

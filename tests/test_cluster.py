@@ -348,3 +348,28 @@ def test_an_article_is_claimed_by_one_worker_only(redis: Any) -> None:
     assert workers[1]._article_request("http://127.0.0.9/c_3.htm") is not None
     assert workers[0]._article_request("http://127.0.0.9/c_1.htm") is None  # archived already
     assert set(redis.hkeys(keys.seen_articles(7))) == {b"http://127.0.0.9/c_2.htm", b"http://127.0.0.9/c_3.htm"}
+
+
+def test_a_listing_read_again_after_its_worker_died_requests_its_articles_again(redis: Any) -> None:
+    # the worker that read the listing claimed its articles and died before their requests reached the frontier:
+    # whoever reads that listing again must get them (a loaded run lost an article this way), no other page may
+    from crawler.cluster import keys
+    from crawler.cluster.frontier import CLAIM_META
+    from crawler.cluster.once import Claims
+    from crawler.config.sources import parse_sources
+    from spiders.cluster_spider import ClusterSourceSpider, RedisMembers
+
+    source = parse_sources("[source.a]\nstart_urls = ['http://127.0.0.9/news/']\narticles = ['/c_']\n")["a"]
+    spiders = []
+    for _ in range(2):
+        spider = ClusterSourceSpider.for_source(source, RedisMembers(redis, keys.known_urls("a")), {})()
+        spider.redis, spider.claims_key = redis, keys.seen_articles(8)  # type: ignore[attr-defined]
+        spider.claims = Claims(redis)  # type: ignore[attr-defined]
+        spiders.append(spider)
+    dead, alive = spiders
+    listing, other = "http://127.0.0.9/news/", "http://127.0.0.9/news/2.htm"
+    claimed = dead._article_request("http://127.0.0.9/c_5.htm", listing)
+    assert claimed is not None  # ... and its worker was killed here
+    again = alive._article_request("http://127.0.0.9/c_5.htm", listing)
+    assert again is not None and again.meta[CLAIM_META] == claimed.meta[CLAIM_META]  # its fingerprint's claim too
+    assert alive._article_request("http://127.0.0.9/c_5.htm", other) is None  # linked elsewhere too: one request
