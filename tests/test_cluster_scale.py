@@ -260,8 +260,8 @@ def test_a_stopped_writer_holds_the_workers_back_until_it_is_back(tmp_path: Path
     fetched: Callable[[], int] = lambda: sum(len(web.hits(n)) for n in HOSTS)  # noqa: E731
     try:
         wait_until(lambda: fetched() >= 3, "the crawl to be under way")
-        # frozen at once (a graceful stop takes long enough that the worker could finish the whole crawl meanwhile)
-        web.procs["writer"].send_signal(signal.SIGSTOP)
+        web.procs["writer"].send_signal(signal.SIGTERM)
+        web.procs["writer"].wait(timeout=60)
         wait_until(lambda: any(b.get("holding") for b in beats(client)), "the worker to hold a result", 90)
         assert client.llen(keys.RESULTS) <= 2  # the bound
         held = fetched()
@@ -273,8 +273,6 @@ def test_a_stopped_writer_holds_the_workers_back_until_it_is_back(tmp_path: Path
         waiting = [codec.loads(raw) for raw in client.lrange(keys.RESULTS, 0, -1)]
         articles = [r for r in waiting if not r.get("listing") and r.get("status") == 200]
         assert all(r["extraction"]["kind"] == "extracted" and r["extraction"]["lines"] for r in articles)
-        web.procs["writer"].kill()  # a frozen writer's lease is taken at once once it is gone
-        web.procs["writer"].wait(timeout=60)
         web.start("writer2")
         out, err = crawl.communicate(timeout=150)
         assert crawl.returncode == 0, err
