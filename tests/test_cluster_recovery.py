@@ -260,7 +260,9 @@ def test_a_footer_learned_mid_crawl_is_cut_from_every_stored_text(tmp_path: Path
     small = serve("127.0.0.63", {"/news/": Reply(_listing(list(range(count)), True))})
     small.routes.update({f"/a/{n}.html": Reply(_article(n, True)) for n in range(4)})
     small.routes.update({f"/a/{n}.html": gate.route(_article(n, True)) for n in range(4, count)})
+    # every article may be in flight at once: gated ones must not hold the slots the first four need
     source = f"[source.small]\nstart_urls = ['{small.url('/news/')}']\narticles = ['/a/']\ndelay = 0\n"
+    source += f"concurrency = {count}\n"
     write_sources(tmp_path / "sources.toml", f'[cluster]\nredis = "{server.url}"\n\n{source}')
     db = tmp_path / "cluster.db"
     procs = writer_and_workers(tmp_path, db)
