@@ -23,12 +23,11 @@ from storage.meetings import assign_meeting, record_announcement
 from storage.placement import EARLIER, SAME, Known, place
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.rows import insert_row, update_row
-from storage.schema import migrations, restore_search_triggers
+from storage.schema import OWN_CACHE_SIZE, migrations, restore_search_triggers
 from storage.stories import assign_story
 from storage.warc import CaptureRef
 
 BUSY_TIMEOUT_MS = 30_000
-WRITER_CACHE_SIZE = -2000  # SQLite's default page cache (2,000 KiB) for readouts' writers, whatever the header asks
 # a crawl indexes the word index once every this many pages: one FTS segment per batch, not one per page (~1 ms/page)
 CRAWL_WORD_INDEX_EVERY = 50
 LIVE = "live"  # the origin of a page fetched from its site (others: a WARC file, a web archive)
@@ -122,10 +121,9 @@ class Archive:
                 migrations.apply(self.db)
                 restore_search_triggers(self.db)  # a tool that rebuilt `documents` dropped them
                 search_words.catch_up(conn)  # documents other tools (or a crash before a batch was indexed) left
-            # the file's header asks readers for a large cache (migration 0030): a long crawl would fill it
-            self.db.execute(f"PRAGMA cache_size = {WRITER_CACHE_SIZE}")
             if word_index_every <= 1:
                 search_words.attach_indexer(conn)
+        self.db.execute(f"PRAGMA cache_size = {OWN_CACHE_SIZE}")  # after migration 0030, which sets this one's too
 
     def close(self) -> None:
         """Index the documents still queued for the search indexes, and close the connection."""

@@ -19,8 +19,9 @@ from sqlite_utils import Database
 from crawler.web import plugin
 from crawler.web.serve import CELL_PREVIEW, PAGE_SIZE, build
 from storage import query
-from storage.archive import WRITER_CACHE_SIZE, Archive, ArticleText, PageRecord
-from storage.schema import READER_CACHE_PAGES, migrations
+from storage.archive import Archive, ArticleText, PageRecord
+from storage.maintenance import backup
+from storage.schema import OWN_CACHE_SIZE, READER_CACHE_PAGES, migrations
 from storage.search_words import index_words, is_gram, match_term
 from tests.conftest import CLIResult, subprocess_env
 
@@ -439,13 +440,16 @@ def test_the_file_gives_plain_tools_a_page_cache_and_readouts_writers_their_own(
     old.close()
     assert _cache_size(path) == -2000  # SQLite's default
     store = Archive(path)  # migrates
-    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == WRITER_CACHE_SIZE
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == OWN_CACHE_SIZE
     _record(store, "zh", *DOCS["zh"])
     store.close()
     assert _cache_size(path) == READER_CACHE_PAGES
-    again = Archive(path)  # a writer opening a migrated archive keeps its own cache too
-    assert again.db.execute("PRAGMA cache_size").fetchone()[0] == WRITER_CACHE_SIZE
-    again.close()
+    for readonly in (False, True):  # readouts' own connections (a crawl, an export, a check) keep theirs
+        again = Archive(path, readonly=readonly)
+        assert again.db.execute("PRAGMA cache_size").fetchone()[0] == OWN_CACHE_SIZE, readonly
+        again.close()
+    backup(path, tmp_path / "copy.db", captures=False)
+    assert _cache_size(tmp_path / "copy.db") == READER_CACHE_PAGES  # a backup carries it
     registered = pm.is_registered(plugin)
     if registered:
         pm.unregister(plugin)
