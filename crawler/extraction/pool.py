@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import multiprocessing
 import os
 import resource
 import signal
@@ -19,6 +20,7 @@ from crawler.model import ArticleText, Extracted, Failure
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+EXTRACTION_MODULES = ("crawler.extraction.article", "crawler.extraction.page_lines", "crawler.extraction.extract")
 
 
 def _address_space() -> int:
@@ -43,8 +45,9 @@ def _limit_memory(budget_bytes: int) -> None:
 
 
 def _die_with(parent: int) -> None:
-    """Have Linux kill this worker as soon as the crawl that started it dies, even by SIGKILL mid-extraction."""
-    # without it a worker busy with a long page only notices its orphaned state when the page is done
+    """Have Linux kill this worker as soon as the process that forked it dies, even by SIGKILL mid-extraction."""
+    # without it a worker busy with a long page only notices its orphaned state when the page is done; its parent
+    # is the fork server, which exits as soon as the crawl that started it is gone
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the worker still ends after its current page
@@ -53,19 +56,22 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _start_worker(limit_bytes: int, parent: int) -> None:
-    """Prepare a worker process: bounded memory, and no life beyond its crawl."""
+def _start_worker(limit_bytes: int) -> None:
+    """Prepare a worker process: bounded memory, and no life beyond its fork server (and so its crawl)."""
     _limit_memory(limit_bytes)
-    _die_with(parent)
+    _die_with(os.getppid())
 
 
-def _load_extraction() -> None:
-    """Load extraction's libraries (trafilatura, NumPy) in this process, once, before it forks any worker."""
-    # not at import: a re-check answered by 304s extracts nothing and so never pays for them; loaded here, by the
-    # crawl, just before the pool forks its workers, they are shared by every worker rather than loaded by each,
-    # and no page's timeout pays for them
-    import crawler.extraction.article
-    import crawler.extraction.page_lines  # noqa: F401
+def _worker_context() -> Any:
+    """The multiprocessing context workers start from: a fork server that has loaded extraction's libraries."""
+    # workers forked from the crawl itself inherited its heap (Scrapy's queues, the archive's caches), which grows as
+    # the crawl runs: every worker the pool recycled carried more of it, and each page the crawl touched after the
+    # fork was copied into the worker's own memory. The fork server is a small process that loads trafilatura and
+    # NumPy once (not the crawl: a re-check answered by 304s starts no server and loads nothing); every worker
+    # forked from it shares them, and no page's timeout pays for them
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(EXTRACTION_MODULES))
+    return context
 
 
 def _extract(body: bytes, url: str, content_type: str | None, language: str | None) -> Extracted | Failure:
@@ -110,7 +116,8 @@ class ExtractorPool:
             max_workers=self.workers,
             max_tasks=WORKER_MAX_TASKS,
             initializer=_start_worker,
-            initargs=(self.memory_bytes, os.getpid()),
+            initargs=(self.memory_bytes,),
+            context=_worker_context(),
         )
 
     def _recycle(self) -> None:
@@ -141,7 +148,6 @@ class ExtractorPool:
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
-        _load_extraction()
         future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
             return await asyncio.wrap_future(future)
