@@ -20,7 +20,12 @@ from crawler.model import ArticleText, Extracted, Failure
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-EXTRACTION_MODULES = ("crawler.extraction.article", "crawler.extraction.page_lines", "crawler.extraction.extract")
+EXTRACTION_MODULES = (
+    "crawler.extraction.fork_server",
+    "crawler.extraction.article",
+    "crawler.extraction.page_lines",
+    "crawler.extraction.extract",
+)
 
 
 def _address_space() -> int:
@@ -44,22 +49,22 @@ def _limit_memory(budget_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
-def _die_with(parent: int) -> None:
-    """Have Linux kill this worker as soon as the process that forked it dies, even by SIGKILL mid-extraction."""
-    # without it a worker busy with a long page only notices its orphaned state when the page is done; its parent
-    # is the fork server, which exits as soon as the crawl that started it is gone
+def die_with(parent: int) -> None:
+    """Have Linux kill this process as soon as its parent dies, even by SIGKILL mid-extraction."""
+    # without it a worker busy with a long page only notices its orphaned state when the page is done; a worker's
+    # parent is the fork server, which dies with the crawl (crawler/extraction/fork_server.py)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the worker still ends after its current page
         return
-    if os.getppid() != parent:  # the crawl died before the request took effect
+    if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 
 
 def _start_worker(limit_bytes: int) -> None:
     """Prepare a worker process: bounded memory, and no life beyond its fork server (and so its crawl)."""
     _limit_memory(limit_bytes)
-    _die_with(os.getppid())
+    die_with(os.getppid())
 
 
 def _worker_context() -> Any:
@@ -93,6 +98,15 @@ def _page_lines(body: bytes, content_type: str | None) -> tuple[str, ...]:
     from crawler.extraction.page_lines import page_lines
 
     return page_lines(body, content_type)
+
+
+def _start_fork_server() -> None:
+    """Start the fork server from this thread (the crawl's own), once."""
+    # Linux's death signal follows the thread that forked: a server forked by a pool's manager thread would die when
+    # that pool was recycled, taking the new pool's workers with it
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
 
 
 class ExtractorPool:
@@ -148,6 +162,7 @@ class ExtractorPool:
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
+        _start_fork_server()
         future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
             return await asyncio.wrap_future(future)
