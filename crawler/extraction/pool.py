@@ -100,15 +100,6 @@ def _page_lines(body: bytes, content_type: str | None) -> tuple[str, ...]:
     return page_lines(body, content_type)
 
 
-def _start_fork_server() -> None:
-    """Start the fork server from this thread (the crawl's own), once."""
-    # Linux's death signal follows the thread that forked: a server forked by a pool's manager thread would die when
-    # that pool was recycled, taking the new pool's workers with it
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
-
-
 class ExtractorPool:
     """A pool of extraction workers; `await pool.extract(...)` gives an Extracted or a Failure, never raises."""
 
@@ -162,7 +153,6 @@ class ExtractorPool:
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
-        _start_fork_server()
         future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
             return await asyncio.wrap_future(future)
