@@ -11,9 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# imported here, near the bottom of the stack, rather than by the first crawler's engine: its module body calls
-# inspect.stack() three times (Scrapy's deprecated class aliases), whose cost grows with the frames above it
-import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
