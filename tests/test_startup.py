@@ -28,8 +28,8 @@ PAGE = (
 )
 EXTRACTION_LIBRARIES = ("trafilatura", "justext", "htmldate", "courlan", "py3langid", "rapidfuzz")
 # what sqlite-utils would load (NumPy, pandas) and what Scrapy's components that BASE_SETTINGS turn off import
-# (remote control: aiohttp; cookies: tldextract and requests)
-NEVER_USED_BY_A_RECHECK = ("numpy", "pandas", "aiohttp", "tldextract", "requests")
+# (remote control: aiohttp; cookies: tldextract and requests), and rich, which draws progress only on a terminal
+NEVER_USED_BY_A_RECHECK = ("numpy", "pandas", "aiohttp", "tldextract", "requests", "rich")
 
 
 def packages_imported(stderr: str) -> set[str]:
