@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import signals
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import Crawler
 
 from crawler.cli.causes import cause_of, source_cause
 from crawler.config.paths import entry_parser
@@ -24,7 +24,7 @@ from crawler.locks import Busy, FileLock, source_lock
 from crawler.monitor.deliver import deliver
 from spiders.bounds import most_overdue
 from spiders.pipeline import CrawlContext, RunTally
-from spiders.settings import BASE_SETTINGS, source_settings
+from spiders.settings import BASE_SETTINGS, crawler_process, source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import CRAWL_WORD_INDEX_EVERY, Archive, FrontierEntry
 from storage.warc import store_for
@@ -111,7 +111,7 @@ def _crawl(
     result = RunResult(run_id, status, tally)
     logs = {"LOG_FILE": log_file, "LOG_FILE_APPEND": False} if log_file else {}
     try:
-        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, **logs})
+        process = crawler_process({**BASE_SETTINGS, "LOG_LEVEL": log_level, **logs})
         crawlers, rechecks_left = [], {}
         for source in sources:
             known = frozenset(archive.known_urls(source.name))

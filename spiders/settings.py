@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from scrapy.crawler import CrawlerProcess
 from scrapy.settings import default_settings
 
 import spiders.preload  # noqa: F401  # the http(s) handler these settings keep, loaded cheaply
@@ -103,3 +105,15 @@ def source_settings(source: Source) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": source.page_timeout_seconds,
         "DEPTH_LIMIT": source.max_depth,
     }
+
+
+def crawler_process(settings: dict[str, Any]) -> CrawlerProcess:
+    """Return Scrapy's process for these settings, making no log record below their LOG_LEVEL."""
+    process = CrawlerProcess(settings)
+    # Scrapy opens its own logger and the root logger to every level and filters in its handler: each request's
+    # DEBUG lines ("Crawled (304)", "Scraped from") were records made only to be dropped, or printed whole by any
+    # other handler on the root logger (`python -m crawler.run`'s, whose output the scheduler discards)
+    level = settings.get("LOG_LEVEL", "WARNING")
+    logging.root.setLevel(level)
+    logging.getLogger("scrapy").setLevel(level)
+    return process

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import multiprocessing
 import subprocess
 import sys
@@ -106,6 +107,17 @@ def test_scrapys_http_handler_loads_without_reading_every_frames_source() -> Non
         "scrapy.core.downloader.tls",
         "stack",  # inspect's own, put back once loaded
     ]
+
+
+def test_a_crawl_makes_no_log_record_below_its_level() -> None:
+    # Scrapy opens the root logger to every level: two DEBUG records a request, made only to be dropped
+    code = (
+        "import logging; from spiders.settings import BASE_SETTINGS, crawler_process; "
+        "crawler_process({**BASE_SETTINGS, 'LOG_LEVEL': 'WARNING'}); "
+        "print(logging.getLogger('scrapy.core.engine').isEnabledFor(logging.DEBUG), logging.root.level)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", str(logging.WARNING)]
 
 
 def test_scrapys_http_handler_is_loaded_with_the_crawl_not_by_its_first_engine() -> None:
