@@ -379,3 +379,25 @@ def test_import_and_backfill_load_no_scrapy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # a second or more of imports an import or backfill never uses
+
+
+def test_import_fills_the_search_indexes_in_batches_as_a_crawl_does_and_misses_no_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.archive
+    from storage.search_words import count_matches, pending
+
+    batches: list[int] = []
+    real = Archive.index_words
+    monkeypatch.setattr(storage.archive, "CRAWL_WORD_INDEX_EVERY", 3)
+    monkeypatch.setattr(Archive, "index_words", lambda self: (batches.append(1), real(self))[1])
+    db = tmp_path / "a.db"
+    assert _import_small(tmp_path, db, _small_site_warc(tmp_path / "all.warc.gz", range(7)))["new_pages"] == 7
+    assert len(batches) == 3  # after pages 3 and 6, and the last one when the archive is closed
+    conn = sqlite3.connect(db)
+    assert pending(conn) == 0
+    for doc_id, title in conn.execute("select id, title from documents"):  # each document found by its title
+        word = max(title.split(), key=len).strip(",.:")
+        assert count_matches(conn, f'"{word}"') >= 1, title
+        found = conn.execute("select rowid from documents_words where documents_words match ?", [f'"{word}"'])
+        assert doc_id in {r[0] for r in found}, title
