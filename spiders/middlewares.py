@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from time import monotonic
 from typing import Any
 
 from scrapy import Request, Spider
@@ -17,6 +16,8 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.python.failure import Failure
+
+from spiders.downloader import SlotBoundDownloader
 
 logger = logging.getLogger(__name__)
 
@@ -173,11 +174,9 @@ class BackoffMiddleware:
         assert engine is not None
         downloader = engine.downloader
         slot = downloader.slots.get(downloader.get_slot_key(request))
-        if slot is None:
-            return
-        # the downloader waits `delay` after `lastseen` before the next request; it only looks when delay > 0
-        slot.delay = max(slot.delay, 0.001)
-        slot.lastseen = max(slot.lastseen, monotonic() + pause)
+        assert isinstance(downloader, SlotBoundDownloader)  # spiders.settings' DOWNLOADER
+        if slot is not None:
+            downloader.hold(slot, pause)
 
     def _drop_queued(self, reason: str) -> None:
         """Drop the requests already waiting in the downloader: closing the spider would still send them."""
