@@ -86,7 +86,7 @@ def readouts(db: Path, sources: Path, *args: str) -> list[str]:
 def checked(result: Any, what: str) -> Any:
     """Fail loudly when a measured command failed."""
     if result.code != 0:
-        raise SystemExit(f"{what} failed ({result.code}):\n{result.err[-3000:]}")
+        raise SystemExit(f"{what} failed ({result.code}):\n{result.err[-3000:]}\n{result.out[-3000:]}")
     return result
 
 

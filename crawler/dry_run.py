@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import Request, signals
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.config.sources import Source
 from crawler.extraction.extract import Extracted, extract
 from crawler.model import FetchedPage
-from spiders.settings import BASE_SETTINGS, source_settings
+from spiders.settings import BASE_SETTINGS, crawler_process, source_settings
 from spiders.source_spider import SourceSpider
 
 LISTING_CALLBACKS = ("parse_listing", "parse_feed", "parse_sitemap")
@@ -66,7 +66,7 @@ def preview(source: Source, max_pages: int, log_level: str = "ERROR") -> Preview
         "ITEM_PIPELINES": {f"{__name__}.PreviewPipeline": 300},
         "READOUTS_PREVIEW": seen,
     }
-    process = CrawlerProcess(settings)
+    process = crawler_process(settings)
     spider_cls = SourceSpider.for_source(
         source, frozenset(), {**source_settings(source), "CLOSESPIDER_PAGECOUNT": max_pages}
     )

@@ -11,11 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# imported here, near the bottom of the stack, rather than by the first crawler's engine: its module body calls
-# inspect.stack() three times (Scrapy's deprecated class aliases), whose cost grows with the frames above it
-import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy import signals
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import Crawler
 
 from crawler.cli.causes import cause_of, source_cause
 from crawler.config.paths import entry_parser
@@ -27,7 +24,7 @@ from crawler.locks import Busy, FileLock, source_lock
 from crawler.monitor.deliver import deliver
 from spiders.bounds import most_overdue
 from spiders.pipeline import CrawlContext, RunTally
-from spiders.settings import BASE_SETTINGS, source_settings
+from spiders.settings import BASE_SETTINGS, crawler_process, source_settings
 from spiders.source_spider import SourceSpider
 from storage.archive import CRAWL_WORD_INDEX_EVERY, Archive, FrontierEntry
 from storage.warc import store_for
@@ -114,7 +111,7 @@ def _crawl(
     result = RunResult(run_id, status, tally)
     logs = {"LOG_FILE": log_file, "LOG_FILE_APPEND": False} if log_file else {}
     try:
-        process = CrawlerProcess({**BASE_SETTINGS, "LOG_LEVEL": log_level, **logs})
+        process = crawler_process({**BASE_SETTINGS, "LOG_LEVEL": log_level, **logs})
         crawlers, rechecks_left = [], {}
         for source in sources:
             known = frozenset(archive.known_urls(source.name))

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import default_settings
+
+import spiders.preload  # noqa: F401  # the http(s) handler these settings keep, loaded cheaply
 from crawler.config.intervals import DEFAULT_PAGE_TIMEOUT
 from crawler.config.sources import Source
 from spiders.pipeline import ArchivePipeline
+
+# Scrapy's components that BASE_SETTINGS turn off (TELNETCONSOLE_ENABLED, REMOTE_CONTROL_ENABLED,
+# AUTOTHROTTLE_ENABLED, COOKIES_ENABLED; HTTPCACHE_ENABLED and MEMDEBUG_ENABLED by default): a crawl never loads them
+OFF_EXTENSIONS = (
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.throttle.AutoThrottle",
+    "scrapy.extensions.memdebug.MemoryDebugger",
+)
+OFF_DOWNLOADER_MIDDLEWARES = (
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
+)
+
+
+def without(components: dict[str, int], off: tuple[str, ...]) -> dict[str, int]:
+    """Return a Scrapy component list without the components named in `off`."""
+    missing = set(off) - components.keys()
+    if missing:  # a Scrapy upgrade renamed one: fail at import, not by loading it again unnoticed
+        raise KeyError(f"not among Scrapy's components: {sorted(missing)}")
+    return {name: order for name, order in components.items() if name not in off}
+
 
 USER_AGENT = "readouts/0.1 (+https://github.com/readouts/readouts; archive of official meeting readouts)"
 
@@ -19,6 +46,10 @@ BASE_SETTINGS: dict[str, Any] = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
     "AUTOTHROTTLE_ENABLED": False,
     "DOWNLOAD_DELAY_JITTER": 0.0,
+    # Scrapy imports every component its lists name, even one set to None or turned off by a setting (to say so):
+    # those off here are left out of its base lists, and a crawl's start skips their imports (remote control's
+    # aiohttp, ~0.2 s of CPU; the cookie middleware's tldextract and requests)
+    "EXTENSIONS_BASE": without(default_settings.EXTENSIONS_BASE, OFF_EXTENSIONS),
     "EXTENSIONS": {"spiders.throttle.SiteThrottle": 0},
     # keeps CONCURRENT_REQUESTS_PER_DOMAIN when a site's delay is 0 (Scrapy's own downloader then sends its whole queue)
     "DOWNLOADER": "spiders.downloader.SlotBoundDownloader",
@@ -50,6 +81,7 @@ BASE_SETTINGS: dict[str, Any] = {
         # sees answers before HttpCompressionMiddleware (590) decodes them: captures keep the body as received
         "spiders.middlewares.WireBodyMiddleware": 595,
     },
+    "DOWNLOADER_MIDDLEWARES_BASE": without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, OFF_DOWNLOADER_MIDDLEWARES),
     "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
     # Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response's output (default 100); a page yields one
     # article or a few dozen links, so 8 keep it moving at a fraction of the tasks, their CPU and their memory
@@ -73,3 +105,15 @@ def source_settings(source: Source) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": source.page_timeout_seconds,
         "DEPTH_LIMIT": source.max_depth,
     }
+
+
+def crawler_process(settings: dict[str, Any]) -> CrawlerProcess:
+    """Return Scrapy's process for these settings, making no log record below their LOG_LEVEL."""
+    process = CrawlerProcess(settings)
+    # Scrapy opens its own logger and the root logger to every level and filters in its handler: each request's
+    # DEBUG lines ("Crawled (304)", "Scraped from") were records made only to be dropped, or printed whole by any
+    # other handler on the root logger (`python -m crawler.run`'s, whose output the scheduler discards)
+    level = settings.get("LOG_LEVEL", "WARNING")
+    logging.root.setLevel(level)
+    logging.getLogger("scrapy").setLevel(level)
+    return process

@@ -106,15 +106,16 @@ def test_no_url_fetched_twice(cluster: Cluster) -> None:
 
 
 def test_each_site_delay_held_across_both_workers(cluster: Cluster) -> None:
-    # One request stamped late by a loaded server shortens the gap after it by as much as it lengthens the gap before
-    # it, so each pair of consecutive gaps is held to twice the delay (a loaded run saw gaps of 1.09 s then 0.07 s).
+    # A request stamped late by a loaded server shortens the gap after it by as much as it lengthens the gap before
+    # it, so each pair of consecutive gaps is held to twice the delay (a loaded run saw gaps of 1.09 s then 0.07 s);
+    # a late stamp also shortens the one pair that starts at it (1.55 s then 0.14 s seen), so one pair may fall short.
     # Two workers each keeping the delay alone would send in pairs: every pair of gaps would add up to one delay.
     for name, server in cluster.servers.items():
         times = sorted(t for path, t in server.times if path != "/robots.txt")
         gaps = [b - a for a, b in itertools.pairwise(times)]
         shown = (name, [round(g, 3) for g in gaps])
-        assert all(a + b >= 2 * DELAY - JITTER for a, b in itertools.pairwise(gaps)), shown
-        assert times[-1] - times[0] >= (len(times) - 1) * DELAY - JITTER, shown
+        short = [a + b for a, b in itertools.pairwise(gaps) if a + b < 2 * DELAY - JITTER]
+        assert len(gaps) >= 5 and len(short) <= 1, shown
 
 
 def test_archive_identical_to_a_single_machine_crawl(cluster: Cluster) -> None:

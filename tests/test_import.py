@@ -379,3 +379,52 @@ def test_import_and_backfill_load_no_scrapy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # a second or more of imports an import or backfill never uses
+
+
+def test_import_fills_the_search_indexes_in_batches_as_a_crawl_does_and_misses_no_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.archive
+    from storage.search_words import count_matches, pending
+
+    batches: list[int] = []
+    real = Archive.index_words
+    monkeypatch.setattr(storage.archive, "CRAWL_WORD_INDEX_EVERY", 3)
+    monkeypatch.setattr(Archive, "index_words", lambda self: (batches.append(1), real(self))[1])
+    db = tmp_path / "a.db"
+    assert _import_small(tmp_path, db, _small_site_warc(tmp_path / "all.warc.gz", range(7)))["new_pages"] == 7
+    assert len(batches) == 3  # after pages 3 and 6, and the last one when the archive is closed
+    conn = sqlite3.connect(db)
+    assert pending(conn) == 0
+    for doc_id, title in conn.execute("select id, title from documents"):  # each document found by its title
+        word = max(title.split(), key=len).strip(",.:")
+        assert count_matches(conn, f'"{word}"') >= 1, title
+        found = conn.execute("select rowid from documents_words where documents_words match ?", [f'"{word}"'])
+        assert doc_id in {r[0] for r in found}, title
+
+
+def test_extraction_starts_while_the_files_are_indexed_and_each_page_is_read_once_with_its_own_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from crawler.history import warc_import
+    from tests.fixtureweb.fillers import FILLERS
+
+    steps: list[str] = []
+    real_index, real_submit = warc_import.index, ProcessPoolExecutor.submit
+
+    def submit(self: ProcessPoolExecutor, fn: Any, *args: Any) -> Any:
+        steps.append("extract" if fn is warc_import.read_and_extract else "clean")
+        return real_submit(self, fn, *args)
+
+    monkeypatch.setattr(warc_import, "BATCH", 2)  # LOOKAHEAD (2) batches of 2: four pages extracted while indexing
+    monkeypatch.setattr(warc_import, "index", lambda *a: (real_index(*a), steps.append("indexed"))[0])
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    # written newest first: the pages extracted early (6, 5, 4, 3) are the last ones stored, by capture time
+    warc = _small_site_warc(tmp_path / "reversed.warc.gz", range(6, -1, -1))
+    assert _import_small(tmp_path, tmp_path / "a.db", warc)["new_pages"] == 7
+    assert steps[: steps.index("indexed")] == ["extract"] * 4
+    assert steps.count("extract") == 7  # none read twice
+    stored = rows(tmp_path / "a.db", "select p.url, d.title from pages p join documents d on d.id = p.document_id")
+    assert sorted(stored) == sorted((f"http://127.0.0.9/a/{n}.html", FILLERS[n].title) for n in range(7))

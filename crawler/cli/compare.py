@@ -6,14 +6,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from crawler.cli.terminal import printable
 from storage.meetings import meeting_with_texts
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from crawler.cli.context import Context
 
 
@@ -24,6 +23,9 @@ def _label(doc: dict[str, Any]) -> str:
 
 def render(record: dict[str, Any], console: Console) -> None:
     """Print a comparison: each pair of readouts side by side, then the named things only one side mentions."""
+    from rich.table import Table
+    from rich.text import Text
+
     from crawler.compare.meeting import alignment_of, side_by_side
 
     docs = {d["document_id"]: d for d in record["documents"]}
@@ -87,4 +89,6 @@ def register(main: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
             return
+        from rich.console import Console  # here: every other command would load rich for nothing
+
         render(record, Console(highlight=False, soft_wrap=False))

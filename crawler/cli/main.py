@@ -158,7 +158,8 @@ def crawl(
                 sources,
                 obj.db,
                 max_pages=max_pages,
-                on_progress=progress.update,
+                # not shown: no receiver of Scrapy's signals for every response
+                on_progress=progress.update if progress.enabled else None,
                 log_level="INFO" if verbose else "WARNING",
                 recheck_all=recheck,
                 full=full,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import Progress as RichProgress
-from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
-from spiders.pipeline import RunTally
+    from spiders.pipeline import RunTally
 
 
 class Progress:
@@ -17,6 +18,12 @@ class Progress:
     def __init__(self, enabled: bool, console: Console | None = None) -> None:
         """Prepare the display; it shows only when enabled (stderr is a terminal)."""
         self.enabled = enabled
+        if not enabled:  # rich is loaded only to be shown: a crawl run by a script or the scheduler never pays for it
+            return
+        from rich.console import Console
+        from rich.progress import Progress as RichProgress
+        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
         self._progress = RichProgress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -55,5 +62,5 @@ class Progress:
             self._progress.stop_task(self._sources[source])
 
     def lines(self) -> list[str]:
-        """Return the current descriptions (the run's line first)."""
-        return [task.description for task in self._progress.tasks]
+        """Return the current descriptions (the run's line first); none when not shown."""
+        return [task.description for task in self._progress.tasks] if self.enabled else []

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
-
 from crawler.cluster import keys
 from crawler.config.sources import Source
-from spiders.settings import BASE_SETTINGS
+from spiders.settings import BASE_SETTINGS, crawler_process
 
 
 def worker_settings(redis_url: str, log_level: str = "WARNING", max_waiting: int = keys.MAX_WAITING) -> dict[str, Any]:
@@ -47,6 +45,6 @@ def run_worker(
     """Crawl from the frontier until SIGTERM or SIGINT."""
     from spiders.cluster_spider import ClusterSpider
 
-    process = CrawlerProcess(worker_settings(redis_url, log_level, max_waiting))
+    process = crawler_process(worker_settings(redis_url, log_level, max_waiting))
     process.crawl(ClusterSpider, sources=sources, redis_url=redis_url)
     process.start()

@@ -1,9 +1,10 @@
 """`readouts import`: the HTTP responses of WARC files other crawlers wrote, archived as a crawl archives a page.
 
-The files are read once for their index (which records are article pages, revisits resolved to their originals);
-worker processes read each record back and extract it, and others clean it; the main process learns the sites'
-templates and writes the archive, by capture time, while the workers extract the next batches (two are kept queued,
-so the extracting workers never wait for this process, and a batch's cleaning never waits behind them).
+The files are read once for their index (which records are article pages, revisits resolved to their originals),
+while worker processes already extract the first responses it finds; workers read each record back and extract
+it, and others clean it; the main process learns the sites' templates and writes the archive, by capture time, while
+the workers extract the next batches (two are kept queued, so the extracting workers never wait for this process,
+and a batch's cleaning never waits behind them).
 """
 
 from __future__ import annotations
@@ -101,9 +102,14 @@ def matcher(sources: Iterable[Source], everything: Source | None) -> Callable[[s
 
 
 def index(
-    paths: list[str], match: Callable[[str, str | None], str | None], tally: ImportTally, done: set[str]
+    paths: list[str],
+    match: Callable[[str, str | None], str | None],
+    tally: ImportTally,
+    done: set[str],
+    on_response: Callable[[Entry], None] = lambda entry: None,
 ) -> list[Entry]:
-    """Read the WARC files' records and return the article responses to import, oldest capture first."""
+    """Read the WARC files' records and return the article responses to import, oldest capture first; `on_response`
+    is told of each response as it is read (revisits are resolved only at the end)."""
     originals: dict[str, tuple[str, int]] = {}  # payload digest -> (file, offset) of a 200 response holding it
     revisits: list[tuple[str, str, str, str, str, str]] = []  # (url, source, date, digest, record, origin)
     entries: list[Entry] = []
@@ -124,6 +130,7 @@ def index(
                 tally.already += 1
             elif kind == "response":
                 entries.append(Entry(url, source, date, path, offset, key, origin))
+                on_response(entries[-1])
             else:
                 revisits.append((url, source, date, digest, key, origin))
     for url, source, date, digest, key, origin in revisits:
@@ -220,18 +227,29 @@ class Importer:
         """Import every matching response of the files, oldest capture first."""
         absolute = [str(Path(p).resolve()) for p in paths]
         done = self.archive.imported()
-        entries = index(absolute, match, self.tally, done)
-        batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
         # cleaning has workers of its own: queued behind the extraction kept ahead, it would hold the storing up
         with ProcessPoolExecutor(self.jobs) as pool, ProcessPoolExecutor(self.jobs) as cleaners:
-            ahead = deque(self._submit(pool, b) for b in batches[:LOOKAHEAD])
+            early: dict[tuple[str, int, str], Future[Read]] = {}
+            entries = index(absolute, match, self.tally, done, lambda entry: self._prefetch(pool, entry, early))
+            batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
+            ahead = deque(self._submit(pool, b, early) for b in batches[:LOOKAHEAD])
             for n, batch in enumerate(batches):
                 reads = [f.result() for f in ahead.popleft()]
                 cleaning = self._clean(cleaners, batch, reads)
                 if n + LOOKAHEAD < len(batches):
-                    ahead.append(self._submit(pool, batches[n + LOOKAHEAD]))
+                    ahead.append(self._submit(pool, batches[n + LOOKAHEAD], early))
                 self._store_batch(batch, reads, cleaning)
         return self.tally
+
+    def _prefetch(
+        self, pool: ProcessPoolExecutor, entry: Entry, early: dict[tuple[str, int, str], Future[Read]]
+    ) -> None:
+        """Start extracting a response as the index reads it, the first batches' worth (in file order, usually the
+        capture order), so the workers extract while this process is still reading the files."""
+        if len(early) < LOOKAHEAD * BATCH:
+            early[(entry.path, entry.offset, entry.url)] = pool.submit(
+                read_and_extract, (entry.path, entry.offset, entry.url)
+            )
 
     def _store_batch(
         self, batch: list[Entry], reads: list[Read], cleaning: list[Future[ArticleText | None] | None]
@@ -249,9 +267,12 @@ class Importer:
             for entry, read, captured in zip(batch[step], reads[step], captures, strict=True):
                 self._store(entry, read, *captured)
 
-    def _submit(self, pool: ProcessPoolExecutor, batch: list[Entry]) -> list[Future[Read]]:
-        """Start reading and extracting a batch in the workers."""
-        return [pool.submit(read_and_extract, (e.path, e.offset, e.url)) for e in batch]
+    def _submit(
+        self, pool: ProcessPoolExecutor, batch: list[Entry], early: dict[tuple[str, int, str], Future[Read]]
+    ) -> list[Future[Read]]:
+        """Start reading and extracting a batch in the workers (its responses started `early` are not read again)."""
+        keys = [(e.path, e.offset, e.url) for e in batch]
+        return [early.pop(k) if k in early else pool.submit(read_and_extract, k) for k in keys]
 
     def _clean(
         self, pool: ProcessPoolExecutor, batch: list[Entry], reads: list[Read]
