@@ -7,6 +7,7 @@ import mmap
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
@@ -79,3 +80,18 @@ def test_the_crawl_holds_blas_to_one_thread_whatever_the_core_count() -> None:
     probe = "import crawler, numpy, threadpoolctl as t; print(max(i['num_threads'] for i in t.threadpool_info()))"
     threads = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert threads.stdout.strip() == "1"
+
+
+def test_whoever_waits_for_the_crawl_counts_its_workers_peak_memory(tmp_path: Path) -> None:
+    # the fork server is stopped and reaped with the pool, so ru_maxrss of the crawl's parent (tests/peak.py, which
+    # the hostile crawl's memory bound reads) includes the workers'; a server left running was reaped by no one
+    code = (
+        "import asyncio; from crawler.extraction.pool import ExtractorPool; "
+        "from tests.test_extractor_pool import huge; pool = ExtractorPool(workers=1); "
+        "asyncio.run(pool.extract(huge(60_000), 'http://127.0.0.1/a.html', 'text/html', None, timeout=120)); "
+        "pool.close()"
+    )
+    out = tmp_path / "peak"
+    subprocess.run([sys.executable, "-m", "tests.peak", str(out), sys.executable, "-c", code], check=True)
+    # the worker parses ~4 MB of markup (over 150 MB); the crawl's own process stays near 60 MB
+    assert int(out.read_text()) > 150 * 1024

@@ -96,6 +96,20 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def extraction_workers(pid: int) -> list[int]:
+    """Return the PIDs of a crawl's extraction workers: its fork server's children (the server loads, not extracts)."""
+    return [grandchild for child in children_of(pid) for grandchild in children_of(child)]
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Return the PIDs of a process's descendants: its extraction workers are children of its fork server."""
+    found, stack = [], children_of(pid)
+    while stack:
+        found.append(stack.pop())
+        stack.extend(children_of(found[-1]))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     """Return the user CPU time a process has used so far (0 when it is gone)."""
     try:
@@ -186,12 +200,13 @@ def test_sigkill_during_extraction_leaves_no_worker_behind(tmp_path: Path, serve
     proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # a worker has spent a second of CPU: only the huge page takes that long to extract (~20 s in all)
     deadline = time.time() + 200
-    while not any(cpu_seconds(w) >= 1 for w in children_of(proc.pid)) and time.time() < deadline:
+    while not any(cpu_seconds(w) >= 1 for w in extraction_workers(proc.pid)) and time.time() < deadline:
         time.sleep(0.05)
-    workers = children_of(proc.pid)
+    workers = descendants_of(proc.pid)  # the fork server too
     assert proc.poll() is None and workers
     os.kill(proc.pid, signal.SIGKILL)
-    # the kernel kills the workers with their crawl (PR_SET_PDEATHSIG): in moments, not when the page is done
+    # the fork server exits with its crawl and the kernel kills the workers with it (PR_SET_PDEATHSIG): in
+    # moments, not when the page is done
     deadline = time.time() + 5
     while [w for w in workers if alive(w)] and time.time() < deadline:
         time.sleep(0.05)

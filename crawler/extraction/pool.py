@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
+import multiprocessing
 import os
 import resource
 import signal
@@ -19,6 +21,12 @@ from crawler.model import ArticleText, Extracted, Failure
 WORKER_MEMORY_BYTES = 2 * 1024**3
 WORKER_MAX_TASKS = 500
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+EXTRACTION_MODULES = (
+    "crawler.extraction.fork_server",
+    "crawler.extraction.article",
+    "crawler.extraction.page_lines",
+    "crawler.extraction.extract",
+)
 
 
 def _address_space() -> int:
@@ -42,30 +50,34 @@ def _limit_memory(budget_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
-def _die_with(parent: int) -> None:
-    """Have Linux kill this worker as soon as the crawl that started it dies, even by SIGKILL mid-extraction."""
-    # without it a worker busy with a long page only notices its orphaned state when the page is done
+def die_with(parent: int) -> None:
+    """Have Linux kill this process as soon as its parent dies, even by SIGKILL mid-extraction."""
+    # without it a worker busy with a long page only notices its orphaned state when the page is done; a worker's
+    # parent is the fork server, which dies with the crawl (crawler/extraction/fork_server.py)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the worker still ends after its current page
         return
-    if os.getppid() != parent:  # the crawl died before the request took effect
+    if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 
 
-def _start_worker(limit_bytes: int, parent: int) -> None:
-    """Prepare a worker process: bounded memory, and no life beyond its crawl."""
+def _start_worker(limit_bytes: int) -> None:
+    """Prepare a worker process: bounded memory, and no life beyond its fork server (and so its crawl)."""
     _limit_memory(limit_bytes)
-    _die_with(parent)
+    die_with(os.getppid())
 
 
-def _load_extraction() -> None:
-    """Load extraction's libraries (trafilatura, NumPy) in this process, once, before it forks any worker."""
-    # not at import: a re-check answered by 304s extracts nothing and so never pays for them; loaded here, by the
-    # crawl, just before the pool forks its workers, they are shared by every worker rather than loaded by each,
-    # and no page's timeout pays for them
-    import crawler.extraction.article
-    import crawler.extraction.page_lines  # noqa: F401
+def _worker_context() -> Any:
+    """The multiprocessing context workers start from: a fork server that has loaded extraction's libraries."""
+    # workers forked from the crawl itself inherited its heap (Scrapy's queues, the archive's caches), which grows as
+    # the crawl runs: every worker the pool recycled carried more of it, and each page the crawl touched after the
+    # fork was copied into the worker's own memory. The fork server is a small process that loads trafilatura and
+    # NumPy once (not the crawl: a re-check answered by 304s starts no server and loads nothing); every worker
+    # forked from it shares them, and no page's timeout pays for them
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(EXTRACTION_MODULES))
+    return context
 
 
 def _extract(body: bytes, url: str, content_type: str | None, language: str | None) -> Extracted | Failure:
@@ -89,6 +101,21 @@ def _page_lines(body: bytes, content_type: str | None) -> tuple[str, ...]:
     return page_lines(body, content_type)
 
 
+def _stop_fork_server() -> None:
+    """End the fork server and reap it, so that the crawl's resource usage (peak memory) counts its workers'."""
+    # left running, the server would end only after the crawl, reaped by someone else: ru_maxrss of whoever waited for
+    # the crawl (tests/peak.py) would no longer include the workers; a worker still alive dies with the server
+    from multiprocessing import forkserver
+
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    pid = server._forkserver_pid
+    if pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    server._stop()
+
+
 class ExtractorPool:
     """A pool of extraction workers; `await pool.extract(...)` gives an Extracted or a Failure, never raises."""
 
@@ -110,7 +137,8 @@ class ExtractorPool:
             max_workers=self.workers,
             max_tasks=WORKER_MAX_TASKS,
             initializer=_start_worker,
-            initargs=(self.memory_bytes, os.getpid()),
+            initargs=(self.memory_bytes,),
+            context=_worker_context(),
         )
 
     def _recycle(self) -> None:
@@ -141,7 +169,6 @@ class ExtractorPool:
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
-        _load_extraction()
         future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
             return await asyncio.wrap_future(future)
@@ -154,6 +181,7 @@ class ExtractorPool:
             return Failure(f"{what} failed: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
-        """Stop the workers."""
+        """Stop the workers and their fork server."""
         self.pool.stop()
         self.pool.join(timeout=5)
+        _stop_fork_server()
