@@ -128,8 +128,18 @@ class ChangeDetection:
                 break
             time.sleep(POLL)
         seconds = time.perf_counter() - wall
+        # the round's time is taken above; a check that started early and is still saving its change (the one that
+        # found the edit does the most work) is not among the "recent" ones _finished looked at: wait for every check
+        # of the round to end before reading the changes (a loaded run once read them too early and missed the edit)
+        cpu_used = self.cpu() - cpu
+        pending = [uuid for uuid, w in watches.items() if w["last_checked"] >= since]
+        while pending:
+            pending = [uuid for uuid in pending if self.call("GET", f"/watch/{uuid}")["check_count"] < self.rounds]
+            if pending:
+                time.sleep(POLL)
+        watches = self.watches()
         changed = [w["url"] for w in watches.values() if w["last_changed"] and w["last_changed"] >= since]
-        return Round(seconds, self.cpu() - cpu, len(done), changed)
+        return Round(seconds, cpu_used, len(done), changed)
 
     def _finished(self, watches: dict[str, dict[str, Any]]) -> bool:
         """True when the last checks started have ended (last_checked is set when a check starts, check_count when it
