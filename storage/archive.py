@@ -23,7 +23,7 @@ from storage.meetings import assign_meeting, record_announcement
 from storage.placement import EARLIER, SAME, Known, place
 from storage.recheck import DEFAULT_RECHECK_EVERY, next_check
 from storage.rows import insert_row, update_row
-from storage.schema import OWN_CACHE_SIZE, migrations, restore_search_triggers
+from storage.schema import migrations, restore_search_triggers
 from storage.stories import assign_story
 from storage.warc import CaptureRef
 
@@ -123,7 +123,6 @@ class Archive:
                 search_words.catch_up(conn)  # documents other tools (or a crash before a batch was indexed) left
             if word_index_every <= 1:
                 search_words.attach_indexer(conn)
-        self.db.execute(f"PRAGMA cache_size = {OWN_CACHE_SIZE}")  # after migration 0030, which sets this one's too
 
     def close(self) -> None:
         """Index the documents still queued for the search indexes, and close the connection."""

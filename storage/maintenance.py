@@ -11,7 +11,6 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import search_words
-from storage.schema import OWN_CACHE_SIZE
 from storage.warc import WarcStore, body_sha256, copy_store, payload_digest, store_for
 
 # (name, SQL counting the rows that break the rule)
@@ -75,7 +74,6 @@ def backup(source: str | Path, target: str | Path, captures: bool = True) -> Bac
     dst = sqlite3.connect(target)
     try:
         src.execute("PRAGMA busy_timeout = 30000")
-        src.execute(f"PRAGMA cache_size = {OWN_CACHE_SIZE}")  # the backup reads every page once
         src.backup(dst, pages=1024)
     finally:
         dst.close()

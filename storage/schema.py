@@ -430,23 +430,3 @@ def m0027_trigram_index_in_batches(db: Database) -> None:
     search_words.catch_up(db.conn, trigram=False)
     for trigger in ("documents_ai", "documents_ad", "documents_au"):
         db.execute(f"drop trigger if exists {trigger}")
-
-
-# pages (4 KiB each at the archive's page size: at most 1 GiB), allocated only as they are read; a count of a
-# common term's matches at 100,000 documents reads about 80,000 of `documents`' leaf pages, and a cache smaller than
-# a search's pages evicts them all before the next (slower than none): measured in docs/benchmarks.md
-READER_CACHE_PAGES = 262_144
-# SQLite's default page cache (2,000 KiB) for readouts' own connections, whatever the header asks: a crawl, an
-# export, a check or a backup reads far more of the file than it needs cached
-OWN_CACHE_SIZE = -2000
-
-
-@migrations(name="0030_reader_page_cache")
-def m0030_reader_page_cache(db: Database) -> None:
-    """A page cache for every tool reading the archive, carried by the file (its header's default cache size).
-
-    Plain Datasette and sqlite-utils open the file with SQLite's default cache (2 MiB) and no setting readouts
-    controls: a search's count of its matches then reads each matching row's page through the OS every time.
-    readouts' own connections keep SQLite's default (OWN_CACHE_SIZE).
-    """
-    db.execute(f"PRAGMA default_cache_size = {READER_CACHE_PAGES}")

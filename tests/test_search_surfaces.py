@@ -14,14 +14,12 @@ from urllib.parse import quote
 import pytest
 from datasette.app import Datasette
 from datasette.plugins import pm
-from sqlite_utils import Database
 
 from crawler.web import plugin
 from crawler.web.serve import CELL_PREVIEW, PAGE_SIZE, build
 from storage import query
 from storage.archive import Archive, ArticleText, PageRecord
-from storage.maintenance import backup
-from storage.schema import OWN_CACHE_SIZE, READER_CACHE_PAGES, migrations
+from storage.schema import migrations
 from storage.search_words import index_words, is_gram, match_term
 from tests.conftest import CLIResult, subprocess_env
 
@@ -424,40 +422,3 @@ def test_serve_search_page_shows_twenty_rows_each_text_as_a_preview(tmp_path: Pa
 def test_serve_runs_its_queries_in_the_event_loop(archive: Path) -> None:
     # a pool of threads costs about 4 ms of CPU a search page in hand-offs (docs/benchmarks.md)
     assert _get_json(build(str(archive)), ["/-/threads.json"])[0]["num_threads"] == 0
-
-
-def _cache_size(path: Path) -> int:
-    """The page cache size a fresh read-only connection gets, with no setting of its own (as plain tools open it)."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return int(conn.execute("PRAGMA cache_size").fetchone()[0])
-
-
-def test_the_file_gives_plain_tools_a_page_cache_and_readouts_writers_their_own(tmp_path: Path) -> None:
-    # plain Datasette counts a search's matches row by row: a cache that holds them saves reading them again
-    path = tmp_path / "old.db"
-    old = Database(sqlite3.connect(path))
-    migrations.apply(old, stop_before="0030_reader_page_cache")  # an archive from before the migration
-    old.close()
-    assert _cache_size(path) == -2000  # SQLite's default
-    store = Archive(path)  # migrates
-    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == OWN_CACHE_SIZE
-    _record(store, "zh", *DOCS["zh"])
-    store.close()
-    assert _cache_size(path) == READER_CACHE_PAGES
-    for readonly in (False, True):  # readouts' own connections (a crawl, an export, a check) keep theirs
-        again = Archive(path, readonly=readonly)
-        assert again.db.execute("PRAGMA cache_size").fetchone()[0] == OWN_CACHE_SIZE, readonly
-        again.close()
-    backup(path, tmp_path / "copy.db", captures=False)
-    assert _cache_size(tmp_path / "copy.db") == READER_CACHE_PAGES  # a backup carries it
-    registered = pm.is_registered(plugin)
-    if registered:
-        pm.unregister(plugin)
-    try:
-        ds = Datasette(files=[str(path)], settings={"num_sql_threads": 0})  # README's plain Datasette
-        pragma = asyncio.run(ds.get_database().execute("PRAGMA cache_size")).first()
-    finally:
-        if registered:
-            pm.register(plugin, name="readouts")
-    assert pragma is not None and pragma[0] == READER_CACHE_PAGES
-    assert Database(sqlite3.connect(path)).execute("PRAGMA cache_size").fetchone()[0] == READER_CACHE_PAGES

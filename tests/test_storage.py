@@ -55,7 +55,6 @@ def test_migrations_create_schema_once(tmp_path: Path) -> None:
         "0023_cdx_cursors",
         "0024_cdx_resume_keys",
         "0027_trigram_index_in_batches",
-        "0030_reader_page_cache",
     ]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
