@@ -192,17 +192,12 @@ class ArchivePipeline:
         if verdict.outcome in (Outcome.UNCHANGED, Outcome.MOVED, Outcome.GONE):
             self._settle(got, host, verdict)
             return _summary(item)
-        got.capture = await self._capture(got)
         if verdict.outcome == Outcome.FAILED:
+            got.capture = await self._capture(got)
             self._store(got, host, None, verdict.reason)
             return _summary(item)
-        result = (
-            extracted
-            if isinstance(extracted, Extracted | Failure)
-            else await self.pool.extract(
-                got.page.body, got.page.final_url, got.page.content_type, self.language, timeout=self.extract_timeout
-            )
-        )
+        # the capture is written (and put on disk) while a worker extracts: neither waits for the other
+        got.capture, result = await asyncio.gather(self._capture(got), self._extraction(got.page, extracted))
         failure = result.reason if isinstance(result, Failure) else None
         missing = isinstance(result, Extracted) and looks_missing(result)
         verdict = classify(replace(answer, extracted=True, failure=failure, missing=missing))
@@ -218,6 +213,14 @@ class ArchivePipeline:
         keys = boilerplate.page_keys(result.lines)
         await self._hold(host, _Pending(got, result, new=url not in self.known, keys=keys, cut=cut))
         return _summary(item)
+
+    async def _extraction(self, page: FetchedPage, extracted: Extraction | None) -> Extracted | Failure:
+        """Return the page's extraction: the one made elsewhere (a cluster worker), else one made by a worker now."""
+        if isinstance(extracted, Extracted | Failure):
+            return extracted
+        return await self.pool.extract(
+            page.body, page.final_url, page.content_type, self.language, timeout=self.extract_timeout
+        )
 
     async def _learn_listing(self, item: FetchedPage, lines: tuple[str, ...] | None = None) -> None:
         """Count the lines of a listing page not counted before among its site's pages (it is never archived)."""
@@ -269,8 +272,14 @@ class ArchivePipeline:
             metadata={"readouts-source": got.page.source, "readouts-final-url": got.page.final_url},
             wire=wire,
             digest=digest,
+            sync=False,
         )
-        return await asyncio.get_running_loop().run_in_executor(self.warc_writer, write)
+        loop = asyncio.get_running_loop()
+        ref = await loop.run_in_executor(self.warc_writer, write)
+        # one fsync for every record written before it (the writer runs in order): pages that came together share
+        # it, and each page's record is on disk before the archive refers to it
+        await loop.run_in_executor(self.warc_writer, self.warc.sync)
+        return ref
 
     def _page(self, got: _Got, host: str, error: str | None = None) -> PageRecord:
         """Return the archive record of a page that yielded no article text."""
@@ -327,10 +336,10 @@ class ArchivePipeline:
         if learned:  # before the batch is stored, so a re-checked page is compared with its cleaned text
             await self._reclean(host, frozenset(learned))
             self.archive.mark_template_applied(host, learned)
-        for pending in batch:
-            if pending.extracted is None:
-                continue
-            article = await self._article(pending, template)
+        articles = [p for p in batch if p.extracted is not None]
+        # cleaned side by side (the workers take them in turn), stored in the order they came
+        cut = await asyncio.gather(*(self._article(pending, template) for pending in articles))
+        for pending, article in zip(articles, cut, strict=True):
             if isinstance(article, Failure):
                 self._store(pending.got, host, None, article.reason)
             else:

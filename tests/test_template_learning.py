@@ -308,3 +308,45 @@ def test_pages_are_held_until_the_site_has_enough_counted_pages_and_a_warm_site_
     assert seen[4:] == [[url(5)], [url(5), url(6)], [], [], []]
     assert archive.site_page_count("127.0.0.65") == 6  # page 0 and the five new ones, the known ones not
     archive.close()
+
+
+class _SyncSpy(WarcStore):
+    """A WARC store that notes, for every page the archive records, whether its capture was on disk by then."""
+
+    unsynced_at_record: list[bool]
+
+    def watch(self, archive: Archive) -> None:
+        """Note the store's state each time the archive records a page."""
+        self.unsynced_at_record = []
+        record = archive.record
+
+        def noted(page: PageRecord) -> tuple[str, bool]:
+            self.unsynced_at_record.append(self._unsynced)
+            return record(page)
+
+        archive.record = noted  # type: ignore[method-assign]
+
+
+def test_each_capture_is_on_disk_before_the_archive_refers_to_it_and_pages_are_stored_in_order(tmp_path: Path) -> None:
+    # captures are written without an fsync each and put on disk by one fsync for all written before it: the page's
+    # row must still never point at a record that is not on disk yet
+    url = lambda n: f"http://127.0.0.65/a/{n}.html"  # noqa: E731
+    archive = Archive(tmp_path / "a.db")
+    warc = _SyncSpy(tmp_path / "a.db.warc", archive="a.db")
+    warc.watch(archive)
+
+    async def main() -> None:
+        """Six pages of one site, side by side, as Scrapy hands them over."""
+        pool = _GatedPool("")
+        pool.release.set()
+        pipeline = _pipeline(archive, pool, warc, frozenset(), tmp_path)
+        await asyncio.gather(*(pipeline.process_item(_item(url(n), _article(n, True))) for n in range(6)))
+        await pipeline.close_spider()
+
+    asyncio.run(main())
+    warc.close()
+    assert warc.unsynced_at_record == [False] * 6
+    assert archive.db.execute("select count(*) from captures").fetchone()[0] == 6
+    # a batch is cleaned side by side and stored in the order its pages came
+    assert [row[0] for row in archive.db.execute("select url from pages order by id")] == [url(n) for n in range(6)]
+    archive.close()
