@@ -129,7 +129,8 @@ def summary(out: dict[str, Any]) -> list[str]:
                 f"{code}, {'one page edited' if edited else 'unchanged'} ({len(rows)} runs): "
                 f"{statistics.median(wall):.2f} s wall ({min(wall):.2f}-{max(wall):.2f}), "
                 f"{statistics.median(cpu):.2f} s CPU ({min(cpu):.2f}-{max(cpu):.2f}), "
-                f"{statistics.median(wait):.2f} s waiting for a core"
+                f"{statistics.median(wait):.2f} s waiting for a core; wall less that wait "
+                f"{statistics.median(w - q for w, q in zip(wall, wait, strict=True)):.2f} s"
             )
     return lines
 
