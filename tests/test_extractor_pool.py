@@ -7,10 +7,15 @@ import mmap
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import pytest
+
+from crawler.extraction import pool as pool_module
 from crawler.extraction.extract import Extracted, Failure
 from crawler.extraction.pool import ExtractorPool
+from tests.gated_preload import GATE_ENV, PASSED
 
 GOOD = (
     b"<html><body><article><p>"
@@ -95,3 +100,38 @@ def test_whoever_waits_for_the_crawl_counts_its_workers_peak_memory(tmp_path: Pa
     subprocess.run([sys.executable, "-m", "tests.peak", str(out), sys.executable, "-c", code], check=True)
     # the worker parses ~4 MB of markup (over 150 MB); the crawl's own process stays near 60 MB
     assert int(out.read_text()) > 150 * 1024
+
+
+def test_the_crawl_goes_on_while_the_first_extraction_waits_for_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the workers' fork server loads extraction's libraries before it forks the first worker (0.3-1.5 s): the first
+    # extraction's thread, the crawl's, waited there and fetched nothing meanwhile (issue 23: a re-check that
+    # finds one edited page among 1,000 stalled for as long). Here the server waits at a gate the test opens.
+    gate = tmp_path / "gate"
+    monkeypatch.setenv(GATE_ENV, str(gate))
+    monkeypatch.setattr(pool_module, "EXTRACTION_MODULES", (*pool_module.EXTRACTION_MODULES, "tests.gated_preload"))
+    pool = ExtractorPool()
+
+    async def crawl() -> tuple[bool, Extracted | Failure]:
+        first = asyncio.ensure_future(pool.extract(GOOD, "http://127.0.0.1/a.html", "text/html", None))
+        await asyncio.sleep(0)  # the extraction's first step: it asks for the workers
+        went_on = not gate.with_name(gate.name + PASSED).exists()  # back here while the server waits at its gate
+        gate.touch()
+        return went_on, await first
+
+    try:
+        went_on, extracted = asyncio.run(crawl())
+    finally:
+        pool.close()
+    assert went_on and gate.with_name(gate.name + PASSED).read_text() == "open"
+    assert isinstance(extracted, Extracted) and "two ministers" in extracted.text
+
+
+def test_closing_the_pool_leaves_no_thread_behind() -> None:
+    # the workers are started on a thread of the pool's own; a crawl process (or a test run) makes many pools
+    pool = ExtractorPool()
+    result = asyncio.run(pool.extract(GOOD, "http://127.0.0.1/a.html", "text/html", None))
+    pool.close()
+    assert isinstance(result, Extracted)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("extraction-start")] == []

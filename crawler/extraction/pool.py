@@ -10,6 +10,7 @@ import os
 import resource
 import signal
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -101,6 +102,14 @@ def _page_lines(body: bytes, content_type: str | None) -> tuple[str, ...]:
     return page_lines(body, content_type)
 
 
+def _spawn_fork_server() -> None:
+    """Start the fork server unless it runs; it loads extraction's modules while the caller goes on."""
+    # the server's death signal (fork_server.py) follows the thread that spawns it: call this from the crawl's own
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 def _stop_fork_server() -> None:
     """End the fork server and reap it, so that the crawl's resource usage (peak memory) counts its workers'."""
     # left running, the server would end only after the crawl, reaped by someone else: ru_maxrss of whoever waited for
@@ -125,11 +134,15 @@ class ExtractorPool:
         timeout: float = DEFAULT_EXTRACT_TIMEOUT.seconds,
         memory_bytes: int = WORKER_MEMORY_BYTES,
     ) -> None:
-        """Start the worker processes, each allowed memory_bytes of address space beyond what it inherits."""
+        """Prepare the workers (they start with the first task), each allowed memory_bytes beyond what it inherits."""
         self.timeout = timeout
         self.workers = workers or min(2, os.cpu_count() or 1)
         self.memory_bytes = memory_bytes
         self.pool = self._start()
+        # pebble forks a pool's first workers in the thread that schedules its first task and waits there until the
+        # fork server has loaded extraction's modules: on the crawl's thread that stopped every fetch for as long
+        self._starter = ThreadPoolExecutor(1, "extraction-start")
+        self._started: Future[Any] | None = None
 
     def _start(self) -> ProcessPool:
         """Start a pool of fresh workers."""
@@ -140,6 +153,15 @@ class ExtractorPool:
             initargs=(self.memory_bytes,),
             context=_worker_context(),
         )
+
+    async def _ready(self) -> None:
+        """Start the workers on a thread of their own, the first time; wait until they are (this thread goes on)."""
+        if self._started is None:
+            # the server is spawned here, on the caller's (the crawl's) thread: its death signal follows the thread
+            # that spawned it, and the starter's thread ends at close(), before pebble has stopped and reaped workers
+            _spawn_fork_server()
+            self._started = self._starter.submit(self.pool.schedule, os.getpid)  # any task: pebble starts with it
+        await asyncio.wrap_future(self._started)
 
     def _recycle(self) -> None:
         """Send new tasks to fresh workers; the old ones finish the pages they hold, then exit."""
@@ -169,9 +191,9 @@ class ExtractorPool:
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
-        future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
-            return await asyncio.wrap_future(future)
+            await self._ready()
+            return await asyncio.wrap_future(self.pool.schedule(task, args=args, timeout=seconds))
         except FutureTimeout:
             return Failure(f"{what} timed out after {seconds:g}s")
         except MemoryError:
@@ -182,6 +204,7 @@ class ExtractorPool:
 
     def close(self) -> None:
         """Stop the workers and their fork server."""
+        self._starter.shutdown()  # every task waited for the start: nothing is under way here
         self.pool.stop()
         self.pool.join(timeout=5)
         _stop_fork_server()
