@@ -132,6 +132,8 @@ class CrawlContext:
     # told each site whose pages were flushed (the cluster's writer publishes the site's template to workers)
     flushed: Callable[[str], None] | None = None
     cuts: Counter[str] = field(default_factory=Counter)  # workers' cuts "kept", and "recut" by a newer template
+    # each site's template as its last flush knew it: a page is cut of it in the worker that extracts it
+    templates: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class ArchivePipeline:
@@ -141,7 +143,7 @@ class ArchivePipeline:
         """Take the run's shared archive, extraction pool and tally, the source's settings and its archived URLs."""
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
         self.warc_writer, self.site_locks = context.warc_writer, context.site_locks
-        self.flushed, self.cuts = context.flushed, context.cuts
+        self.flushed, self.cuts, self.templates = context.flushed, context.cuts, context.templates
         self.known = known
         self.source = source
         self.language = source.language
@@ -197,7 +199,8 @@ class ArchivePipeline:
             self._store(got, host, None, verdict.reason)
             return _summary(item)
         # the capture is written (and put on disk) while a worker extracts: neither waits for the other
-        got.capture, result = await asyncio.gather(self._capture(got), self._extraction(got.page, extracted))
+        got.capture, made = await asyncio.gather(self._capture(got), self._extraction(got.page, host, extracted, cut))
+        result, cut, keys = made
         failure = result.reason if isinstance(result, Failure) else None
         missing = isinstance(result, Extracted) and looks_missing(result)
         verdict = classify(replace(answer, extracted=True, failure=failure, missing=missing))
@@ -210,17 +213,29 @@ class ArchivePipeline:
             self._store(got, host, None, verdict.reason)
             return _summary(item)
         assert isinstance(result, Extracted)  # classify() gives ARTICLE only to an extracted text
-        keys = boilerplate.page_keys(result.lines)
+        keys = keys if keys is not None else boilerplate.page_keys(result.lines)
         await self._hold(host, _Pending(got, result, new=url not in self.known, keys=keys, cut=cut))
         return _summary(item)
 
-    async def _extraction(self, page: FetchedPage, extracted: Extraction | None) -> Extracted | Failure:
-        """Return the page's extraction: the one made elsewhere (a cluster worker), else one made by a worker now."""
+    async def _extraction(
+        self, page: FetchedPage, host: str, extracted: Extraction | None, cut: Cut | None
+    ) -> tuple[Extracted | Failure, Cut | None, set[str] | None]:
+        """Return the page's extraction, its cut of the site's template and its line keys (None: not known yet).
+
+        Made elsewhere (a cluster worker), or now by one worker task with the site's template as last flushed.
+        """
         if isinstance(extracted, Extracted | Failure):
-            return extracted
-        return await self.pool.extract(
-            page.body, page.final_url, page.content_type, self.language, timeout=self.extract_timeout
+            return extracted, cut, None
+        made = await self.pool.extract_cut(
+            page.body,
+            page.final_url,
+            page.content_type,
+            self.language,
+            self.templates.get(host, frozenset()),
+            timeout=self.extract_timeout,
         )
+        here = Cut(made.article, made.used, 0) if made.used is not None else None
+        return made.extracted, here, set(made.keys) if isinstance(made.extracted, Extracted) else None
 
     async def _learn_listing(self, item: FetchedPage, lines: tuple[str, ...] | None = None) -> None:
         """Count the lines of a listing page not counted before among its site's pages (it is never archived)."""
@@ -332,6 +347,8 @@ class ArchivePipeline:
         keys = set().union(*(p.keys for p in batch))
         # only the lines at hand: sites grow large
         template = boilerplate.site_template(self.archive.site_line_counts(host, keys))
+        # the batch's lines are as this flush counted them; the site's other lines as an earlier flush did
+        self.templates[host] = (self.templates.get(host, frozenset()) - keys) | template
         learned = template - self.archive.applied_template(host, template)
         if learned:  # before the batch is stored, so a re-checked page is compared with its cleaned text
             await self._reclean(host, frozenset(learned))

@@ -135,3 +135,20 @@ def test_closing_the_pool_leaves_no_thread_behind() -> None:
     pool.close()
     assert isinstance(result, Extracted)
     assert [t.name for t in threading.enumerate() if t.name.startswith("extraction-start")] == []
+
+
+def test_a_worker_cuts_the_page_it_extracted_of_the_template_and_says_by_which_of_its_lines() -> None:
+    """`_extract_cut`, the worker's task: the page's line keys, its cut, and the template keys among its lines."""
+    from crawler.extraction.boilerplate import line_key, page_keys
+    from crawler.extraction.pool import _extract_cut
+
+    menu = "Suggest to a Friend:"  # a site's share line, below every article (a template line by its place)
+    body = "President Xi Jinping held talks with President Putin in Moscow on Tuesday; they agreed to cooperate."
+    page = f"<html><body><article><p>{body}</p><p>{body} Again.</p><p>{menu}</p></article></body></html>".encode()
+    template = frozenset({line_key(menu), line_key("a line of other pages only")})
+    made = _extract_cut(page, "http://127.0.0.9/a/1.html", "text/html; charset=utf-8", None, template)
+    assert isinstance(made.extracted, Extracted) and made.keys == page_keys(made.extracted.lines)
+    assert made.used == frozenset({line_key(menu)})  # only the template lines this page has
+    assert made.article is not None and menu not in made.article.text and body in made.article.text
+    failed = _extract_cut(b"\x00\x01binary", "http://127.0.0.9/a/2.html", "application/octet-stream", None, template)
+    assert isinstance(failed.extracted, Failure) and failed.used is None and failed.keys == frozenset()

@@ -12,6 +12,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any
 
 from pebble import ProcessPool
@@ -86,6 +87,35 @@ def _extract(body: bytes, url: str, content_type: str | None, language: str | No
     from crawler.extraction.extract import extract
 
     return extract(body, url, content_type, language)
+
+
+@dataclass(frozen=True)
+class ExtractedCut:
+    """A page extracted and, in the same worker, cut of its site's template as the crawl knew it then."""
+
+    extracted: Extracted | Failure
+    keys: frozenset[str]  # the keys of its lines (for template learning); empty when extraction failed
+    article: ArticleText | None  # the cut (None: nothing left after it)
+    used: frozenset[str] | None  # the template keys among its lines that the cut removed by; None: no cut made
+
+
+def _extract_cut(
+    body: bytes, url: str, content_type: str | None, language: str | None, template: frozenset[str]
+) -> ExtractedCut:
+    """Extract one page and cut it of `template` (in a worker): one task, not two, for a page of a known site."""
+    from crawler.extraction import boilerplate
+    from crawler.extraction.article import article_text
+    from crawler.extraction.extract import extract
+
+    extracted = extract(body, url, content_type, language)
+    if isinstance(extracted, Failure):
+        return ExtractedCut(extracted, frozenset(), None, None)
+    keys = frozenset(boilerplate.page_keys(extracted.lines))
+    try:
+        article = article_text(extracted, template)
+    except Exception:  # the cut is made again when the page is stored, which reports how it fails
+        return ExtractedCut(extracted, keys, None, None)
+    return ExtractedCut(extracted, keys, article, template & keys)
 
 
 def _article(extracted: Extracted, template: frozenset[str]) -> ArticleText | None:
@@ -176,6 +206,20 @@ class ExtractorPool:
         """Extract one page in a worker; a timeout, crash or memory error becomes a Failure."""
         args = (body, url, content_type, language)
         return await self._run(_extract, args, timeout, "extraction")  # type: ignore[no-any-return]
+
+    async def extract_cut(
+        self,
+        body: bytes,
+        url: str,
+        content_type: str | None,
+        language: str | None,
+        template: frozenset[str],
+        timeout: float | None = None,
+    ) -> ExtractedCut:
+        """Extract one page and cut it of its site's template in one worker task; a failure comes back as a Failure."""
+        args = (body, url, content_type, language, template)
+        result = await self._run(_extract_cut, args, timeout, "extraction")
+        return ExtractedCut(result, frozenset(), None, None) if isinstance(result, Failure) else result
 
     async def article(
         self, extracted: Extracted, template: frozenset[str], timeout: float | None = None
