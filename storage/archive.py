@@ -32,6 +32,9 @@ BUSY_TIMEOUT_MS = 30_000
 CRAWL_WORD_INDEX_EVERY = 50
 LIVE = "live"  # the origin of a page fetched from its site (others: a WARC file, a web archive)
 WRITE_RETRIES = 8
+# a writer copies its WAL into the file every this many pages (SQLite's default: 1000): a page written again before
+# then is copied once, ~0.2-0.4 ms of CPU a recorded page less at 10,000 documents; the WAL grows to ~40 MB
+WAL_CHECKPOINT_PAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class Archive:
         if not readonly:
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
             self.db.execute("PRAGMA foreign_keys = ON")
             with self._write():
                 migrations.apply(self.db)
