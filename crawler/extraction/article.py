@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crawler.extraction import boilerplate
 from crawler.extraction.extract import Extracted, clean_lines
-from crawler.extraction.fingerprint import content_hash, normalise
+from crawler.extraction.fingerprint import normal_hash, normalise
 from crawler.extraction.meetings import recognise
 from crawler.extraction.neardup import fingerprint
 from crawler.model import ArticleText
@@ -15,7 +15,8 @@ def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText 
     # with the template gone, a title or dateline it hid is at the edge now: peel the edges again
     lines = clean_lines(list(boilerplate.strip_template(extracted.lines, template)), extracted.title)
     text = "\n".join(lines)  # kept as published (typographic quotes, full-width punctuation); only the hash normalises
-    if not normalise(text):
+    normal = normalise(text)
+    if not normal:
         return None
     fp = fingerprint(text)
     meeting = recognise(extracted.title, text, extracted.published, extracted.place)
@@ -26,7 +27,7 @@ def article_text(extracted: Extracted, template: frozenset[str]) -> ArticleText 
         announces=(meeting.date, meeting.participants) if meeting and meeting.announcement else None,
         signature=fp.signature,
         bands=fp.bands,
-        content_hash=content_hash(text),
+        content_hash=normal_hash(normal),
         text=text,
         title=extracted.title,
         published=extracted.published,

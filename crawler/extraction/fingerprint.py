@@ -43,4 +43,9 @@ def normalise(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """Return the SHA-256 hex digest of the normalised text."""
-    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+    return normal_hash(normalise(text))
+
+
+def normal_hash(normal: str) -> str:
+    """Return the content hash of a text already normalised (`normalise`)."""
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
