@@ -410,3 +410,14 @@ def test_a_crawl_archives_every_speaker_one_sentence_readouts_and_chinese_text_w
     assert rows["2"]["text"] == ONE_SENTENCE
     chinese = rows["t1638430.shtml"]
     assert chinese["language"] == "zh" and chinese["text"].splitlines()[-1] == ADDRESS_SENTENCE
+
+
+def test_an_article_is_kept_as_published_and_hashed_in_its_normal_form() -> None:
+    """Typographic quotes and dashes stay in the text, and the same readout typed plainly is the same document: the
+    hash is of the normal form, whichever way the text was typed."""
+    typed = ("Xi said \u201cthe two sides\u201d agreed \u2014 firmly.", "They met in Moscow.")
+    plain = ('Xi said "the two sides" agreed - firmly.', "They met in Moscow.")
+    fancy, simple = (article_text(Extracted("Talks", lines), frozenset()) for lines in (typed, plain))
+    assert fancy is not None and simple is not None
+    assert fancy.text == "\n".join(typed) and fancy.text != simple.text
+    assert fancy.content_hash == simple.content_hash
