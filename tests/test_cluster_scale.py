@@ -250,7 +250,7 @@ def test_a_stopped_writer_holds_the_workers_back_until_it_is_back(tmp_path: Path
     from crawler.cluster import codec, keys
     from crawler.cluster.frontier import inflight_key
 
-    web = Web(tmp_path, delay=0.3)
+    web = Web(tmp_path, delay=1.0)  # slow enough that the worker is far from done when it must hold
     web.start("writer")
     web.start("worker1", "--max-waiting", "2")
     client = web.client()
@@ -260,7 +260,10 @@ def test_a_stopped_writer_holds_the_workers_back_until_it_is_back(tmp_path: Path
     )
     fetched: Callable[[], int] = lambda: sum(len(web.hits(n)) for n in HOSTS)  # noqa: E731
     try:
-        wait_until(lambda: fetched() >= 3, "the crawl to be under way")
+        # under way, and past the worker's first extraction (its pool's start): a slow start on a loaded machine let
+        # the worker fetch the whole site before its first result, leaving no work to hold back
+        recorded = lambda: json.loads(client.get(keys.WRITER) or "{}").get("recorded", 0)  # noqa: E731
+        wait_until(lambda: fetched() >= 3 and recorded() >= 1, "the crawl to be under way, a result recorded")
         # frozen at once: during a graceful stop, an idle run's worker once finished the whole crawl
         web.procs["writer"].send_signal(signal.SIGSTOP)
         wait_until(lambda: any(b.get("holding") for b in beats(client)), "the worker to hold a result", 90)
