@@ -148,6 +148,7 @@ class ArchivePipeline:
         self.extract_timeout: float | None = source.extract_timeout_seconds
         self.recheck_every: float = source.recheck_every_seconds
         self.pending: dict[str, list[_Pending]] = defaultdict(list)
+        self.warmed: set[str] = set()  # hosts with enough counted pages: a count only grows, so it is not read again
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -232,8 +233,18 @@ class ArchivePipeline:
     async def _hold(self, host: str, pending: _Pending) -> None:
         """Hold a page back until enough pages of its site are known to learn the template, then flush them."""
         self.pending[host].append(pending)
-        if self.archive.site_page_count(host) + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
+        if self._counted_pages(host) + len(self.pending[host]) >= TEMPLATE_WARMUP_PAGES:
             await self.flush(host)
+
+    def _counted_pages(self, host: str) -> int:
+        """Return how many pages of the host have had their lines counted, or the warm-up's size once it has been
+        reached."""
+        if host in self.warmed:
+            return TEMPLATE_WARMUP_PAGES
+        counted = self.archive.site_page_count(host)
+        if counted >= TEMPLATE_WARMUP_PAGES:
+            self.warmed.add(host)
+        return counted
 
     def _gone_page(self, url: str) -> bool:
         """Return True when the source says this URL is its page for deleted articles."""
@@ -244,7 +255,8 @@ class ArchivePipeline:
         if got.page.status != 200 or not got.page.body:
             return None
         wire = got.page.wire_body
-        original = self.archive.original_capture(payload_digest(got.page.body if wire is None else wire))
+        digest = payload_digest(got.page.body if wire is None else wire)
+        original = self.archive.original_capture(digest)
         write = functools.partial(
             self.warc.write,
             got.page.url,
@@ -256,6 +268,7 @@ class ArchivePipeline:
             original=Original(*original) if original else None,
             metadata={"readouts-source": got.page.source, "readouts-final-url": got.page.final_url},
             wire=wire,
+            digest=digest,
         )
         return await asyncio.get_running_loop().run_in_executor(self.warc_writer, write)
 

@@ -78,7 +78,9 @@ class SourceSpider(Spider):
         super().__init__(*args, **kwargs)
         src = self.source
         self.allowed_domains = list(src.allowed_domains)
-        # hosts are checked by allows (LinkExtractor's allow_domains compares host:port, so ports would not match)
+        # hosts are checked by allows (LinkExtractor's allow_domains compares host:port, so ports would not match);
+        # a listing page's links are extracted once (every <a>, a whole-page walk), then sorted by the patterns
+        self._page_links = LinkExtractor(unique=True)
         self._article_links = LinkExtractor(allow=src.articles, unique=True)
         self._follow_links = LinkExtractor(allow=src.follow, unique=True) if src.follow else None
         self.seen_articles: set[str] = set()
@@ -194,7 +196,8 @@ class SourceSpider(Spider):
 
     def _links(self, response: TextResponse) -> Iterator[Request]:
         """Yield requests for the article and listing links of a listing page (stop-on-seen: see below)."""
-        articles = [canonical_url(link.url) for link in self._article_links.extract_links(response)]
+        links = self._page_links.extract_links(response)
+        articles = [canonical_url(link.url) for link in links if self._article_links.matches(link.url)]
         for url in articles:
             request = self._article_request(url, response.url)
             if request:
@@ -212,7 +215,9 @@ class SourceSpider(Spider):
                 request = self._listing_request(following, resumed)
                 if request:
                     yield request
-            for link in self._follow_links.extract_links(response):
+            for link in links:
+                if not self._follow_links.matches(link.url):
+                    continue
                 url = canonical_url(link.url)
                 if self.allows(url) and not self.source.is_article(url) and not self._trap(url):
                     request = self._listing_request(url, resumed)

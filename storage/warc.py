@@ -178,15 +178,17 @@ class WarcStore:
         metadata: dict[str, str] | None = None,
         wire: bytes | None = None,
         sync: bool = True,
+        digest: str | None = None,
     ) -> CaptureRef:
         """Append a response (or, when `original` holds the same payload, a revisit) record with its request record.
 
         `body` is the decoded body; `wire` the payload as received when it came content-encoded (then `headers`
         carry its Content-Encoding). The record stores the payload as received. It is on disk when this returns,
-        unless `sync` is False: then `sync()` must be called before the archive refers to it.
+        unless `sync` is False: then `sync()` must be called before the archive refers to it. `digest`: the
+        payload's `payload_digest`, when the caller has it already.
         """
         payload = body if wire is None else wire
-        digest = payload_digest(payload)
+        digest = digest or payload_digest(payload)
         out, name = self._open(fetched_at)
         writer = WARCWriter(out, gzip=True, warc_version="1.1")
         reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"

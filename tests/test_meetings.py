@@ -55,6 +55,42 @@ def test_a_press_conference_is_no_meeting_and_xian_is_not_xi() -> None:
     assert meeting and meeting.participants == ("Li Qiang",)
 
 
+# (title, text, participants): where the people come from, in the order recognise looks
+PARTICIPANTS = [
+    # a site that is itself a party names nobody in title or lead: the body's first two people fill in
+    (
+        "Russian-Chinese talks",
+        "The talks took place in the Kremlin.\nVladimir Putin welcomed Xi Jinping. Later Narendra Modi called.",
+        ("Vladimir Putin", "Xi Jinping"),
+    ),
+    # the title names one side, the lead none: the body adds one, up to two, in order of mention
+    (
+        "Talks with Vladimir Putin",
+        "The talks were held in Moscow.\nXi Jinping, then Narendra Modi and Angela Merkel were mentioned.",
+        ("Vladimir Putin", "Xi Jinping"),
+    ),
+    # title and lead name two: the body is not read, however many people it names
+    (
+        "Xi Jinping Holds Talks with Vladimir Putin",
+        "On May 8, Xi Jinping held talks with Vladimir Putin. Narendra Modi sent greetings.",
+        ("Vladimir Putin", "Xi Jinping"),
+    ),
+    # a meeting of three: the title's people and every other person of the lead
+    (
+        "Xi Jinping Meets Vladimir Putin",
+        "On May 8, Xi Jinping met Vladimir Putin and Narendra Modi in Beijing.\nAngela Merkel was not there.",
+        ("Narendra Modi", "Vladimir Putin", "Xi Jinping"),
+    ),
+]
+
+
+@pytest.mark.parametrize("title,text,expected", PARTICIPANTS)
+def test_participants_come_from_title_lead_then_body(title: str, text: str, expected: tuple[str, ...]) -> None:
+    """Title first; the lead's people join a titled side; the body only fills up to two."""
+    meeting = recognise(title, text, "2024-05-09")
+    assert meeting is not None and meeting.participants == expected
+
+
 def archive_page(archive: Archive, url: str, extracted: Extracted) -> int:
     """Archive an extracted page and return its document's meeting id."""
     article = article_text(extracted, frozenset())

@@ -272,3 +272,39 @@ def test_a_page_cleaned_while_its_site_learns_a_template_line_keeps_its_edit_and
     kinds = archive.db.execute("select url, kind from events where kind = 'changed'").fetchall()
     assert kinds == [(url(1), "changed")]
     archive.close()
+
+
+def test_pages_are_held_until_the_site_has_enough_counted_pages_and_a_warm_site_is_not_counted_again(
+    tmp_path: Path,
+) -> None:
+    # a new site's first pages wait for the warm-up; a known page (a re-check) is not counted, so a site whose
+    # counted pages stay under the warm-up keeps holding; a site past it never holds again
+    url = lambda n: f"http://127.0.0.65/a/{n}.html"  # noqa: E731
+    held = lambda p: [page.url for page in p.holding()]  # noqa: E731
+
+    async def main(archive: Archive, warc: WarcStore) -> list[list[str]]:
+        """Feed pages one at a time; note what is held after each."""
+        pool = _GatedPool("")
+        pool.release.set()
+        seen = []
+        first = _pipeline(archive, pool, warc, frozenset(), tmp_path)
+        await first.process_item(_item(url(0), _article(0, True)))
+        await first.close_spider()  # one page counted
+        known = _pipeline(archive, pool, warc, frozenset(url(n) for n in range(1, 5)), tmp_path)
+        for n in range(1, 5):  # four known pages: 1 counted + 3 held reach the warm-up, and none is counted
+            await known.process_item(_item(url(n), _article(n, True)))
+            seen.append(held(known))
+        await known.close_spider()
+        fresh = _pipeline(archive, pool, warc, frozenset(), tmp_path)
+        for n in range(5, 10):  # new pages: 1 counted + 3 held, then past the warm-up, each at once
+            await fresh.process_item(_item(url(n), _article(n % len(FILLERS), True)))
+            seen.append(held(fresh))
+        return seen
+
+    archive, warc = Archive(tmp_path / "a.db"), store_for(tmp_path / "a.db")
+    seen = asyncio.run(main(archive, warc))
+    warc.close()
+    assert seen[:4] == [[url(1)], [url(1), url(2)], [], [url(4)]]
+    assert seen[4:] == [[url(5)], [url(5), url(6)], [], [], []]
+    assert archive.site_page_count("127.0.0.65") == 6  # page 0 and the five new ones, the known ones not
+    archive.close()
