@@ -357,11 +357,27 @@ class Importer:
         if original is None and read.verbatim is not None:
             copy = read.verbatim
             ref = self.store.copy(
-                copy.member, entry.url, entry.captured_at, copy.record_id, read.body, metadata, sync=False
+                copy.member,
+                entry.url,
+                entry.captured_at,
+                copy.record_id,
+                read.body,
+                metadata,
+                sync=False,
+                digest=digest,
             )
         else:
             ref = self.store.write(
-                entry.url, entry.captured_at, 200, read.headers, read.body, [], original, metadata, sync=False
+                entry.url,
+                entry.captured_at,
+                200,
+                read.headers,
+                read.body,
+                [],
+                original,
+                metadata,
+                sync=False,
+                digest=digest,
             )
         written.setdefault(digest, Original(entry.url, entry.captured_at))
         return article, ref
