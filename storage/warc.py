@@ -225,20 +225,20 @@ class WarcStore:
         fetched_at: str,
         record_id: str,
         body: bytes,
+        digest: str,
         metadata: dict[str, str] | None = None,
         sync: bool = True,
-        digest: str | None = None,
     ) -> CaptureRef:
         """Append a response record another file holds, its gzip member byte for byte, with a request record.
 
         The caller vouches that the member is one whole response record for `url` at `fetched_at`, whose payload is
-        `body` as received and whose WARC-Payload-Digest is `payload_digest(body)` (`digest`, when the caller has it
-        already): what `write` would store, without encoding and compressing it again. On disk when this returns,
-        unless `sync` is False (then call `sync()`).
+        `body` as received and whose WARC-Payload-Digest is `digest`, `payload_digest(body)`: what `write` would
+        store, without encoding and compressing it again. On disk when this returns, unless `sync` is False (then
+        call `sync()`).
         """
         out, name = self._open(fetched_at)
         offset, length = self._append(out, url, fetched_at, record_id, lambda: out.write(member), [], metadata, sync)
-        return CaptureRef(name, offset, length, body_sha256(body), digest or payload_digest(body), False)
+        return CaptureRef(name, offset, length, body_sha256(body), digest, False)
 
     def _append(
         self,

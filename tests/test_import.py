@@ -451,6 +451,7 @@ def _responses(path: Path) -> dict[str, tuple[bytes, Any]]:
 
 
 def test_records_the_store_would_write_are_copied_byte_for_byte_and_pywb_replays_each_capture(tmp_path: Path) -> None:
+    from storage.warc import body_sha256, store_for
     from tests import pywb_env
     from tests.fixtureweb.fillers import FILLERS
     from tests.test_warc import _warcio_check
@@ -471,6 +472,11 @@ def test_records_the_store_would_write_are_copied_byte_for_byte_and_pywb_replays
     for path in stored:
         check = _warcio_check(path)
         assert check.returncode == 0, check.stdout + check.stderr
+    store = store_for(db)
+    sql = "select warc_file, warc_offset, body_sha256, payload_digest from captures where revisit_of is null"
+    for file, offset, sha256, digest in rows(db, sql):  # the archive's hashes are those of the copied record
+        captured = store.read(file, offset)
+        assert (body_sha256(captured.body), captured.digest) == (sha256, digest)
     captures = rows(db, "select p.url, c.fetched_at, c.revisit_of from captures c join pages p on p.id = c.page_id")
     assert sorted((u, at, r is not None) for u, at, r in captures)[:2] == [
         ("http://127.0.0.9/a/0.html", "2020-01-01T10:00:00Z", False),

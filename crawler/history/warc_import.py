@@ -229,6 +229,7 @@ def read_and_extract(job: tuple[str, int, str, int, str]) -> Read:
         headers,
         not any(head.get_header(name) for name in ELSEWHERE),
     )
+    # (a record read without its length, or a page without text, is never stored: no need to digest its body)
     copy = verbatim(recorded, url, captured_at, body) if length and isinstance(extracted, Extracted) else None
     return Read(200, headers, body, extracted, keys, copy)
 
@@ -362,9 +363,9 @@ class Importer:
                 entry.captured_at,
                 copy.record_id,
                 read.body,
+                digest,
                 metadata,
                 sync=False,
-                digest=digest,
             )
         else:
             ref = self.store.write(
