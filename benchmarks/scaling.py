@@ -243,18 +243,42 @@ def measure(db_path: Path, sizes: list[int], progress: Any = print) -> list[dict
     return results
 
 
-def measure_record(db_path: Path, count: int = TIMED) -> dict[str, float]:
+def measure_record(db_path: Path, count: int = TIMED, profile: Path | None = None) -> dict[str, float]:
     """Return the CPU of `Archive.record` alone (ms per document) for `count` new documents added to an existing
-    archive as a crawl writes them (search indexes in batches), closing (the last batch) included."""
+    archive as a crawl writes them (search indexes in batches), closing (the last batch) included.
+
+    With `profile`, the records run under cProfile (slower) and its stats are written there.
+    """
+    import cProfile
+
     archive = Archive(db_path, word_index_every=CRAWL_WORD_INDEX_EVERY)
     size = archive.db["documents"].count
     articles = [article_text(extracted(n), frozenset()) for n in range(20_000_000 + size, 20_000_000 + size + count)]
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not wall time: a shared machine
     started = time.process_time()
+    if profiler:
+        profiler.enable()
     for n, article in enumerate(articles):
         assert article is not None
         archive.record(page(20_000_000 + size + n, article))
     archive.close()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
     return {"documents": size + count, "record_cpu_ms_mean": (time.process_time() - started) * 1000 / count}
+
+
+def build(db_path: Path, size: int, progress: Any = print) -> dict[str, float]:
+    """Grow the archive at `db_path` to `size` documents through the record path (rows, LSH bands, both indexes)."""
+    archive = Archive(db_path, word_index_every=CRAWL_WORD_INDEX_EVERY)
+    archived = archive.db["documents"].count
+    with Pool(os.cpu_count() or 1) as workers:
+        for first in range(archived, size, BUILD_BATCH * 10):
+            progress(f"building: {first:,} of {size:,} documents")
+            _grow(archive, first, min(size, first + BUILD_BATCH * 10), workers)
+            archive.index_words()
+    archive.close()
+    return {"documents": max(archived, size)}
 
 
 def published(n: int) -> str:
@@ -313,11 +337,15 @@ if __name__ == "__main__":
     parser.add_argument("--search-only", action="store_true", help="only search latency, documents inserted as rows")
     parser.add_argument("--db", type=Path, help="with --search-only: keep (or grow) the archive in this file")
     parser.add_argument("--record-only", type=int, metavar="N", help="time N records added to the archive --db")
+    parser.add_argument("--build", type=int, metavar="N", help="grow the archive --db to N documents through record")
+    parser.add_argument("--profile", type=Path, metavar="FILE", help="with --record-only: cProfile stats to FILE")
     args = parser.parse_args()
     sizes = [int(s) for s in args.scale.split(",") if s]
     with tempfile.TemporaryDirectory(prefix="readouts-scaling-") as tmp:
-        if args.record_only and args.db:
-            print(json.dumps(measure_record(args.db, args.record_only), indent=1))
+        if args.build and args.db:
+            print(json.dumps(build(args.db, args.build), indent=1))
+        elif args.record_only and args.db:
+            print(json.dumps(measure_record(args.db, args.record_only, args.profile), indent=1))
         else:
             run = measure_search if args.search_only else measure
             print(json.dumps(run(args.db or Path(tmp) / "scaling.db", sizes), indent=1))

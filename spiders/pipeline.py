@@ -132,6 +132,8 @@ class CrawlContext:
     # told each site whose pages were flushed (the cluster's writer publishes the site's template to workers)
     flushed: Callable[[str], None] | None = None
     cuts: Counter[str] = field(default_factory=Counter)  # workers' cuts "kept", and "recut" by a newer template
+    # each site's template as its last flush knew it: a page is cut of it in the worker that extracts it
+    templates: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class ArchivePipeline:
@@ -141,7 +143,7 @@ class ArchivePipeline:
         """Take the run's shared archive, extraction pool and tally, the source's settings and its archived URLs."""
         self.archive, self.pool, self.tally, self.warc = context.archive, context.pool, context.tally, context.warc
         self.warc_writer, self.site_locks = context.warc_writer, context.site_locks
-        self.flushed, self.cuts = context.flushed, context.cuts
+        self.flushed, self.cuts, self.templates = context.flushed, context.cuts, context.templates
         self.known = known
         self.source = source
         self.language = source.language
@@ -192,17 +194,13 @@ class ArchivePipeline:
         if verdict.outcome in (Outcome.UNCHANGED, Outcome.MOVED, Outcome.GONE):
             self._settle(got, host, verdict)
             return _summary(item)
-        got.capture = await self._capture(got)
         if verdict.outcome == Outcome.FAILED:
+            got.capture = await self._capture(got)
             self._store(got, host, None, verdict.reason)
             return _summary(item)
-        result = (
-            extracted
-            if isinstance(extracted, Extracted | Failure)
-            else await self.pool.extract(
-                got.page.body, got.page.final_url, got.page.content_type, self.language, timeout=self.extract_timeout
-            )
-        )
+        # the capture is written (and put on disk) while a worker extracts: neither waits for the other
+        got.capture, made = await asyncio.gather(self._capture(got), self._extraction(got.page, host, extracted, cut))
+        result, cut, keys = made
         failure = result.reason if isinstance(result, Failure) else None
         missing = isinstance(result, Extracted) and looks_missing(result)
         verdict = classify(replace(answer, extracted=True, failure=failure, missing=missing))
@@ -215,9 +213,29 @@ class ArchivePipeline:
             self._store(got, host, None, verdict.reason)
             return _summary(item)
         assert isinstance(result, Extracted)  # classify() gives ARTICLE only to an extracted text
-        keys = boilerplate.page_keys(result.lines)
+        keys = keys if keys is not None else boilerplate.page_keys(result.lines)
         await self._hold(host, _Pending(got, result, new=url not in self.known, keys=keys, cut=cut))
         return _summary(item)
+
+    async def _extraction(
+        self, page: FetchedPage, host: str, extracted: Extraction | None, cut: Cut | None
+    ) -> tuple[Extracted | Failure, Cut | None, set[str] | None]:
+        """Return the page's extraction, its cut of the site's template and its line keys (None: not known yet).
+
+        Made elsewhere (a cluster worker), or now by one worker task with the site's template as last flushed.
+        """
+        if isinstance(extracted, Extracted | Failure):
+            return extracted, cut, None
+        made = await self.pool.extract_cut(
+            page.body,
+            page.final_url,
+            page.content_type,
+            self.language,
+            self.templates.get(host, frozenset()),
+            timeout=self.extract_timeout,
+        )
+        here = Cut(made.article, made.used, 0) if made.used is not None else None
+        return made.extracted, here, set(made.keys) if isinstance(made.extracted, Extracted) else None
 
     async def _learn_listing(self, item: FetchedPage, lines: tuple[str, ...] | None = None) -> None:
         """Count the lines of a listing page not counted before among its site's pages (it is never archived)."""
@@ -269,8 +287,14 @@ class ArchivePipeline:
             metadata={"readouts-source": got.page.source, "readouts-final-url": got.page.final_url},
             wire=wire,
             digest=digest,
+            sync=False,
         )
-        return await asyncio.get_running_loop().run_in_executor(self.warc_writer, write)
+        loop = asyncio.get_running_loop()
+        ref = await loop.run_in_executor(self.warc_writer, write)
+        # one fsync for every record written before it (the writer runs in order): pages that came together share
+        # it, and each page's record is on disk before the archive refers to it
+        await loop.run_in_executor(self.warc_writer, self.warc.sync)
+        return ref
 
     def _page(self, got: _Got, host: str, error: str | None = None) -> PageRecord:
         """Return the archive record of a page that yielded no article text."""
@@ -323,14 +347,16 @@ class ArchivePipeline:
         keys = set().union(*(p.keys for p in batch))
         # only the lines at hand: sites grow large
         template = boilerplate.site_template(self.archive.site_line_counts(host, keys))
+        # the batch's lines are as this flush counted them; the site's other lines as an earlier flush did
+        self.templates[host] = (self.templates.get(host, frozenset()) - keys) | template
         learned = template - self.archive.applied_template(host, template)
         if learned:  # before the batch is stored, so a re-checked page is compared with its cleaned text
             await self._reclean(host, frozenset(learned))
             self.archive.mark_template_applied(host, learned)
-        for pending in batch:
-            if pending.extracted is None:
-                continue
-            article = await self._article(pending, template)
+        articles = [p for p in batch if p.extracted is not None]
+        # cleaned side by side (the workers take them in turn), stored in the order they came
+        cut = await asyncio.gather(*(self._article(pending, template) for pending in articles))
+        for pending, article in zip(articles, cut, strict=True):
             if isinstance(article, Failure):
                 self._store(pending.got, host, None, article.reason)
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # also SQLite's strftime format in queries comparing with stored times
@@ -14,6 +15,10 @@ def format_time(value: datetime) -> str:
 
 def parse_time(value: str) -> datetime:
     """Parse the archive's ISO 8601 UTC timestamps."""
+    if len(value) == 20 and value[4] + value[7] + value[10] + value[13] + value[16] + value[19] == "--T::Z":
+        # the stored form, read by fromisoformat (a fiftieth of strptime's CPU; a page's write parses two)
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value)
     return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
 
 

@@ -41,26 +41,19 @@ def copies_of(db: Database, document_id: int) -> list[dict[str, Any]]:
     return [asdict(copy) for copy in original_first(Copy(*row) for row in rows)]
 
 
-def assign_meeting(
-    db: Database, document_id: int, kind: str, date: str | None, place: str | None, participants: tuple[str, ...]
-) -> int:
-    """Join the document to the meeting of the same date with the same parties (or create one); return its id."""
+def meeting_for(db: Database, kind: str, date: str | None, place: str | None, participants: tuple[str, ...]) -> int:
+    """Return the meeting of the same date with the same parties (creating one if there is none)."""
     wanted = set(participants)
-    found = None
     if date:
         for meeting_id, stored, stored_place in db.execute(
             "select id, participants, place from meetings where date = ?", [date]
         ).fetchall():
             if same_meeting(wanted, set(json.loads(stored))):
-                found = int(meeting_id)
                 if place and not stored_place:
-                    db.execute("update meetings set place = ? where id = ?", [place, found])
-                break
-    if found is None:
-        row = {"date": date, "kind": kind, "place": place, "participants": json.dumps(sorted(wanted))}
-        found = insert_row(db, "meetings", row)
-    db.execute("update documents set meeting_id = ? where id = ?", [found, document_id])
-    return found
+                    db.execute("update meetings set place = ? where id = ?", [place, meeting_id])
+                return int(meeting_id)
+    row = {"date": date, "kind": kind, "place": place, "participants": json.dumps(sorted(wanted))}
+    return insert_row(db, "meetings", row)
 
 
 def same_meeting(wanted: set[str], stored: set[str]) -> bool:

@@ -9,8 +9,10 @@ then equals an indexed token, in sqlite-utils, Datasette or readouts alike. Cyri
 
 from __future__ import annotations
 
+import operator
 import re
 import sqlite3
+from itertools import chain
 
 # Chinese words and names are one to four characters; longer queries on the word index need spaces between words
 MAX_GRAM = 4
@@ -23,7 +25,14 @@ _CYRILLIC_WORD = re.compile(f"[\u0400-\u04ff]{{{MIN_PREFIX + 1},}}")
 
 def _grams(run: str) -> str:
     """Return every substring of a CJK run of 1..MAX_GRAM characters, space separated, in reading order."""
-    return " ".join(run[i : i + n] for i in range(len(run)) for n in range(1, MAX_GRAM + 1) if i + n <= len(run))
+    if len(run) < MAX_GRAM:
+        return " ".join(run[i : i + n] for i in range(len(run)) for n in range(1, MAX_GRAM + 1) if i + n <= len(run))
+    # the same, built a gram length at a time (about half the CPU: a long Chinese text holds thousands of grams)
+    two = list(map(operator.add, run, run[1:]))
+    three = list(map(operator.add, two, run[2:]))
+    four = map(operator.add, three, run[3:])
+    head = " ".join(chain.from_iterable(zip(run, two, three, four, strict=False)))
+    return f"{head} {run[-3]} {two[-2]} {three[-1]} {run[-2]} {two[-1]} {run[-1]}"
 
 
 def _prefixes(word: str) -> str:

@@ -16,24 +16,28 @@ def similarity(a: bytes, b: bytes) -> float:
     return sum(x == y for x, y in zip(left, right, strict=True)) / len(left)
 
 
-def assign_story(db: Database, document_id: int, signature: bytes, bands: tuple[str, ...]) -> int:
-    """Index a new document's bands and return its story: the most similar earlier document's, else its own id.
+def story_of(db: Database, signature: bytes, bands: tuple[str, ...]) -> int | None:
+    """Return the story of the most similar archived document sharing an LSH band with a new document (None: none
+    is similar enough, the document is a story of its own).
 
     Only documents sharing an LSH band are compared, so the cost does not grow with the archive.
     """
     marks = ", ".join("?" for _ in bands)
     candidates = db.execute(
-        f"""select d.id, d.story_id, d.minhash from documents d
-            where d.id in (select document_id from lsh_bands where band_key in ({marks})) and d.id != ?""",
-        [*bands, document_id],
+        f"""select d.story_id, d.minhash from documents d
+            where d.id in (select document_id from lsh_bands where band_key in ({marks}))""",
+        list(bands),
     ).fetchall()
-    best, story = STORY_THRESHOLD, document_id
-    for _, candidate_story, candidate_signature in candidates:
+    best, story = STORY_THRESHOLD, None
+    for candidate_story, candidate_signature in candidates:
         score = similarity(signature, candidate_signature)
         if score >= best:
             best, story = score, candidate_story
+    return story
+
+
+def index_bands(db: Database, document_id: int, bands: tuple[str, ...]) -> None:
+    """Add a document's LSH bands to the band index, where later documents find it."""
     db.conn.executemany(
         "insert or ignore into lsh_bands (band_key, document_id) values (?, ?)", [(b, document_id) for b in bands]
     )
-    db.execute("update documents set story_id = ?, minhash = ? where id = ?", [story, signature, document_id])
-    return int(story)

@@ -43,8 +43,9 @@ def page(url: str, text: str) -> PageRecord:
 
 # each step of a page write, patched to raise after the steps before it have written their rows
 STEPS = [
-    ("storage.archive", "assign_meeting"),
-    ("storage.archive", "assign_story"),
+    ("storage.archive", "meeting_for"),
+    ("storage.archive", "story_of"),
+    ("storage.archive", "index_bands"),
     ("storage.archive.Archive", "_capture"),
     ("storage.archive.Archive", "_revision"),
     ("storage.archive.Archive", "_event"),

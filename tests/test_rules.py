@@ -31,7 +31,7 @@ from crawler.monitor.deliver import deliver
 from spiders.middlewares import BLOCKED_AFTER_403, MAX_RETRY_AFTER_S, BackoffMiddleware, retry_after_seconds
 from spiders.source_spider import MAX_PATH_SEGMENTS, looks_like_trap, on_allowed_hosts
 from storage.archive import Archive, ArticleText, PageRecord
-from storage.meetings import assign_meeting
+from storage.meetings import meeting_for
 from storage.stories import STORY_THRESHOLD
 from tests.conftest import write_sources
 from tests.fixtureweb.seeds import all_seeds
@@ -119,14 +119,12 @@ def test_meetings_join_on_the_same_date_with_two_shared_parties_only(tmp_path: P
     """Planted: `>= need` flipped or need fixed at 1: talks of Xi with two leaders the same day become one meeting."""
     archive = Archive(tmp_path / "a.db")
     db = archive.db
-    for n in range(5):
-        db.execute("insert into documents (content_hash, text, first_seen) values (?, 't', 'x')", [f"h{n}"])
     day = "2024-03-06"
-    one = assign_meeting(db, 1, "talks", day, None, ("Vladimir Putin", "Xi Jinping"))
-    assert assign_meeting(db, 2, "talks", day, "Beijing", ("Xi Jinping", "Vladimir Putin")) == one
-    assert assign_meeting(db, 3, "talks", day, None, ("Xi Jinping", "Emmanuel Macron")) != one  # one party shared
-    assert assign_meeting(db, 4, "talks", "2024-03-07", None, ("Vladimir Putin", "Xi Jinping")) != one  # next day
-    alone = assign_meeting(db, 5, "meeting", day, None, ("Xi Jinping",))  # one known party: one is enough
+    one = meeting_for(db, "talks", day, None, ("Vladimir Putin", "Xi Jinping"))
+    assert meeting_for(db, "talks", day, "Beijing", ("Xi Jinping", "Vladimir Putin")) == one
+    assert meeting_for(db, "talks", day, None, ("Xi Jinping", "Emmanuel Macron")) != one  # one party shared
+    assert meeting_for(db, "talks", "2024-03-07", None, ("Vladimir Putin", "Xi Jinping")) != one  # next day
+    alone = meeting_for(db, "meeting", day, None, ("Xi Jinping",))  # one known party: one is enough
     assert alone == one
     assert db.execute("select place from meetings where id = ?", [one]).fetchone()[0] == "Beijing"
 

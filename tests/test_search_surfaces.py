@@ -20,7 +20,7 @@ from crawler.web.serve import CELL_PREVIEW, PAGE_SIZE, build
 from storage import query
 from storage.archive import Archive, ArticleText, PageRecord
 from storage.schema import migrations
-from storage.search_words import index_words, is_gram, match_term
+from storage.search_words import MAX_GRAM, index_words, is_gram, match_term
 from tests.conftest import CLIResult, subprocess_env
 
 ZH_TEXT = (
@@ -53,6 +53,14 @@ EXPECTED = {"普京": {"zh"}, "会谈": {"zh"}, "Xi": {"en"}}
 )
 def test_index_words(text: str | None, expected: str | None) -> None:
     assert index_words(text) == expected
+
+
+@pytest.mark.parametrize("length", range(1, 13))
+def test_index_words_spells_every_gram_of_a_run_of_any_length_in_reading_order(length: int) -> None:
+    """Planted: the tail of a run (its last three characters' grams) dropped or reordered."""
+    run = "习近平同俄罗斯总统普京举行会谈"[:length]
+    grams = [run[i : i + n] for i in range(len(run)) for n in range(1, MAX_GRAM + 1) if i + n <= len(run)]
+    assert index_words(run) == f" {' '.join(grams)} "
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,16 @@ import pytest
 
 from crawler.extraction.fingerprint import content_hash
 from storage import query
-from storage.archive import DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
+from storage.archive import (
+    DUPLICATE,
+    FAILED,
+    NEW_DOCUMENT,
+    UNCHANGED,
+    WAL_CHECKPOINT_PAGES,
+    Archive,
+    ArticleText,
+    PageRecord,
+)
 from storage.errors import SearchError
 
 
@@ -244,3 +253,35 @@ def test_one_timestamp_format_round_trips() -> None:
     assert format_time(moscow) == "2026-11-24T10:00:05Z"
     assert parse_time("2026-11-24T10:00:05Z") == datetime(2026, 11, 24, 10, 0, 5, tzinfo=UTC)
     assert parse_time(utcnow()).tzinfo == UTC and len(utcnow()) == len("2026-11-24T10:00:05Z")
+
+
+@pytest.mark.parametrize("stored", ["2026-11-24T10:00:05Z", "2024-02-29T23:59:59Z", "1999-01-01T00:00:00Z"])
+def test_a_stored_timestamp_parses_as_strptime_reads_it(stored: str) -> None:
+    """Planted: the fast path's datetime left naive, or its hours misread."""
+    from datetime import UTC, datetime
+
+    from storage.clock import TIME_FORMAT, parse_time
+
+    parsed = parse_time(stored)
+    assert parsed == datetime.strptime(stored, TIME_FORMAT).replace(tzinfo=UTC) and parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize("other", ["2026-11-24 10:00:05Z", "2026-W48-2T10:00:05Z", "2026-11-24T10:00:05+03", "x"])
+def test_a_timestamp_not_in_the_stored_form_is_refused(other: str) -> None:
+    """Planted: the fast path's shape check dropped (fromisoformat reads a space or an ISO week as well)."""
+    from storage.clock import parse_time
+
+    with pytest.raises(ValueError):
+        parse_time(other)
+
+
+def test_a_writer_copies_its_wal_into_the_file_only_every_wal_checkpoint_pages(tmp_path: Path) -> None:
+    """Planted: the writer's `wal_autocheckpoint` left at SQLite's 1000 pages (its WAL never grows past them)."""
+    archive = Archive(tmp_path / "a.db")
+    wal, frame = tmp_path / "a.db-wal", 24 + archive.db.execute("PRAGMA page_size").fetchone()[0]
+    n = 0
+    while wal.stat().st_size < 1500 * frame and n < 2000:  # each page's commit adds a few WAL pages
+        archive.record(page(f"http://a.example/{n}", f"Readout number {n}: talks on trade and energy, part {n}."))
+        n += 1
+    assert wal.stat().st_size >= 1500 * frame  # past 1000 pages without a checkpoint resetting it
+    assert WAL_CHECKPOINT_PAGES >= 1500

@@ -12,8 +12,10 @@ import pytest
 
 from crawler.config.sources import load_sources
 from crawler.extraction.article import article_text
+from crawler.extraction.boilerplate import page_keys
 from crawler.extraction.extract import Extracted, Failure, extract
 from crawler.extraction.page_lines import page_lines
+from crawler.extraction.pool import ExtractedCut
 from crawler.model import FetchedPage
 from spiders.pipeline import ArchivePipeline, CrawlContext, RunTally
 from storage.archive import Archive, ArticleText, PageRecord
@@ -190,6 +192,7 @@ class _GatedPool:
         self.gated_lines: tuple[str, ...] | None = None
         self.entered, self.release = asyncio.Event(), asyncio.Event()
         self.extracted: dict[str, asyncio.Event] = {}
+        self.cut_with: list[frozenset[str]] = []  # the template each extraction was cut of, in order
 
     async def extract(
         self, body: bytes, url: str, content_type: str | None, language: str | None, timeout: float | None = None
@@ -200,6 +203,19 @@ class _GatedPool:
             self.gated_lines = result.lines
         self.extracted.setdefault(url, asyncio.Event()).set()
         return result
+
+    async def extract_cut(self, *args: Any, timeout: float | None = None) -> ExtractedCut:
+        """Extract in-process and cut the page of its template as a worker does (never gated: the cut at store is).
+
+        `args`: the pool's (body, url, content_type, language, template).
+        """
+        *page, template = args
+        result = await self.extract(*page)
+        if isinstance(result, Failure):
+            return ExtractedCut(result, frozenset(), None, None)
+        keys = frozenset(page_keys(result.lines))
+        self.cut_with.append(template)
+        return ExtractedCut(result, keys, article_text(result, template), template & keys)
 
     async def article(
         self, extracted: Extracted, template: frozenset[str], timeout: float | None = None
@@ -307,4 +323,74 @@ def test_pages_are_held_until_the_site_has_enough_counted_pages_and_a_warm_site_
     assert seen[:4] == [[url(1)], [url(1), url(2)], [], [url(4)]]
     assert seen[4:] == [[url(5)], [url(5), url(6)], [], [], []]
     assert archive.site_page_count("127.0.0.65") == 6  # page 0 and the five new ones, the known ones not
+    archive.close()
+
+
+class _SyncSpy(WarcStore):
+    """A WARC store that notes, for every page the archive records, whether its capture was on disk by then."""
+
+    unsynced_at_record: list[bool]
+
+    def watch(self, archive: Archive) -> None:
+        """Note the store's state each time the archive records a page."""
+        self.unsynced_at_record = []
+        record = archive.record
+
+        def noted(page: PageRecord) -> tuple[str, bool]:
+            self.unsynced_at_record.append(self._unsynced)
+            return record(page)
+
+        archive.record = noted  # type: ignore[method-assign]
+
+
+def test_each_capture_is_on_disk_before_the_archive_refers_to_it_and_pages_are_stored_in_order(tmp_path: Path) -> None:
+    # captures are written without an fsync each and put on disk by one fsync for all written before it: the page's
+    # row must still never point at a record that is not on disk yet
+    url = lambda n: f"http://127.0.0.65/a/{n}.html"  # noqa: E731
+    archive = Archive(tmp_path / "a.db")
+    warc = _SyncSpy(tmp_path / "a.db.warc", archive="a.db")
+    warc.watch(archive)
+
+    async def main() -> None:
+        """Six pages of one site, side by side, as Scrapy hands them over."""
+        pool = _GatedPool("")
+        pool.release.set()
+        pipeline = _pipeline(archive, pool, warc, frozenset(), tmp_path)
+        await asyncio.gather(*(pipeline.process_item(_item(url(n), _article(n, True))) for n in range(6)))
+        await pipeline.close_spider()
+
+    asyncio.run(main())
+    warc.close()
+    assert warc.unsynced_at_record == [False] * 6
+    assert archive.db.execute("select count(*) from captures").fetchone()[0] == 6
+    # a batch is cleaned side by side and stored in the order its pages came
+    assert [row[0] for row in archive.db.execute("select url from pages order by id")] == [url(n) for n in range(6)]
+    archive.close()
+
+
+def test_a_page_is_cut_of_its_sites_template_where_it_is_extracted_and_cut_again_only_when_it_changed(
+    tmp_path: Path,
+) -> None:
+    # the worker that extracts a page cuts it of the template the site's last flush knew; the cut is stored when the
+    # template at the page's own flush removes the same lines, else the page is cut again
+    url = lambda n: f"http://127.0.0.65/a/{n}.html"  # noqa: E731
+    archive, warc = Archive(tmp_path / "a.db"), store_for(tmp_path / "a.db")
+    pool = _GatedPool("")
+    pool.release.set()
+    pipeline = _pipeline(archive, pool, warc, frozenset(), tmp_path)
+
+    async def main() -> None:
+        """Seven new pages of one site, one after another."""
+        for n in range(7):
+            await pipeline.process_item(_item(url(n), _article(n, True)))
+        await pipeline.close_spider()
+
+    asyncio.run(main())
+    warc.close()
+    # the warm-up's four pages were cut of nothing and cut again at their flush; the next three kept their cut
+    assert [bool(t) for t in pool.cut_with] == [False] * 4 + [True] * 3
+    assert pipeline.cuts == {"recut": 4, "kept": 3}
+    stored = "select d.text from pages p join documents d on d.id = p.document_id"
+    texts = [row[0] for row in archive.db.execute(stored)]
+    assert len(texts) == 7 and not any(MENU in t or SHARE in t for t in texts)
     archive.close()

@@ -10,7 +10,9 @@ import os
 import resource
 import signal
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any
 
 from pebble import ProcessPool
@@ -87,6 +89,35 @@ def _extract(body: bytes, url: str, content_type: str | None, language: str | No
     return extract(body, url, content_type, language)
 
 
+@dataclass(frozen=True)
+class ExtractedCut:
+    """A page extracted and, in the same worker, cut of its site's template as the crawl knew it then."""
+
+    extracted: Extracted | Failure
+    keys: frozenset[str]  # the keys of its lines (for template learning); empty when extraction failed
+    article: ArticleText | None  # the cut (None: nothing left after it)
+    used: frozenset[str] | None  # the template keys among its lines that the cut removed by; None: no cut made
+
+
+def _extract_cut(
+    body: bytes, url: str, content_type: str | None, language: str | None, template: frozenset[str]
+) -> ExtractedCut:
+    """Extract one page and cut it of `template` (in a worker): one task, not two, for a page of a known site."""
+    from crawler.extraction import boilerplate
+    from crawler.extraction.article import article_text
+    from crawler.extraction.extract import extract
+
+    extracted = extract(body, url, content_type, language)
+    if isinstance(extracted, Failure):
+        return ExtractedCut(extracted, frozenset(), None, None)
+    keys = frozenset(boilerplate.page_keys(extracted.lines))
+    try:
+        article = article_text(extracted, template)
+    except Exception:  # the cut is made again when the page is stored, which reports how it fails
+        return ExtractedCut(extracted, keys, None, None)
+    return ExtractedCut(extracted, keys, article, template & keys)
+
+
 def _article(extracted: Extracted, template: frozenset[str]) -> ArticleText | None:
     """Clean, hash and fingerprint one extraction (in a worker)."""
     from crawler.extraction.article import article_text
@@ -99,6 +130,14 @@ def _page_lines(body: bytes, content_type: str | None) -> tuple[str, ...]:
     from crawler.extraction.page_lines import page_lines
 
     return page_lines(body, content_type)
+
+
+def _spawn_fork_server() -> None:
+    """Start the fork server unless it runs; it loads extraction's modules while the caller goes on."""
+    # the server's death signal (fork_server.py) follows the thread that spawns it: call this from the crawl's own
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
 
 
 def _stop_fork_server() -> None:
@@ -125,11 +164,15 @@ class ExtractorPool:
         timeout: float = DEFAULT_EXTRACT_TIMEOUT.seconds,
         memory_bytes: int = WORKER_MEMORY_BYTES,
     ) -> None:
-        """Start the worker processes, each allowed memory_bytes of address space beyond what it inherits."""
+        """Prepare the workers (they start with the first task), each allowed memory_bytes beyond what it inherits."""
         self.timeout = timeout
         self.workers = workers or min(2, os.cpu_count() or 1)
         self.memory_bytes = memory_bytes
         self.pool = self._start()
+        # pebble forks a pool's first workers in the thread that schedules its first task and waits there until the
+        # fork server has loaded extraction's modules: on the crawl's thread that stopped every fetch for as long
+        self._starter = ThreadPoolExecutor(1, "extraction-start")
+        self._started: Future[Any] | None = None
 
     def _start(self) -> ProcessPool:
         """Start a pool of fresh workers."""
@@ -140,6 +183,15 @@ class ExtractorPool:
             initargs=(self.memory_bytes,),
             context=_worker_context(),
         )
+
+    async def _ready(self) -> None:
+        """Start the workers on a thread of their own, the first time; wait until they are (this thread goes on)."""
+        if self._started is None:
+            # the server is spawned here, on the caller's (the crawl's) thread: its death signal follows the thread
+            # that spawned it, and the starter's thread ends at close(), before pebble has stopped and reaped workers
+            _spawn_fork_server()
+            self._started = self._starter.submit(self.pool.schedule, os.getpid)  # any task: pebble starts with it
+        await asyncio.wrap_future(self._started)
 
     def _recycle(self) -> None:
         """Send new tasks to fresh workers; the old ones finish the pages they hold, then exit."""
@@ -155,6 +207,20 @@ class ExtractorPool:
         args = (body, url, content_type, language)
         return await self._run(_extract, args, timeout, "extraction")  # type: ignore[no-any-return]
 
+    async def extract_cut(
+        self,
+        body: bytes,
+        url: str,
+        content_type: str | None,
+        language: str | None,
+        template: frozenset[str],
+        timeout: float | None = None,
+    ) -> ExtractedCut:
+        """Extract one page and cut it of its site's template in one worker task; a failure comes back as a Failure."""
+        args = (body, url, content_type, language, template)
+        result = await self._run(_extract_cut, args, timeout, "extraction")
+        return ExtractedCut(result, frozenset(), None, None) if isinstance(result, Failure) else result
+
     async def article(
         self, extracted: Extracted, template: frozenset[str], timeout: float | None = None
     ) -> ArticleText | Failure | None:
@@ -169,9 +235,9 @@ class ExtractorPool:
     async def _run(self, task: Callable[..., Any], args: tuple[Any, ...], timeout: float | None, what: str) -> Any:
         """Run one task in a worker; a timeout, crash or memory error becomes a Failure naming `what`."""
         seconds = timeout or self.timeout
-        future = self.pool.schedule(task, args=args, timeout=seconds)
         try:
-            return await asyncio.wrap_future(future)
+            await self._ready()
+            return await asyncio.wrap_future(self.pool.schedule(task, args=args, timeout=seconds))
         except FutureTimeout:
             return Failure(f"{what} timed out after {seconds:g}s")
         except MemoryError:
@@ -182,6 +248,7 @@ class ExtractorPool:
 
     def close(self) -> None:
         """Stop the workers and their fork server."""
+        self._starter.shutdown()  # every task waited for the start: nothing is under way here
         self.pool.stop()
         self.pool.join(timeout=5)
         _stop_fork_server()
