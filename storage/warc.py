@@ -8,7 +8,7 @@ import hashlib
 import io
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -212,14 +212,56 @@ class WarcStore:
             record = writer.create_revisit_record(
                 url, digest, original.url, original.fetched_at, http_headers=http, warc_headers_dict=warc_headers
             )
+        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        offset, length = self._append(
+            out, url, fetched_at, record_id, lambda: writer.write_record(record), request_headers, metadata, sync
+        )
+        return CaptureRef(name, offset, length, body_sha256(body), digest, original is not None)
+
+    def copy(
+        self,
+        member: bytes,
+        url: str,
+        fetched_at: str,
+        record_id: str,
+        body: bytes,
+        digest: str,
+        metadata: dict[str, str] | None = None,
+        sync: bool = True,
+    ) -> CaptureRef:
+        """Append a response record another file holds, its gzip member byte for byte, with a request record.
+
+        The caller vouches that the member is one whole response record for `url` at `fetched_at`, whose payload is
+        `body` as received and whose WARC-Payload-Digest is `digest`, `payload_digest(body)`: what `write` would
+        store, without encoding and compressing it again. On disk when this returns, unless `sync` is False (then
+        call `sync()`).
+        """
+        out, name = self._open(fetched_at)
+        offset, length = self._append(out, url, fetched_at, record_id, lambda: out.write(member), [], metadata, sync)
+        return CaptureRef(name, offset, length, body_sha256(body), digest, False)
+
+    def _append(
+        self,
+        out: io.BufferedWriter,
+        url: str,
+        fetched_at: str,
+        record_id: str,
+        write_response: Callable[[], object],
+        request_headers: list[tuple[str, str]],
+        metadata: dict[str, str] | None,
+        sync: bool,
+    ) -> tuple[int, int]:
+        """Append one capture's group under the file lock: the response or revisit record (`write_response`), its
+        request record and its metadata; return the first record's offset and length."""
+        writer = WARCWriter(out, gzip=True, warc_version="1.1")
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
         request = StatusAndHeaders(
             f"GET /{path} HTTP/1.1", [(header_case(k), v) for k, v in request_headers], is_http_request=True
         )
-        concurrent = {"WARC-Date": fetched_at, "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID")}
+        concurrent = {"WARC-Date": fetched_at, "WARC-Concurrent-To": record_id}
         with _locked(out):  # a backup copying this file waits for the whole group of records
             offset = out.tell()
-            writer.write_record(record)
+            write_response()
             length = out.tell() - offset
             writer.write_record(
                 writer.create_warc_record(url, "request", http_headers=request, warc_headers_dict=concurrent)
@@ -240,7 +282,7 @@ class WarcStore:
             if sync:
                 os.fsync(out.fileno())
             self._unsynced = not sync or self._unsynced
-        return CaptureRef(name, offset, length, body_sha256(body), digest, original is not None)
+        return offset, length
 
     def read(self, file: str, offset: int) -> Captured:
         """Read back the record at `offset` of `file` (OSError when the file is missing, ValueError when unreadable)."""

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,9 @@ def test_a_wget_warc_imports_each_article_page_once_with_its_capture_time_and_fi
         assert origin == "warc-file" and origin_url.startswith(f"{warc.resolve()}#<urn:uuid:")
     captures = rows(db, "select count(*) from captures")[0][0]
     assert captures == len(expected)
+    for path in (web.tmp / "wget.db.warc").glob("*.warc.gz"):  # wget's records name its warcinfo and requests…
+        for _, head in _responses(path).values():  # …so each is written anew, pointing nowhere outside our files
+            assert head.get_header("WARC-Warcinfo-ID") is head.get_header("WARC-Concurrent-To") is None
     again = web.import_(db, str(warc))
     assert again["already"] == len(expected) and again["new_pages"] == again["changed"] == again["unchanged"] == 0
     assert rows(db, "select count(*) from captures")[0][0] == captures  # nothing read twice
@@ -428,3 +432,64 @@ def test_extraction_starts_while_the_files_are_indexed_and_each_page_is_read_onc
     assert steps.count("extract") == 7  # none read twice
     stored = rows(tmp_path / "a.db", "select p.url, d.title from pages p join documents d on d.id = p.document_id")
     assert sorted(stored) == sorted((f"http://127.0.0.9/a/{n}.html", FILLERS[n].title) for n in range(7))
+
+
+def _responses(path: Path) -> dict[str, tuple[bytes, Any]]:
+    """WARC-Record-ID -> (the record's bytes in the file, its WARC headers) of each response record of a file."""
+    found = {}
+    with open(path, "rb") as stream:
+        records = ArchiveIterator(stream)
+        for record in records:
+            if record.rec_type == "response":
+                found[record.rec_headers.get_header("WARC-Record-ID")] = (
+                    records.get_record_offset(),
+                    records.get_record_length(),
+                    record.rec_headers,
+                )
+    data = path.read_bytes()
+    return {rid: (data[offset : offset + length], head) for rid, (offset, length, head) in found.items()}
+
+
+def test_records_the_store_would_write_are_copied_byte_for_byte_and_pywb_replays_each_capture(tmp_path: Path) -> None:
+    from storage.warc import body_sha256, store_for
+    from tests import pywb_env
+    from tests.fixtureweb.fillers import FILLERS
+    from tests.test_warc import _warcio_check
+
+    warc = _small_site_warc(tmp_path / "small.warc.gz", range(3))  # warcio's records: copied as they are
+    again = FILLERS[0]  # page 0 captured again a year later, the same bytes: stored as a revisit of the copy
+    body = "".join(f"<p>{line}</p>" for line in (*again.body, SHARE))
+    html = f"<html><head><title>{again.title}</title></head><body><article><h1>{again.title}</h1>{body}</article>"
+    with open(warc, "ab") as out:
+        page = f"{html}</body></html>".encode()
+        write_response(WARCWriter(out, gzip=True), "http://127.0.0.9/a/0.html", "2021-01-01T10:00:00Z", page)
+    db = tmp_path / "a.db"
+    assert _import_small(tmp_path, db, warc)["new_pages"] == 3
+    original = _responses(warc)
+    stored = [p for p in sorted((tmp_path / "a.db.warc").glob("*.warc.gz"))]
+    copies = {rid: member for path in stored for rid, (member, _) in _responses(path).items()}
+    assert len(copies) == 3 and all(member == original[rid][0] for rid, member in copies.items())
+    for path in stored:
+        check = _warcio_check(path)
+        assert check.returncode == 0, check.stdout + check.stderr
+    store = store_for(db)
+    sql = "select warc_file, warc_offset, body_sha256, payload_digest from captures where revisit_of is null"
+    for file, offset, sha256, digest in rows(db, sql):  # the archive's hashes are those of the copied record
+        captured = store.read(file, offset)
+        assert (body_sha256(captured.body), captured.digest) == (sha256, digest)
+    captures = rows(db, "select p.url, c.fetched_at, c.revisit_of from captures c join pages p on p.id = c.page_id")
+    assert sorted((u, at, r is not None) for u, at, r in captures)[:2] == [
+        ("http://127.0.0.9/a/0.html", "2020-01-01T10:00:00Z", False),
+        ("http://127.0.0.9/a/0.html", "2021-01-01T10:00:00Z", True),
+    ]
+    (tmp_path / "pywb").mkdir()
+    server = pywb_env.serve(tmp_path / "pywb", "imported", [str(p) for p in stored])
+    try:
+        for url, at, _ in captures:
+            stamp = at.replace("-", "").replace(":", "").replace("T", "").rstrip("Z")
+            n = int(url.rsplit("/", 1)[1].split(".")[0])
+            with urllib.request.urlopen(f"{server.base}/imported/{stamp}id_/{url}", timeout=60) as answer:
+                assert f"/{stamp}id_/" in answer.url  # this capture, not a neighbour
+                assert FILLERS[n].title in answer.read().decode()
+    finally:
+        server.stop()

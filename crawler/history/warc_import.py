@@ -9,6 +9,7 @@ and a batch's cleaning never waits behind them).
 
 from __future__ import annotations
 
+import io
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ from crawler.extraction import boilerplate
 from crawler.extraction.article import article_text
 from crawler.extraction.extract import Extracted, Failure, extract
 from crawler.extraction.soft404 import looks_missing
+from crawler.history.verbatim import ELSEWHERE, Recorded, Verbatim, verbatim
 from storage.archive import CHANGED, DUPLICATE, FAILED, NEW_DOCUMENT, UNCHANGED, Archive, ArticleText, PageRecord
 from storage.changes import latest_captures
 from storage.recheck import DEFAULT_RECHECK_EVERY
@@ -54,6 +56,11 @@ class Entry:
     offset: int
     record: str  # provenance: the file and WARC-Record-ID of the record read (the revisit itself), or the memento
     origin: str = ORIGIN  # a WARC file, or the web archive a memento came from
+    length: int = 0  # the payload's record's bytes in its file (one gzip member in a .warc.gz)
+
+    def job(self) -> tuple[str, int, str, int, str]:
+        """Return what a worker reads and extracts this response by (see `read_and_extract`)."""
+        return (self.path, self.offset, self.url, self.length, self.captured_at)
 
 
 @dataclass
@@ -110,17 +117,17 @@ def index(
 ) -> list[Entry]:
     """Read the WARC files' records and return the article responses to import, oldest capture first; `on_response`
     is told of each response as it is read (revisits are resolved only at the end)."""
-    originals: dict[str, tuple[str, int]] = {}  # payload digest -> (file, offset) of a 200 response holding it
+    originals: dict[str, tuple[str, int, int]] = {}  # payload digest -> (file, offset, length) of a 200 response
     revisits: list[tuple[str, str, str, str, str, str]] = []  # (url, source, date, digest, record, origin)
     entries: list[Entry] = []
     for path in paths:
         tally.files += 1
-        for kind, url, date, digest, record, offset, status, ctype, origin in _records(path, tally):
+        for kind, url, date, digest, record, (offset, length), status, ctype, origin in _records(path, tally):
             tally.records += 1
             if status != 200:
                 continue
             if kind == "response" and digest:
-                originals.setdefault(digest, (path, offset))
+                originals.setdefault(digest, (path, offset, length))
             source = match(url, ctype)
             if source is None:
                 continue
@@ -129,7 +136,7 @@ def index(
             if key in done:
                 tally.already += 1
             elif kind == "response":
-                entries.append(Entry(url, source, date, path, offset, key, origin))
+                entries.append(Entry(url, source, date, path, offset, key, origin, length))
                 on_response(entries[-1])
             else:
                 revisits.append((url, source, date, digest, key, origin))
@@ -138,14 +145,16 @@ def index(
         if found is None:
             tally.unresolved += 1
         else:
-            entries.append(Entry(url, source, date, found[0], found[1], key, origin))
+            entries.append(Entry(url, source, date, found[0], found[1], key, origin, found[2]))
     entries.sort(key=lambda e: (e.captured_at, e.url))
     return entries
 
 
-def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str, str, int, int, str | None, str]]:
-    """Yield (kind, url, date, payload digest, record id or memento, offset, status, content type, origin) of each
-    HTTP answer."""
+def _records(
+    path: str, tally: ImportTally
+) -> Iterator[tuple[str, str, str, str, str, tuple[int, int], int, str | None, str]]:
+    """Yield (kind, url, date, payload digest, record id or memento, (offset, length), status, content type, origin)
+    of each HTTP answer."""
     try:
         with open(path, "rb") as stream:
             records = ArchiveIterator(stream)
@@ -170,7 +179,7 @@ def _records(path: str, tally: ImportTally) -> Iterator[tuple[str, str, str, str
                     warc_date(head.get_header("WARC-Date") or ""),
                     head.get_header("WARC-Payload-Digest") or "",
                     head.get_header(MEMENTO_HEADER) or head.get_header("WARC-Record-ID") or "",
-                    records.get_record_offset(),
+                    (records.get_record_offset(), records.get_record_length()),
                     status,
                     rec.http_headers.get_header("Content-Type"),
                     head.get_header(ORIGIN_HEADER) or ORIGIN,
@@ -188,15 +197,18 @@ class Read:
     body: bytes
     extracted: Extracted | Failure
     keys: frozenset[str] = frozenset()  # the page's line keys, its template is learned from
+    verbatim: Verbatim | None = None  # the record as its file holds it, when the archive's WARC store may copy it
 
 
-def read_and_extract(job: tuple[str, int, str]) -> Read:
-    """Read one response record at (file, offset) and extract its page (runs in a worker process)."""
-    path, offset, url = job
+def read_and_extract(job: tuple[str, int, str, int, str]) -> Read:
+    """Read one response record at (file, offset, url, length, capture time) and extract its page (runs in a
+    worker process); a length of 0 reads the record from the file as a stream, and keeps none of its bytes."""
+    path, offset, url, length, captured_at = job
     try:
         with open(path, "rb") as stream:
             stream.seek(offset)
-            rec = next(iter(ArchiveIterator(stream)))
+            member = stream.read(length) if length else b""
+            rec = next(iter(ArchiveIterator(io.BytesIO(member) if length else stream)))
             headers = list(rec.http_headers.headers)
             body = rec.content_stream().read()  # chunked framing and Content-Encoding undone
     except (OSError, ArchiveLoadFailed, StopIteration, ValueError, EOFError) as exc:
@@ -206,7 +218,20 @@ def read_and_extract(job: tuple[str, int, str]) -> Read:
     if isinstance(extracted, Extracted) and looks_missing(extracted):
         extracted = Failure("soft 404: the page says it is not there")
     keys = frozenset(boilerplate.page_keys(extracted.lines)) if isinstance(extracted, Extracted) else frozenset()
-    return Read(200, headers, body, extracted, keys)
+    head = rec.rec_headers
+    recorded = Recorded(
+        member,
+        rec.rec_type,
+        head.get_header("WARC-Target-URI") or "",
+        warc_date(head.get_header("WARC-Date") or ""),
+        head.get_header("WARC-Payload-Digest") or "",
+        head.get_header("WARC-Record-ID") or "",
+        headers,
+        not any(head.get_header(name) for name in ELSEWHERE),
+    )
+    # (a record read without its length, or a page without text, is never stored: no need to digest its body)
+    copy = verbatim(recorded, url, captured_at, body) if length and isinstance(extracted, Extracted) else None
+    return Read(200, headers, body, extracted, keys, copy)
 
 
 def clean(job: tuple[Extracted, frozenset[str]]) -> ArticleText | None:
@@ -229,7 +254,7 @@ class Importer:
         done = self.archive.imported()
         # cleaning has workers of its own: queued behind the extraction kept ahead, it would hold the storing up
         with ProcessPoolExecutor(self.jobs) as pool, ProcessPoolExecutor(self.jobs) as cleaners:
-            early: dict[tuple[str, int, str], Future[Read]] = {}
+            early: dict[tuple[str, int, str, int, str], Future[Read]] = {}
             entries = index(absolute, match, self.tally, done, lambda entry: self._prefetch(pool, entry, early))
             batches = [entries[i : i + BATCH] for i in range(0, len(entries), BATCH)]
             ahead = deque(self._submit(pool, b, early) for b in batches[:LOOKAHEAD])
@@ -242,14 +267,12 @@ class Importer:
         return self.tally
 
     def _prefetch(
-        self, pool: ProcessPoolExecutor, entry: Entry, early: dict[tuple[str, int, str], Future[Read]]
+        self, pool: ProcessPoolExecutor, entry: Entry, early: dict[tuple[str, int, str, int, str], Future[Read]]
     ) -> None:
         """Start extracting a response as the index reads it, the first batches' worth (in file order, usually the
         capture order), so the workers extract while this process is still reading the files."""
         if len(early) < LOOKAHEAD * BATCH:
-            early[(entry.path, entry.offset, entry.url)] = pool.submit(
-                read_and_extract, (entry.path, entry.offset, entry.url)
-            )
+            early[entry.job()] = pool.submit(read_and_extract, entry.job())
 
     def _store_batch(
         self, batch: list[Entry], reads: list[Read], cleaning: list[Future[ArticleText | None] | None]
@@ -268,10 +291,10 @@ class Importer:
                 self._store(entry, read, *captured)
 
     def _submit(
-        self, pool: ProcessPoolExecutor, batch: list[Entry], early: dict[tuple[str, int, str], Future[Read]]
+        self, pool: ProcessPoolExecutor, batch: list[Entry], early: dict[tuple[str, int, str, int, str], Future[Read]]
     ) -> list[Future[Read]]:
         """Start reading and extracting a batch in the workers (its responses started `early` are not read again)."""
-        keys = [(e.path, e.offset, e.url) for e in batch]
+        keys = [e.job() for e in batch]
         return [early.pop(k) if k in early else pool.submit(read_and_extract, k) for k in keys]
 
     def _clean(
@@ -306,7 +329,9 @@ class Importer:
         stale = boilerplate.stale_pages(self.archive.host_texts(host), learned)
         for start in range(0, len(stale), BATCH):
             rows = latest_captures(self.archive.db, page_ids=stale[start : start + BATCH])
-            jobs = [(str(self.store.directory / Path(r["warc_file"]).name), r["warc_offset"], r["url"]) for r in rows]
+            jobs = [
+                (str(self.store.directory / Path(r["warc_file"]).name), r["warc_offset"], r["url"], 0, "") for r in rows
+            ]
             for row, read in zip(rows, pool.map(read_and_extract, jobs), strict=True):
                 if not isinstance(read.extracted, Extracted):
                     continue
@@ -329,17 +354,32 @@ class Importer:
         digest = payload_digest(read.body)
         archived = self.archive.original_capture(digest)
         original = Original(*archived) if archived else written.get(digest)
-        ref = self.store.write(
-            entry.url,
-            entry.captured_at,
-            200,
-            read.headers,
-            read.body,
-            [],
-            original=original,
-            metadata={"readouts-source": entry.source, "readouts-imported-from": entry.record},
-            sync=False,
-        )
+        metadata = {"readouts-source": entry.source, "readouts-imported-from": entry.record}
+        if original is None and read.verbatim is not None:
+            copy = read.verbatim
+            ref = self.store.copy(
+                copy.member,
+                entry.url,
+                entry.captured_at,
+                copy.record_id,
+                read.body,
+                digest,
+                metadata,
+                sync=False,
+            )
+        else:
+            ref = self.store.write(
+                entry.url,
+                entry.captured_at,
+                200,
+                read.headers,
+                read.body,
+                [],
+                original,
+                metadata,
+                sync=False,
+                digest=digest,
+            )
         written.setdefault(digest, Original(entry.url, entry.captured_at))
         return article, ref
 
