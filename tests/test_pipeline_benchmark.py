@@ -107,3 +107,23 @@ def test_the_race_with_changedetection_io(tmp_path: Path) -> None:
     for name in ("first", "unchanged", "edited"):
         assert race[name]["readouts_seconds"] > 0 and race[name]["cdio_cpu_seconds"] > 0
         assert 0 <= race[name]["readouts_wait_seconds"] < race[name]["readouts_seconds"]
+
+
+def test_the_benchmark_times_readouts_with_its_bytecode_as_an_installed_readouts_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`compile_readouts` leaves a current .pyc beside every module of the packages it is given."""
+    import importlib.util
+    import shutil
+
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    from pipeline import compile_readouts
+
+    root = tmp_path / "tree"
+    for package in ("crawler", "spiders", "storage"):
+        shutil.copytree(SCRIPT.parent.parent / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(SCRIPT.parent.parent / "scheduler.py", root / "scheduler.py")
+    compile_readouts(root)
+    sources = [*root.rglob("*.py")]
+    assert len(sources) > 50
+    assert all(Path(importlib.util.cache_from_source(str(p))).is_file() for p in sources)
