@@ -79,10 +79,8 @@ class SourceSpider(Spider):
         src = self.source
         self.allowed_domains = list(src.allowed_domains)
         # hosts are checked by allows (LinkExtractor's allow_domains compares host:port, so ports would not match);
-        # a listing page's links are extracted once (every <a>, a whole-page walk), then sorted by the patterns
+        # a listing page's links are extracted once (every <a>, a whole-page walk), then sorted by the source's patterns
         self._page_links = LinkExtractor(unique=True)
-        self._article_links = LinkExtractor(allow=src.articles, unique=True)
-        self._follow_links = LinkExtractor(allow=src.follow, unique=True) if src.follow else None
         self.seen_articles: set[str] = set()
         self.seen_listings: set[str] = set()
         self.budget = Budget(self.max_pages or src.max_pages)
@@ -197,7 +195,7 @@ class SourceSpider(Spider):
     def _links(self, response: TextResponse) -> Iterator[Request]:
         """Yield requests for the article and listing links of a listing page (stop-on-seen: see below)."""
         links = self._page_links.extract_links(response)
-        articles = [canonical_url(link.url) for link in links if self._article_links.matches(link.url)]
+        articles = [canonical_url(link.url) for link in links if self.source.is_article(link.url)]
         for url in articles:
             request = self._article_request(url, response.url)
             if request:
@@ -209,14 +207,14 @@ class SourceSpider(Spider):
             self.crawler.stats.inc_value("readouts/stopped_on_seen")
             logger.info("stop-on-seen: %s lists only known articles", response.url)
             return
-        if self._follow_links:
+        if self.source.follow:
             following = _counted_next_page(response)
             if following and self.source.is_followed(following) and self.allows(following):
                 request = self._listing_request(following, resumed)
                 if request:
                     yield request
             for link in links:
-                if not self._follow_links.matches(link.url):
+                if not self.source.is_followed(link.url):
                     continue
                 url = canonical_url(link.url)
                 if self.allows(url) and not self.source.is_article(url) and not self._trap(url):
