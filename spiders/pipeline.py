@@ -353,10 +353,10 @@ class ArchivePipeline:
         if learned:  # before the batch is stored, so a re-checked page is compared with its cleaned text
             await self._reclean(host, frozenset(learned))
             self.archive.mark_template_applied(host, learned)
-        articles = [p for p in batch if p.extracted is not None]
+        readouts = [p for p in batch if p.extracted is not None]  # not the listing pages
         # cleaned side by side (the workers take them in turn), stored in the order they came
-        cut = await asyncio.gather(*(self._article(pending, template) for pending in articles))
-        for pending, article in zip(articles, cut, strict=True):
+        articles = await asyncio.gather(*(self._article(pending, template) for pending in readouts))
+        for pending, article in zip(readouts, articles, strict=True):
             if isinstance(article, Failure):
                 self._store(pending.got, host, None, article.reason)
             else:
